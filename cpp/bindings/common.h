@@ -1,0 +1,40 @@
+// Conversions shared by the binding files: Python values <-> Tensor, dtype, axes, shapes.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "pydl/autograd.h"
+#include "pydl/ops.h"
+#include "pydl/tensor.h"
+
+namespace py = pybind11;
+
+namespace pydl::bind {
+
+// None -> fallback; pydl.float32, 'float32', numpy.float64, np.dtype('f8') ... -> DType.
+DType parse_dtype(py::handle obj, DType fallback = DType::Float32);
+
+// Copy any array-like (NumPy array, nested lists, Python number) into a new tensor.
+Tensor tensor_from_data(py::handle data, DType dtype);
+// Share a float32/float64 NumPy array's memory (no copy).
+Tensor from_numpy(py::array arr);
+// A NumPy array over the tensor's memory (no copy); keeps the storage alive.
+py::array to_numpy(const Tensor& t);
+
+// An operand of a binary op: a Tensor as is, a number or array-like as a tensor of `like`'s dtype.
+Tensor as_operand(py::handle obj, const Tensor& like);
+// Both operands of a module-level binary function (pydl.add(2, t) works).
+std::pair<Tensor, Tensor> as_pair(py::handle a, py::handle b);
+
+// None -> {} (all axes), int -> {a}, sequence -> list.
+ops::Axes parse_axes(py::handle axis);
+// reshape(2, 3), reshape((2, 3)), reshape([2, 3]) -> {2, 3}.
+Shape parse_shape(const py::args& args, const char* op);
+
+void bind_tensor(py::module_& m);
+void bind_ops(py::module_& m);
+void bind_autograd(py::module_& m);
+void bind_settings(py::module_& m);
+
+}  // namespace pydl::bind

@@ -1,0 +1,24 @@
+// The pybind11 module pydl._C: glue only. Each area binds itself in its own file.
+#include "common.h"
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "pydl's C++ core: tensors, autograd, kernels";
+  // C++'s typed errors become the Python exceptions a learner expects.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const pydl::IndexError& e) {
+      PyErr_SetString(PyExc_IndexError, e.what());
+    } catch (const pydl::TypeError& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const pydl::ValueError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const pydl::Error& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+    }
+  });
+  pydl::bind::bind_settings(m);
+  pydl::bind::bind_tensor(m);
+  pydl::bind::bind_autograd(m);
+  pydl::bind::bind_ops(m);
+}

@@ -1,0 +1,405 @@
+// pydl.Tensor: construction from Python data, NumPy interop (zero-copy both ways where the
+// layout allows), metadata, indexing, and the operators.
+#include <cstring>
+
+#include "common.h"
+#include "pydl/random.h"
+
+namespace pydl::bind {
+
+// ---------------------------------------------------------------- conversions
+DType parse_dtype(py::handle obj, DType fallback) {
+  if (obj.is_none()) return fallback;
+  if (py::isinstance<DType>(obj)) return obj.cast<DType>();
+  py::dtype dt;
+  try {
+    dt = py::dtype::from_args(py::reinterpret_borrow<py::object>(obj));
+  } catch (py::error_already_set&) {
+    throw TypeError(msg("dtype: cannot understand ", std::string(py::str(obj)),
+                        " as a dtype; use pydl.float32 or pydl.float64"));
+  }
+  if (dt.kind() == 'f' && dt.itemsize() == 4) return DType::Float32;
+  if (dt.kind() == 'f' && dt.itemsize() == 8) return DType::Float64;
+  throw TypeError(msg("dtype: pydl tensors are float32 or float64, got ", std::string(py::str(obj))));
+}
+
+Tensor tensor_from_data(py::handle data, DType dtype) {
+  if (py::isinstance<Tensor>(data)) return ops::to_dtype(ops::clone(data.cast<Tensor>().detach()), dtype);
+  py::array arr;
+  try {
+    arr = py::array::ensure(data);
+  } catch (py::error_already_set&) {
+  }
+  if (!arr) throw TypeError(msg("tensor: cannot make a tensor from ", std::string(py::str(py::type::of(data)))));
+  const char kind = arr.dtype().kind();
+  if (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b')
+    throw TypeError(msg("tensor: cannot make a tensor from an array of dtype ", std::string(py::str(arr.dtype()))));
+  Shape shape(arr.shape(), arr.shape() + arr.ndim());
+  Tensor t = Tensor::empty(shape, dtype);
+  if (dtype == DType::Float32) {
+    auto c = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(arr);
+    if (t.numel()) std::memcpy(t.raw_data(), c.data(), t.numel() * sizeof(float));
+  } else {
+    auto c = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(arr);
+    if (t.numel()) std::memcpy(t.raw_data(), c.data(), t.numel() * sizeof(double));
+  }
+  return t;
+}
+
+Tensor from_numpy(py::array arr) {
+  const py::dtype dt = arr.dtype();
+  if (dt.kind() != 'f' || (dt.itemsize() != 4 && dt.itemsize() != 8))
+    throw TypeError(msg("from_numpy: needs a float32 or float64 array, got ", std::string(py::str(dt)),
+                        "; convert with arr.astype(np.float32) or use pydl.tensor(arr) (which copies)"));
+  const DType dtype = dt.itemsize() == 4 ? DType::Float32 : DType::Float64;
+  const int64_t isz = dt.itemsize();
+  Shape shape(arr.shape(), arr.shape() + arr.ndim()), strides(arr.ndim());
+  bool viewable = arr.dtype().attr("isnative").cast<bool>();
+  for (py::ssize_t d = 0; d < arr.ndim(); ++d) {
+    if (arr.strides(d) < 0 || arr.strides(d) % isz) viewable = false;
+    else strides[d] = arr.strides(d) / isz;
+  }
+  if (!viewable) return tensor_from_data(arr, dtype);  // reversed or odd strides: copy
+  // The storage keeps the array alive; dropping it needs the GIL.
+  auto* owner = new py::object(arr);
+  std::shared_ptr<void> keep(owner, [](void* o) {
+    py::gil_scoped_acquire gil;
+    delete static_cast<py::object*>(o);
+  });
+  size_t nbytes = static_cast<size_t>(numel_of(shape)) * isz;
+  auto storage = Storage::borrow(const_cast<void*>(arr.data()), nbytes, std::move(keep));
+  return Tensor::view_of(storage, 0, shape, strides, dtype);
+}
+
+py::array to_numpy(const Tensor& t) {
+  const size_t isz = itemsize(t.dtype());
+  std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides;
+  for (int64_t s : t.strides()) strides.push_back(static_cast<py::ssize_t>(s * static_cast<int64_t>(isz)));
+  auto* keep = new std::shared_ptr<Storage>(t.storage());
+  py::capsule base(keep, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
+  py::dtype dt = t.dtype() == DType::Float32 ? py::dtype::of<float>() : py::dtype::of<double>();
+  return py::array(dt, shape, strides, t.raw_data(), base);
+}
+
+Tensor as_operand(py::handle obj, const Tensor& like) {
+  if (py::isinstance<Tensor>(obj)) return obj.cast<Tensor>();
+  if (PyFloat_Check(obj.ptr()) || PyLong_Check(obj.ptr()) || PyBool_Check(obj.ptr()))
+    return Tensor::scalar(obj.cast<double>(), like.dtype());
+  return tensor_from_data(obj, like.dtype());
+}
+
+std::pair<Tensor, Tensor> as_pair(py::handle a, py::handle b) {
+  if (py::isinstance<Tensor>(a)) {
+    Tensor ta = a.cast<Tensor>();
+    return {ta, as_operand(b, ta)};
+  }
+  if (py::isinstance<Tensor>(b)) {
+    Tensor tb = b.cast<Tensor>();
+    return {as_operand(a, tb), tb};
+  }
+  Tensor ta = tensor_from_data(a, DType::Float32);
+  return {ta, as_operand(b, ta)};
+}
+
+ops::Axes parse_axes(py::handle axis) {
+  if (axis.is_none()) return {};
+  if (PyLong_Check(axis.ptr())) return {axis.cast<int64_t>()};
+  try {
+    return axis.cast<std::vector<int64_t>>();
+  } catch (py::cast_error&) {
+    throw TypeError(msg("axis must be None, an int or a tuple of ints, got ", std::string(py::str(axis))));
+  }
+}
+
+Shape parse_shape(const py::args& args, const char* op) {
+  try {
+    if (args.size() == 1 && !PyLong_Check(args[0].ptr())) return args[0].cast<Shape>();
+    return args.cast<Shape>();
+  } catch (py::cast_error&) {
+    throw TypeError(msg(op, ": a shape is ints or one tuple of ints, got ", std::string(py::str(args))));
+  }
+}
+
+// ---------------------------------------------------------------- indexing
+// t[key] for int, slice, None, Ellipsis and tuples of them, along the leading axes: a view.
+static Tensor index(const Tensor& t, py::handle key_in) {
+  py::tuple key = py::isinstance<py::tuple>(key_in) ? py::reinterpret_borrow<py::tuple>(key_in)
+                                                     : py::make_tuple(key_in);
+  int64_t consumed = 0;  // axes of t the key addresses
+  for (py::handle k : key)
+    if (!k.is_none() && !k.is(py::ellipsis())) consumed++;
+  if (consumed > t.dim())
+    throw IndexError(msg("index: too many indices (", consumed, ") for a tensor of shape ", shape_str(t.shape())));
+  Tensor out = t;
+  int64_t axis = 0;
+  for (py::handle k : key) {
+    if (PyLong_Check(k.ptr()) || (py::hasattr(k, "__index__") && !py::isinstance<Tensor>(k) && !py::isinstance<py::array>(k))) {
+      out = ops::select(out, axis, k.cast<int64_t>());
+    } else if (py::isinstance<py::slice>(k)) {
+      size_t start, stop, step, len;
+      if (!py::reinterpret_borrow<py::slice>(k).compute(static_cast<size_t>(out.shape()[axis]), &start, &stop, &step, &len))
+        throw py::error_already_set();
+      if (static_cast<py::ssize_t>(step) <= 0)
+        throw ValueError(msg("index: negative slice steps are not supported (shape ", shape_str(t.shape()), ")"));
+      out = ops::slice(out, axis, static_cast<int64_t>(start), static_cast<int64_t>(start + len * step),
+                       static_cast<int64_t>(step));
+      axis++;
+    } else if (k.is_none()) {
+      out = ops::unsqueeze(out, axis);
+      axis++;
+    } else if (k.is(py::ellipsis())) {
+      axis += t.dim() - consumed;
+    } else {
+      throw TypeError(msg("index: only integers, slices, None and ... can index a tensor (shape ",
+                          shape_str(t.shape()), "), got ", std::string(py::str(py::type::of(k)))));
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- the class
+void bind_tensor(py::module_& m) {
+  py::enum_<DType>(m, "dtype", "The element type of a tensor")
+      .value("float32", DType::Float32)
+      .value("float64", DType::Float64)
+      .def_property_readonly("itemsize", [](DType d) { return itemsize(d); })
+      .def("__str__", [](DType d) { return std::string("pydl.") + dtype_name(d); })
+      .def("__repr__", [](DType d) { return std::string("pydl.") + dtype_name(d); });
+  m.attr("float32") = DType::Float32;
+  m.attr("float64") = DType::Float64;
+
+  py::class_<Tensor> cls(m, "Tensor", py::buffer_protocol(), py::dynamic_attr());
+  cls.def_buffer([](const Tensor& t) {
+    const size_t isz = itemsize(t.dtype());
+    std::vector<py::ssize_t> strides;
+    for (int64_t s : t.strides()) strides.push_back(static_cast<py::ssize_t>(s * static_cast<int64_t>(isz)));
+    return py::buffer_info(t.raw_data(), static_cast<py::ssize_t>(isz),
+                           t.dtype() == DType::Float32 ? py::format_descriptor<float>::format()
+                                                       : py::format_descriptor<double>::format(),
+                           t.dim(), std::vector<py::ssize_t>(t.shape().begin(), t.shape().end()), strides);
+  });
+
+  // metadata
+  cls.def_property_readonly("shape", [](const Tensor& t) { return py::tuple(py::cast(t.shape())); })
+      .def_property_readonly("ndim", &Tensor::dim)
+      .def_property_readonly("dtype", &Tensor::dtype)
+      .def_property_readonly("size", &Tensor::numel, "Number of elements (as NumPy's .size)")
+      .def("numel", &Tensor::numel)
+      .def("dim", &Tensor::dim)
+      .def_property_readonly("strides", [](const Tensor& t) { return py::tuple(py::cast(t.strides())); },
+                             "Strides in elements (NumPy's are in bytes)")
+      .def_property_readonly("device", [](const Tensor&) { return "cpu"; })
+      .def("is_contiguous", &Tensor::is_contiguous)
+      .def("__len__", [](const Tensor& t) {
+        if (t.dim() == 0) throw TypeError("len() of a 0-d tensor");
+        return t.shape()[0];
+      })
+      .def("item", &Tensor::item)
+      .def("numpy", &to_numpy, "A NumPy array sharing this tensor's memory")
+      .def("tolist", [](const Tensor& t) { return to_numpy(t).attr("tolist")(); })
+      .def("__float__", &Tensor::item)
+      .def("__bool__", [](const Tensor& t) {
+        if (t.numel() != 1)
+          throw ValueError(msg("bool: the truth value of a tensor of shape ", shape_str(t.shape()),
+                               " is ambiguous; use .any() or .all() on t.numpy()"));
+        return t.item() != 0.0;
+      });
+
+  // autograd fields
+  cls.def_property("requires_grad", &Tensor::requires_grad, &Tensor::set_requires_grad)
+      .def("requires_grad_", [](Tensor& t, bool r) { t.set_requires_grad(r); return t; }, py::arg("requires_grad") = true)
+      .def_property("grad",
+                    [](const Tensor& t) -> py::object {
+                      Tensor g = t.grad();
+                      if (!g.defined()) return py::none();
+                      return py::cast(g);
+                    },
+                    [](Tensor& t, py::object g) { t.set_grad(g.is_none() ? Tensor() : g.cast<Tensor>()); })
+      .def_property_readonly("grad_fn", [](const Tensor& t) -> py::object {
+        if (!t.grad_fn()) return py::none();
+        return py::cast(t.grad_fn());
+      })
+      .def_property_readonly("is_leaf", &Tensor::is_leaf)
+      .def("detach", &Tensor::detach, "The same data, cut from the graph")
+      .def_property_readonly("data", &Tensor::detach)
+      .def("zero_grad", [](Tensor& t) {
+        Tensor g = t.grad();
+        if (g.defined()) { NoGradGuard ng; ops::fill_(g, 0); }
+      })
+      .def("backward",
+           [](const Tensor& t, py::object gradient, bool retain_graph) {
+             Tensor g = gradient.is_none() ? Tensor() : as_operand(gradient, t);
+             backward({t}, {g}, retain_graph);
+           },
+           py::arg("gradient") = py::none(), py::arg("retain_graph") = false,
+           "Back-propagate from this tensor: accumulate d(this)/d(leaf) into every leaf's .grad")
+      .def("_same", [](const Tensor& a, const Tensor& b) { return a.impl() == b.impl(); },
+           "Whether two Python objects wrap the same tensor");
+
+  // shape ops
+  cls.def("reshape", [](const Tensor& t, py::args a) { return ops::reshape(t, parse_shape(a, "reshape")); })
+      .def("view", [](const Tensor& t, py::args a) { return ops::view(t, parse_shape(a, "view")); })
+      .def("flatten", &ops::flatten, py::arg("start_axis") = 0, py::arg("end_axis") = -1)
+      .def("transpose", &ops::transpose, py::arg("axis0") = -2, py::arg("axis1") = -1)
+      .def_property_readonly("T", [](const Tensor& t) {
+        std::vector<int64_t> p;
+        for (int64_t d = t.dim() - 1; d >= 0; --d) p.push_back(d);
+        return ops::permute(t, p);
+      })
+      .def("permute", [](const Tensor& t, py::args a) { return ops::permute(t, parse_shape(a, "permute")); })
+      .def("contiguous", &ops::contiguous)
+      .def("squeeze", [](const Tensor& t, py::object axis) { return ops::squeeze(t, parse_axes(axis)); },
+           py::arg("axis") = py::none())
+      .def("unsqueeze", &ops::unsqueeze, py::arg("axis"))
+      .def("broadcast_to", [](const Tensor& t, py::args a) { return ops::broadcast_to(t, parse_shape(a, "broadcast_to")); })
+      .def("clone", &ops::clone)
+      .def("to", [](const Tensor& t, py::object d) { return ops::to_dtype(t, parse_dtype(d)); }, py::arg("dtype"))
+      .def("float", [](const Tensor& t) { return ops::to_dtype(t, DType::Float32); })
+      .def("double", [](const Tensor& t) { return ops::to_dtype(t, DType::Float64); })
+      .def("__getitem__", &index)
+      .def("__setitem__", [](const Tensor& t, py::handle key, py::handle value) {
+        Tensor region = index(t, key);
+        ops::copy_(region, as_operand(value, t));
+      });
+
+  // reductions
+  cls.def("sum", [](const Tensor& t, py::object axis, bool k) { return ops::sum(t, parse_axes(axis), k); },
+          py::arg("axis") = py::none(), py::arg("keepdims") = false)
+      .def("mean", [](const Tensor& t, py::object axis, bool k) { return ops::mean(t, parse_axes(axis), k); },
+           py::arg("axis") = py::none(), py::arg("keepdims") = false)
+      .def("max", [](const Tensor& t, py::object axis, bool k) { return ops::max(t, parse_axes(axis), k); },
+           py::arg("axis") = py::none(), py::arg("keepdims") = false)
+      .def("min", [](const Tensor& t, py::object axis, bool k) { return ops::min(t, parse_axes(axis), k); },
+           py::arg("axis") = py::none(), py::arg("keepdims") = false)
+      .def("var", [](const Tensor& t, py::object axis, bool k, int64_t ddof) { return ops::var(t, parse_axes(axis), k, ddof); },
+           py::arg("axis") = py::none(), py::arg("keepdims") = false, py::arg("ddof") = 0);
+
+  // pointwise methods
+  cls.def("exp", &ops::exp).def("log", &ops::log).def("sqrt", &ops::sqrt).def("abs", &ops::abs)
+      .def("relu", &ops::relu).def("sigmoid", &ops::sigmoid).def("tanh", &ops::tanh)
+      .def("softmax", &ops::softmax, py::arg("axis") = -1)
+      .def("log_softmax", &ops::log_softmax, py::arg("axis") = -1)
+      .def("clip", [](const Tensor& t, py::object lo, py::object hi) {
+        return ops::clip(t, lo.is_none() ? -INFINITY : lo.cast<double>(), hi.is_none() ? INFINITY : hi.cast<double>());
+      }, py::arg("min") = py::none(), py::arg("max") = py::none())
+      .def("matmul", &ops::matmul);
+
+  // operators: Tensor op Tensor first (the fast path), then numbers and array-likes
+#define PYDL_BINOP(pyname, rpyname, fn)                                                              \
+  cls.def(pyname, [](const Tensor& a, const Tensor& b) { return fn(a, b); }, py::is_operator())    \
+      .def(pyname, [](const Tensor& a, double b) { return fn(a, Tensor::scalar(b, a.dtype())); }, py::is_operator()) \
+      .def(pyname, [](const Tensor& a, py::object b) { return fn(a, as_operand(b, a)); }, py::is_operator()) \
+      .def(rpyname, [](const Tensor& a, double b) { return fn(Tensor::scalar(b, a.dtype()), a); }, py::is_operator()) \
+      .def(rpyname, [](const Tensor& a, py::object b) { return fn(as_operand(b, a), a); }, py::is_operator());
+  PYDL_BINOP("__add__", "__radd__", ops::add)
+  PYDL_BINOP("__sub__", "__rsub__", ops::sub)
+  PYDL_BINOP("__mul__", "__rmul__", ops::mul)
+  PYDL_BINOP("__truediv__", "__rtruediv__", ops::div)
+  PYDL_BINOP("__matmul__", "__rmatmul__", ops::matmul)
+#undef PYDL_BINOP
+  cls.def("__pow__", [](const Tensor& a, double k) { return ops::pow_scalar(a, k); }, py::is_operator())
+      .def("__pow__", [](const Tensor& a, py::object b) { return ops::pow(a, as_operand(b, a)); }, py::is_operator())
+      .def("__rpow__", [](const Tensor& a, py::object b) { return ops::pow(as_operand(b, a), a); }, py::is_operator())
+      .def("__neg__", &ops::neg)
+      .def("__pos__", [](const Tensor& a) { return a; })
+      .def("__abs__", &ops::abs);
+#define PYDL_CMP(pyname, fn) \
+  cls.def(pyname, [](const Tensor& a, py::object b) { return fn(a, as_operand(b, a)); }, py::is_operator());
+  PYDL_CMP("__lt__", ops::lt)
+  PYDL_CMP("__le__", ops::le)
+  PYDL_CMP("__gt__", ops::gt)
+  PYDL_CMP("__ge__", ops::ge)
+  PYDL_CMP("__eq__", ops::eq)
+  PYDL_CMP("__ne__", ops::ne)
+#undef PYDL_CMP
+  // Elementwise == (as NumPy and PyTorch) but hashable by identity, so tensors can be dict keys.
+  cls.def("__hash__", [](const Tensor& t) { return std::hash<const void*>()(t.impl()); });
+
+  // in place (no graph; refused on a tensor that requires grad while grad mode is on)
+#define PYDL_INPLACE(pyname, ipyname, fn)                                                          \
+  cls.def(pyname, [](Tensor& a, py::object b) { fn(a, as_operand(b, a)); return a; })            \
+      .def(ipyname, [](Tensor& a, py::object b) { fn(a, as_operand(b, a)); return a; }, py::is_operator());
+  PYDL_INPLACE("add_", "__iadd__", ops::add_)
+  PYDL_INPLACE("sub_", "__isub__", ops::sub_)
+  PYDL_INPLACE("mul_", "__imul__", ops::mul_)
+  PYDL_INPLACE("div_", "__itruediv__", ops::div_)
+#undef PYDL_INPLACE
+  cls.def("copy_", [](Tensor& a, py::object b) { ops::copy_(a, as_operand(b, a)); return a; })
+      .def("fill_", [](Tensor& a, double v) { ops::fill_(a, v); return a; })
+      .def("zero_", [](Tensor& a) { ops::fill_(a, 0); return a; });
+
+  // ---- creation
+  m.def("tensor", [](py::object data, py::object dtype, bool requires_grad) {
+          DType d = parse_dtype(dtype, py::isinstance<Tensor>(data) ? data.cast<Tensor>().dtype() : DType::Float32);
+          Tensor t = tensor_from_data(data, d);
+          t.set_requires_grad(requires_grad);
+          return t;
+        },
+        py::arg("data"), py::arg("dtype") = py::none(), py::arg("requires_grad") = false,
+        "A new tensor holding a copy of `data` (float32 unless dtype says otherwise)");
+  m.def("from_numpy", &from_numpy, py::arg("array"), "A tensor sharing a float32/float64 array's memory");
+  auto creator = [&m](const char* name, auto fill) {
+    m.def(name, [fill](py::args shape, py::object dtype, bool requires_grad) {
+            Tensor t = fill(parse_shape(shape, "zeros"), parse_dtype(dtype));
+            t.set_requires_grad(requires_grad);
+            return t;
+          },
+          py::kw_only(), py::arg("dtype") = py::none(), py::arg("requires_grad") = false);
+  };
+  creator("zeros", [](const Shape& s, DType d) { return Tensor::zeros(s, d); });
+  creator("ones", [](const Shape& s, DType d) { return Tensor::full(s, 1.0, d); });
+  creator("empty", [](const Shape& s, DType d) { return Tensor::empty(s, d); });
+  creator("rand", [](const Shape& s, DType d) { return random::uniform(s, 0.0, 1.0, d); });
+  creator("randn", [](const Shape& s, DType d) { return random::normal(s, 0.0, 1.0, d); });
+  m.def("full", [](py::object shape, double value, py::object dtype, bool requires_grad) {
+          Shape s = PyLong_Check(shape.ptr()) ? Shape{shape.cast<int64_t>()} : shape.cast<Shape>();
+          Tensor t = Tensor::full(s, value, parse_dtype(dtype));
+          t.set_requires_grad(requires_grad);
+          return t;
+        },
+        py::arg("shape"), py::arg("fill_value"), py::arg("dtype") = py::none(), py::arg("requires_grad") = false);
+  m.def("uniform", [](py::object shape, double low, double high, py::object dtype) {
+          Shape s = PyLong_Check(shape.ptr()) ? Shape{shape.cast<int64_t>()} : shape.cast<Shape>();
+          return random::uniform(s, low, high, parse_dtype(dtype));
+        },
+        py::arg("shape"), py::arg("low") = 0.0, py::arg("high") = 1.0, py::arg("dtype") = py::none());
+  m.def("normal", [](py::object shape, double mean, double std, py::object dtype) {
+          Shape s = PyLong_Check(shape.ptr()) ? Shape{shape.cast<int64_t>()} : shape.cast<Shape>();
+          return random::normal(s, mean, std, parse_dtype(dtype));
+        },
+        py::arg("shape"), py::arg("mean") = 0.0, py::arg("std") = 1.0, py::arg("dtype") = py::none());
+  m.def("bernoulli", [](py::object shape, double p, py::object dtype) {
+          Shape s = PyLong_Check(shape.ptr()) ? Shape{shape.cast<int64_t>()} : shape.cast<Shape>();
+          return random::bernoulli(s, p, parse_dtype(dtype));
+        },
+        py::arg("shape"), py::arg("p"), py::arg("dtype") = py::none());
+  m.def("arange", [](double start, py::object stop, double step, py::object dtype) {
+          double lo = start, hi = 0;
+          if (stop.is_none()) { hi = start; lo = 0; } else hi = stop.cast<double>();
+          if (step == 0) throw ValueError("arange: step must not be zero");
+          double n = std::ceil((hi - lo) / step);
+          if (n < 0) n = 0;
+          if (n > 1e12) throw ValueError(msg("arange: ", n, " elements is too many"));
+          Tensor t = Tensor::empty({static_cast<int64_t>(n)}, parse_dtype(dtype));
+          for (int64_t i = 0; i < t.numel(); ++i) {
+            double v = lo + static_cast<double>(i) * step;
+            if (t.dtype() == DType::Float32) t.data<float>()[i] = static_cast<float>(v);
+            else t.data<double>()[i] = v;
+          }
+          return t;
+        },
+        py::arg("start"), py::arg("stop") = py::none(), py::arg("step") = 1.0, py::arg("dtype") = py::none());
+  m.def("eye", [](int64_t n, py::object m_, py::object dtype) {
+          int64_t cols = m_.is_none() ? n : m_.cast<int64_t>();
+          if (n < 0 || cols < 0) throw ValueError(msg("eye: sizes must be >= 0, got ", n, " and ", cols));
+          Tensor t = Tensor::zeros({n, cols}, parse_dtype(dtype));
+          for (int64_t i = 0; i < std::min(n, cols); ++i) {
+            if (t.dtype() == DType::Float32) t.data<float>()[i * cols + i] = 1.0f;
+            else t.data<double>()[i * cols + i] = 1.0;
+          }
+          return t;
+        },
+        py::arg("n"), py::arg("m") = py::none(), py::arg("dtype") = py::none());
+}
+
+}  // namespace pydl::bind

@@ -1,0 +1,9 @@
+// Every differentiable op of the core, one header per family. Each op checks its inputs'
+// shapes where it begins, runs the kernel of the current backend, and (when an input needs a
+// gradient and grad mode is on) records the Node whose apply() is its backward.
+#pragma once
+#include "pydl/ops/activation.h"
+#include "pydl/ops/elementwise.h"
+#include "pydl/ops/matmul.h"
+#include "pydl/ops/reduce.h"
+#include "pydl/ops/shape.h"

@@ -1,0 +1,193 @@
+// The backward engine: dependency counting, then a ready queue in reverse creation order.
+#include <atomic>
+#include <queue>
+#include <unordered_map>
+
+#include "pydl/autograd.h"
+#include "pydl/ops.h"
+
+namespace pydl {
+
+// ---------------------------------------------------------------- grad mode
+static thread_local bool t_grad_enabled = true;
+bool grad_enabled() { return t_grad_enabled; }
+void set_grad_enabled(bool enabled) { t_grad_enabled = enabled; }
+
+// ---------------------------------------------------------------- nodes
+static std::atomic<uint64_t> g_sequence{0};
+
+Node::Node() : sequence_nr(g_sequence.fetch_add(1)) {}
+
+// Destroying the head of a long chain would destroy the next node inside this destructor,
+// and so on: recursion as deep as the graph. Instead the outermost destructor takes the
+// nodes we owned and frees them one by one from a local list.
+static thread_local std::vector<std::shared_ptr<Node>>* t_graveyard = nullptr;
+
+Node::~Node() {
+  bool outermost = t_graveyard == nullptr;
+  std::vector<std::shared_ptr<Node>> local;
+  if (outermost) t_graveyard = &local;
+  for (Edge& e : next_edges)
+    if (e.fn) t_graveyard->push_back(std::move(e.fn));
+  if (outermost) {
+    while (!local.empty()) {
+      std::shared_ptr<Node> n = std::move(local.back());
+      local.pop_back();
+      n.reset();  // may push that node's edges onto `local`
+    }
+    t_graveyard = nullptr;
+  }
+}
+
+void Node::release() {
+  saved_tensors.clear();
+  saved_tensors.shrink_to_fit();
+  released = true;
+}
+
+Tensor Node::saved(size_t i) const {
+  if (released)
+    throw RuntimeError(msg("backward: trying to backward through ", name(),
+                           " a second time, but its saved tensors were freed after the first backward; "
+                           "call the first backward with retain_graph=True"));
+  return saved_tensors.at(i);
+}
+
+std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>& grad_outputs) {
+  std::shared_ptr<TensorImpl> impl = leaf.lock();
+  Tensor& g = grad_outputs[0];
+  if (!impl || !g.defined()) return {};
+  Tensor t(impl);
+  if (!impl->grad.defined()) {
+    // Own copy: the incoming gradient may be shared with other leaves (add's backward).
+    impl->grad = ops::clone(g);
+  } else {
+    ops::add_(impl->grad, g);  // gradients accumulate until zero_grad
+  }
+  return {};
+}
+
+bool any_requires_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!grad_enabled()) return false;
+  for (const Tensor* t : inputs)
+    if (t->defined() && t->requires_grad()) return true;
+  return false;
+}
+
+bool any_requires_grad(const std::vector<Tensor>& inputs) {
+  if (!grad_enabled()) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+Edge gradient_edge(const Tensor& t) {
+  if (!t.defined()) return {};
+  TensorImpl* impl = t.impl();
+  if (impl->grad_fn) return {impl->grad_fn, impl->output_nr};
+  if (!impl->requires_grad) return {};
+  std::shared_ptr<Node> acc = impl->grad_accumulator.lock();
+  if (!acc) {
+    acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
+    impl->grad_accumulator = acc;
+  }
+  return {acc, 0};
+}
+
+void attach(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs,
+            const std::vector<Tensor*>& outputs) {
+  node->next_edges.clear();
+  node->next_edges.reserve(inputs.size());
+  for (const Tensor& t : inputs) node->next_edges.push_back(gradient_edge(t));
+  node->num_outputs = static_cast<int>(outputs.size());
+  for (size_t i = 0; i < outputs.size(); ++i) outputs[i]->set_grad_fn(node, static_cast<int>(i));
+}
+
+// ---------------------------------------------------------------- the engine
+static void accumulate_into(std::vector<Tensor>& buffer, int slot, const Tensor& g) {
+  if (!buffer[slot].defined()) buffer[slot] = g;
+  else buffer[slot] = ops::add(buffer[slot], g);
+}
+
+void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots, bool retain_graph) {
+  NoGradGuard no_grad;  // backward itself builds no graph
+  if (roots.size() != grad_roots.size())
+    throw ValueError(msg("backward: got ", roots.size(), " tensors but ", grad_roots.size(), " gradients"));
+
+  std::unordered_map<Node*, std::vector<Tensor>> buffers;
+  std::vector<std::shared_ptr<Node>> starts;
+  for (size_t i = 0; i < roots.size(); ++i) {
+    const Tensor& r = roots[i];
+    if (!r.requires_grad())
+      throw RuntimeError("backward: the tensor does not require grad and has no grad_fn "
+                         "(did you forget requires_grad=True, or run under no_grad()?)");
+    Tensor g = grad_roots[i];
+    if (!g.defined()) {
+      if (r.numel() != 1)
+        throw RuntimeError(msg("backward: a gradient can be created implicitly only for a scalar output, "
+                               "but the output has shape ", shape_str(r.shape()),
+                               "; pass the output gradient: t.backward(grad)"));
+      g = Tensor::full(r.shape(), 1.0, r.dtype());
+    } else if (g.shape() != r.shape()) {
+      throw ShapeError(msg("backward: gradient of shape ", shape_str(g.shape()), " for an output of shape ",
+                           shape_str(r.shape())));
+    } else if (g.dtype() != r.dtype()) {
+      g = ops::to_dtype(g, r.dtype());
+    }
+    Edge e = gradient_edge(r);
+    auto& buf = buffers[e.fn.get()];
+    if (buf.empty()) buf.resize(e.fn->num_outputs);
+    accumulate_into(buf, e.input_nr, g);
+    starts.push_back(e.fn);
+  }
+
+  // Count, for every reachable node, how many edges lead into it (iterative DFS).
+  std::unordered_map<Node*, int> deps;
+  std::vector<Node*> stack;
+  std::unordered_map<Node*, bool> seen;
+  for (auto& s : starts)
+    if (!seen[s.get()]) { seen[s.get()] = true; stack.push_back(s.get()); }
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (Edge& e : n->next_edges) {
+      if (!e.fn) continue;
+      deps[e.fn.get()]++;
+      if (!seen[e.fn.get()]) { seen[e.fn.get()] = true; stack.push_back(e.fn.get()); }
+    }
+  }
+
+  // Among the ready nodes, run the most recently created first (as PyTorch does).
+  auto later_first = [](const std::shared_ptr<Node>& a, const std::shared_ptr<Node>& b) {
+    return a->sequence_nr < b->sequence_nr;
+  };
+  std::priority_queue<std::shared_ptr<Node>, std::vector<std::shared_ptr<Node>>, decltype(later_first)> ready(
+      later_first);
+  for (auto& s : starts)
+    if (deps[s.get()] == 0) { deps[s.get()] = -1; ready.push(s); }
+
+  while (!ready.empty()) {
+    std::shared_ptr<Node> node = ready.top();
+    ready.pop();
+    std::vector<Tensor> grads = std::move(buffers[node.get()]);
+    buffers.erase(node.get());
+    grads.resize(node->num_outputs);
+    bool any = false;
+    for (const Tensor& g : grads) any = any || g.defined();
+    std::vector<Tensor> input_grads;
+    if (any) input_grads = node->apply(grads);
+    if (!retain_graph) node->release();
+    for (size_t i = 0; i < node->next_edges.size(); ++i) {
+      const Edge& e = node->next_edges[i];
+      if (!e.fn) continue;
+      if (i < input_grads.size() && input_grads[i].defined()) {
+        auto& buf = buffers[e.fn.get()];
+        if (buf.empty()) buf.resize(e.fn->num_outputs);
+        accumulate_into(buf, e.input_nr, input_grads[i]);
+      }
+      if (--deps[e.fn.get()] == 0) ready.push(e.fn);
+    }
+  }
+}
+
+}  // namespace pydl

@@ -1,0 +1,13 @@
+#include "autograd/function.h"
+
+namespace pydl {
+
+void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, const std::vector<Tensor>& saved,
+            BackwardFn fn) {
+  auto node = std::make_shared<FunctionNode>(name, std::move(fn));
+  node->saved_tensors.reserve(saved.size());
+  for (const Tensor& t : saved) node->saved_tensors.push_back(t.defined() ? t.detach() : Tensor());
+  attach(node, inputs, {&out});
+}
+
+}  // namespace pydl

@@ -1,0 +1,143 @@
+// Reductions. Each is brought to the kernel's (outer, r, inner) form: when the reduced axes
+// are adjacent that is only a reshape of a contiguous input; otherwise they are first
+// permuted to the end.
+#include <algorithm>
+
+#include "ops/common.h"
+
+namespace pydl::ops {
+
+namespace {
+
+struct Plan {
+  Axes axes;        // sorted, unique, non-negative
+  Shape out_shape;  // without keepdims
+  Shape keep_shape; // with size-1 axes kept
+  int64_t count;    // elements reduced into each output
+};
+
+Plan plan(const Tensor& x, const Axes& axes_in, const char* op) {
+  const int64_t nd = x.dim();
+  Plan p;
+  std::vector<bool> reduced(nd, axes_in.empty());
+  for (int64_t a : axes_in) {
+    int64_t n = normalize_axis(a, nd, op);
+    if (reduced[n]) throw ValueError(msg(op, ": axis ", a, " appears twice for shape ", shape_str(x.shape())));
+    reduced[n] = true;
+  }
+  p.count = 1;
+  for (int64_t d = 0; d < nd; ++d) {
+    if (reduced[d]) {
+      p.axes.push_back(d);
+      p.count *= x.shape()[d];
+      p.keep_shape.push_back(1);
+    } else {
+      p.out_shape.push_back(x.shape()[d]);
+      p.keep_shape.push_back(x.shape()[d]);
+    }
+  }
+  return p;
+}
+
+// Run the reduce kernel: returns a tensor of p.keep_shape.
+Tensor reduce_raw(kernels::Reduce k, const Tensor& x, const Plan& p, const char* op) {
+  if (p.count == 0 && k != kernels::Reduce::Sum)
+    throw ValueError(msg(op, ": cannot reduce over a zero-size axis of shape ", shape_str(x.shape())));
+  Tensor out = Tensor::empty(p.keep_shape, x.dtype());
+  if (out.numel() == 0) return out;
+  if (p.count == 0) { fill_(out, 0); return out; }
+  const int64_t nd = x.dim();
+  const bool adjacent = p.axes.empty() || p.axes.back() - p.axes.front() + 1 == static_cast<int64_t>(p.axes.size());
+  Tensor src;
+  int64_t outer = 1, inner = 1;
+  if (adjacent) {
+    src = contiguous(x.detach());
+    for (int64_t d = 0; d < (p.axes.empty() ? 0 : p.axes.front()); ++d) outer *= x.shape()[d];
+    for (int64_t d = p.axes.empty() ? nd : p.axes.back() + 1; d < nd; ++d) inner *= x.shape()[d];
+  } else {
+    std::vector<int64_t> perm;
+    for (int64_t d = 0; d < nd; ++d)
+      if (!std::binary_search(p.axes.begin(), p.axes.end(), d)) perm.push_back(d);
+    for (int64_t d : p.axes) perm.push_back(d);
+    src = contiguous(permute(x.detach(), perm));
+    outer = out.numel();
+  }
+  PYDL_DISPATCH(x.dtype(), {
+    if (use_fast()) kernels::reduce_fast<T>(k, src.data<T>(), outer, p.count, inner, out.data<T>());
+    else kernels::reduce_reference<T>(k, src.data<T>(), outer, p.count, inner, out.data<T>());
+  });
+  return out;
+}
+
+// The result without the kept size-1 axes (a plain view: the op's node is recorded on it).
+Tensor finish(const Tensor& keep, const Plan& p, bool keepdims) {
+  if (keepdims) return keep;
+  return Tensor::view_of(keep.storage(), keep.offset(), p.out_shape, contiguous_strides(p.out_shape), keep.dtype());
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
+  check_defined(x, "sum");
+  Plan p = plan(x, axes, "sum");
+  Tensor out = finish(reduce_raw(kernels::Reduce::Sum, x, p, "sum"), p, keepdims);
+  if (any_requires_grad({&x})) {
+    // d(sum x)/dx_i = 1: the gradient is broadcast back over the reduced axes
+    record("SumBackward", {x}, out, {}, [xs = x.shape(), ks = p.keep_shape](const Node&, const Tensor& g) {
+      return std::vector<Tensor>{broadcast_to(reshape(g, ks), xs)};
+    });
+  }
+  return out;
+}
+
+Tensor mean(const Tensor& x, const Axes& axes, bool keepdims) {
+  check_defined(x, "mean");
+  Plan p = plan(x, axes, "mean");
+  if (p.count == 0) throw ValueError(msg("mean: cannot average over a zero-size axis of shape ", shape_str(x.shape())));
+  return div(sum(x, axes, keepdims), scalar_like(static_cast<double>(p.count), x));
+}
+
+static Tensor extreme(const Tensor& x, const Axes& axes, bool keepdims, bool is_max) {
+  const char* op = is_max ? "max" : "min";
+  check_defined(x, op);
+  Plan p = plan(x, axes, op);
+  Tensor keep = reduce_raw(is_max ? kernels::Reduce::Max : kernels::Reduce::Min, x, p, op);
+  Tensor out = finish(keep, p, keepdims);
+  if (any_requires_grad({&x})) {
+    // The gradient flows to the positions holding the extreme value, split evenly on ties.
+    record(is_max ? "MaxBackward" : "MinBackward", {x}, out, {x, keep}, [p](const Node& n, const Tensor& g) {
+      Tensor x = n.saved(0), y = n.saved(1);
+      Tensor hit = eq(x, y);
+      Tensor count = sum(hit, p.axes, true);
+      return std::vector<Tensor>{mul(hit, div(reshape(g, p.keep_shape), count))};
+    });
+  }
+  return out;
+}
+Tensor max(const Tensor& x, const Axes& axes, bool keepdims) { return extreme(x, axes, keepdims, true); }
+Tensor min(const Tensor& x, const Axes& axes, bool keepdims) { return extreme(x, axes, keepdims, false); }
+
+Tensor var(const Tensor& x, const Axes& axes, bool keepdims, int64_t ddof) {
+  check_defined(x, "var");
+  Plan p = plan(x, axes, "var");
+  if (p.count - ddof <= 0)
+    throw ValueError(msg("var: ", p.count, " values with ddof=", ddof, " leave no degrees of freedom (shape ",
+                         shape_str(x.shape()), ")"));
+  // var = sum((x - mean)^2) / (N - ddof); built from differentiable ops, so autograd derives
+  // d var/dx = 2 (x - mean) / (N - ddof).
+  Tensor centred = sub(x, mean(x, axes, true));
+  return div(sum(square(centred), axes, keepdims), scalar_like(static_cast<double>(p.count - ddof), x));
+}
+
+Tensor sum_to(const Tensor& g, const Shape& shape) {
+  if (g.shape() == shape) return g;
+  const int64_t lead = g.dim() - static_cast<int64_t>(shape.size());
+  if (lead < 0) throw ShapeError(msg("sum_to: cannot sum shape ", shape_str(g.shape()), " to ", shape_str(shape)));
+  Axes axes;
+  for (int64_t d = 0; d < g.dim(); ++d)
+    if (d < lead || (shape[d - lead] == 1 && g.shape()[d] != 1)) axes.push_back(d);
+  Tensor s = axes.empty() ? g : sum(g, axes, true);
+  return reshape(s, shape);
+}
+
+}  // namespace pydl::ops

@@ -1,0 +1,49 @@
+"""pydl: an educational deep-learning framework.
+
+A readable C++ core (tensors, autograd, kernels; ``pydl._C``) under a thin Python layer.
+The tensor API follows PyTorch's words (``requires_grad``, ``.backward()``, ``no_grad()``);
+the model API follows Keras (``Sequential``, ``Dense``, ``compile/fit``).
+
+    >>> import pydl
+    >>> w = pydl.tensor([1.0, 2.0], requires_grad=True)
+    >>> (w * w).sum().backward()
+    >>> w.grad
+    tensor([2., 4.], shape=(2,), dtype=float32)
+"""
+from . import _C
+from ._C import (  # noqa: F401  (re-exported API)
+    Tensor, Node, dtype, float32, float64,
+    tensor, from_numpy, zeros, ones, empty, full, arange, eye, rand, randn, uniform, normal, bernoulli,
+    add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, matmul,
+    neg, exp, log, sqrt, abs, square, clip, where,
+    sum, mean, max, min, var,
+    reshape, transpose, permute, flatten, squeeze, unsqueeze, broadcast_to, concatenate, stack,
+    manual_seed, initial_seed, set_backend, get_backend, set_num_threads, get_num_threads,
+    is_grad_enabled,
+)
+from .autograd import no_grad, enable_grad, set_grad_enabled, backward  # noqa: F401
+from . import _tensor_repr  # noqa: F401  (installs Tensor.__repr__)
+from . import functional  # noqa: F401
+from . import utils  # noqa: F401
+
+__version__ = _C._build_info()["version"]
+
+
+def as_tensor(data, dtype=None):
+    """``data`` as a Tensor: a Tensor is returned as is (cast if ``dtype`` differs), a
+    float32/float64 NumPy array is shared without a copy, anything else is copied."""
+    import numpy as np
+    if isinstance(data, Tensor):
+        return data if dtype is None or data.dtype == dtype else data.to(dtype)
+    if isinstance(data, np.ndarray) and data.dtype in (np.float32, np.float64):
+        t = from_numpy(data)
+        return t if dtype is None else t.to(dtype)
+    return tensor(data, dtype=dtype)
+
+
+def zeros_like(t, dtype=None):
+    return zeros(*t.shape, dtype=dtype or t.dtype)
+
+
+def ones_like(t, dtype=None):
+    return ones(*t.shape, dtype=dtype or t.dtype)

@@ -1,0 +1,35 @@
+"""``python -m pydl info``: what this build of pydl contains and what the machine offers."""
+import sys
+
+
+def info():
+    import platform
+    import pydl
+    b = pydl._C._build_info()
+    lines = [
+        ("pydl", b["version"]),
+        ("python", platform.python_version()),
+        ("machine", f"{platform.machine()} {platform.processor() or ''}".strip()),
+        ("compiler", b["compiler"]),
+        ("openmp", "on" if b["openmp"] else "off (single-threaded build)"),
+        ("threads", str(pydl.get_num_threads())),
+        ("simd found", ", ".join(b["simd"]) or "none"),
+        ("gemm path", b["gemm_path"]),
+        ("backend", pydl.get_backend()),
+        ("cuda", ("built" if b["cuda_built"] else "not built") + ", "
+         + ("GPU usable" if b["cuda_available"] else "no usable GPU")),
+    ]
+    width = max(len(k) for k, _ in lines)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
+
+
+def main(argv):
+    if len(argv) < 1 or argv[0] not in ("info",):
+        print("usage: python -m pydl info")
+        return 2
+    print(info())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
