@@ -1,4 +1,4 @@
 """Utilities: gradient checking, graph export, data helpers."""
 from .gradcheck import gradcheck, GradcheckResult  # noqa: F401
 from .graph import graph  # noqa: F401
-from .data_utils import to_categorical, normalize  # noqa: F401
+from .data_utils import to_categorical, normalize, scale_to_unit, split_validation  # noqa: F401
