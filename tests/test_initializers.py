@@ -1,0 +1,66 @@
+import math
+
+import numpy as np
+import pytest
+
+import pydl
+from pydl import initializers as I
+
+
+@pytest.mark.parametrize("name,fan,scale,dist", [
+    ("glorot_uniform", "avg", 1.0, "uniform"), ("glorot_normal", "avg", 1.0, "normal"),
+    ("he_uniform", "in", 2.0, "uniform"), ("he_normal", "in", 2.0, "normal"),
+    ("lecun_uniform", "in", 1.0, "uniform"), ("lecun_normal", "in", 1.0, "normal"),
+])
+def test_variance_scaling_family_has_the_textbook_variance(name, fan, scale, dist):
+    fan_in, fan_out = 300, 200
+    w = I.get(name)((fan_in, fan_out))
+    n = (fan_in + fan_out) / 2 if fan == "avg" else fan_in
+    expected_std = math.sqrt(scale / n)
+    assert w.shape == (fan_in, fan_out) and w.dtype == np.float32
+    assert abs(w.std() - expected_std) < 0.03 * expected_std
+    assert abs(w.mean()) < 0.05 * expected_std
+    if dist == "uniform":  # bounded by sqrt(3 var)
+        assert np.abs(w).max() <= math.sqrt(3) * expected_std + 1e-6
+    else:  # truncated at two (rescaled) standard deviations
+        assert np.abs(w).max() <= 2 * expected_std / 0.87962566103423978 + 1e-6
+
+
+def test_constant_zeros_ones_and_random():
+    assert np.all(I.get("zeros")((2, 3)) == 0)
+    assert np.all(I.get("ones")((4,)) == 1)
+    assert np.all(I.Constant(2.5)((3,)) == 2.5)
+    u = I.RandomUniform(-1, 3, seed=1)((10000,))
+    assert u.min() >= -1 and u.max() < 3 and abs(u.mean() - 1) < 0.05
+    n = I.RandomNormal(1.0, 0.5, seed=1)((10000,))
+    assert abs(n.mean() - 1) < 0.02 and abs(n.std() - 0.5) < 0.02
+
+
+def test_seeded_initializer_repeats_and_global_seed_repeats():
+    a = I.GlorotUniform(seed=7)((5, 5))
+    b = I.GlorotUniform(seed=7)((5, 5))
+    np.testing.assert_array_equal(a, b)
+    pydl.manual_seed(3)
+    c = I.get("he_normal")((5, 5))
+    pydl.manual_seed(3)
+    d = I.get("he_normal")((5, 5))
+    np.testing.assert_array_equal(c, d)
+    assert not np.array_equal(c, I.get("he_normal")((5, 5)))
+
+
+def test_orthogonal_is_orthogonal():
+    q = I.Orthogonal(seed=0)((6, 6)).astype(np.float64)
+    np.testing.assert_allclose(q @ q.T, np.eye(6), atol=1e-5)
+    r = I.Orthogonal(seed=0)((3, 7)).astype(np.float64)
+    np.testing.assert_allclose(r @ r.T, np.eye(3), atol=1e-5)
+
+
+def test_unknown_name_lists_valid_names():
+    with pytest.raises(ValueError, match="glorot_uniform"):
+        I.get("glorot_uniformm")
+
+
+def test_serialize_round_trip():
+    init = I.VarianceScaling(2.0, "fan_out", "uniform", seed=3)
+    back = I.deserialize(I.serialize(init))
+    np.testing.assert_array_equal(back((4, 4)), init((4, 4)))
