@@ -25,6 +25,10 @@ from .autograd import no_grad, enable_grad, set_grad_enabled, backward  # noqa: 
 from . import _tensor_repr  # noqa: F401  (installs Tensor.__repr__)
 from . import functional  # noqa: F401
 from . import utils  # noqa: F401
+from . import (  # noqa: F401  (the Keras-style API)
+    activations, initializers, regularizers, losses, metrics, optimizers, schedules, callbacks, layers, models,
+    datasets,
+)
 
 __version__ = _C._build_info()["version"]
 

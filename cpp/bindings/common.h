@@ -36,5 +36,6 @@ void bind_tensor(py::module_& m);
 void bind_ops(py::module_& m);
 void bind_autograd(py::module_& m);
 void bind_settings(py::module_& m);
+void bind_nn(py::module_& m);
 
 }  // namespace pydl::bind

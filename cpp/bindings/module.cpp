@@ -21,4 +21,5 @@ PYBIND11_MODULE(_C, m) {
   pydl::bind::bind_tensor(m);
   pydl::bind::bind_autograd(m);
   pydl::bind::bind_ops(m);
+  pydl::bind::bind_nn(m);
 }

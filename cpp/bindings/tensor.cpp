@@ -54,7 +54,9 @@ Tensor from_numpy(py::array arr) {
   const DType dtype = dt.itemsize() == 4 ? DType::Float32 : DType::Float64;
   const int64_t isz = dt.itemsize();
   Shape shape(arr.shape(), arr.shape() + arr.ndim()), strides(arr.ndim());
-  bool viewable = arr.dtype().attr("isnative").cast<bool>();
+  // A read-only array (a broadcast view, a read-only memory map) is copied: writing through
+  // the tensor would corrupt or crash.
+  bool viewable = arr.dtype().attr("isnative").cast<bool>() && arr.writeable();
   for (py::ssize_t d = 0; d < arr.ndim(); ++d) {
     if (arr.strides(d) < 0 || arr.strides(d) % isz) viewable = false;
     else strides[d] = arr.strides(d) / isz;
@@ -104,11 +106,16 @@ std::pair<Tensor, Tensor> as_pair(py::handle a, py::handle b) {
 ops::Axes parse_axes(py::handle axis) {
   if (axis.is_none()) return {};
   if (PyLong_Check(axis.ptr())) return {axis.cast<int64_t>()};
+  ops::Axes axes;
   try {
-    return axis.cast<std::vector<int64_t>>();
+    axes = axis.cast<std::vector<int64_t>>();
   } catch (py::cast_error&) {
     throw TypeError(msg("axis must be None, an int or a tuple of ints, got ", std::string(py::str(axis))));
   }
+  // The C++ ops read {} as "all axes"; NumPy reads axis=() as "no axis". Refuse rather than
+  // silently reduce over everything.
+  if (axes.empty()) throw ValueError("axis=() (reduce over no axis) is not supported; use axis=None for all axes");
+  return axes;
 }
 
 Shape parse_shape(const py::args& args, const char* op) {
@@ -125,16 +132,37 @@ Shape parse_shape(const py::args& args, const char* op) {
 static Tensor index(const Tensor& t, py::handle key_in) {
   py::tuple key = py::isinstance<py::tuple>(key_in) ? py::reinterpret_borrow<py::tuple>(key_in)
                                                      : py::make_tuple(key_in);
-  int64_t consumed = 0;  // axes of t the key addresses
-  for (py::handle k : key)
-    if (!k.is_none() && !k.is(py::ellipsis())) consumed++;
+  int64_t consumed = 0, ellipses = 0;  // axes of t the key addresses; how many '...'
+  for (py::handle k : key) {
+    if (k.is(py::ellipsis())) ellipses++;
+    else if (!k.is_none()) consumed++;
+  }
+  if (ellipses > 1)
+    throw IndexError(msg("index: an index can only have a single ellipsis ('...'), got ", ellipses,
+                         " for a tensor of shape ", shape_str(t.shape())));
   if (consumed > t.dim())
     throw IndexError(msg("index: too many indices (", consumed, ") for a tensor of shape ", shape_str(t.shape())));
   Tensor out = t;
-  int64_t axis = 0;
+  int64_t axis = 0;    // axis of `out` the next key addresses
+  int64_t t_axis = 0;  // the same axis counted in t (for messages that name t's shape)
   for (py::handle k : key) {
+    if (PyBool_Check(k.ptr()) || py::isinstance(k, py::module_::import("numpy").attr("bool_")))
+      throw TypeError(msg("index: boolean indices are not supported (shape ", shape_str(t.shape()),
+                          "); use pydl.where or an integer"));
     if (PyLong_Check(k.ptr()) || (py::hasattr(k, "__index__") && !py::isinstance<Tensor>(k) && !py::isinstance<py::array>(k))) {
-      out = ops::select(out, axis, k.cast<int64_t>());
+      const int64_t n = out.shape()[axis];
+      int64_t i = 0;
+      bool fits = true;
+      try {
+        i = k.cast<int64_t>();
+      } catch (py::cast_error&) {
+        fits = false;  // beyond int64: out of range whatever the size
+      }
+      if (!fits || i < -n || i >= n)
+        throw IndexError(msg("index: index ", std::string(py::str(k)), " is out of range for axis ", t_axis,
+                             " with size ", n, " (shape ", shape_str(t.shape()), ")"));
+      out = ops::select(out, axis, i);
+      t_axis++;
     } else if (py::isinstance<py::slice>(k)) {
       size_t start, stop, step, len;
       if (!py::reinterpret_borrow<py::slice>(k).compute(static_cast<size_t>(out.shape()[axis]), &start, &stop, &step, &len))
@@ -144,11 +172,13 @@ static Tensor index(const Tensor& t, py::handle key_in) {
       out = ops::slice(out, axis, static_cast<int64_t>(start), static_cast<int64_t>(start + len * step),
                        static_cast<int64_t>(step));
       axis++;
+      t_axis++;
     } else if (k.is_none()) {
       out = ops::unsqueeze(out, axis);
       axis++;
     } else if (k.is(py::ellipsis())) {
       axis += t.dim() - consumed;
+      t_axis += t.dim() - consumed;
     } else {
       throw TypeError(msg("index: only integers, slices, None and ... can index a tensor (shape ",
                           shape_str(t.shape()), "), got ", std::string(py::str(py::type::of(k)))));

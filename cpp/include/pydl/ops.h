@@ -3,7 +3,9 @@
 // gradient and grad mode is on) records the Node whose apply() is its backward.
 #pragma once
 #include "pydl/ops/activation.h"
+#include "pydl/ops/dropout.h"
 #include "pydl/ops/elementwise.h"
+#include "pydl/ops/loss.h"
 #include "pydl/ops/matmul.h"
 #include "pydl/ops/reduce.h"
 #include "pydl/ops/shape.h"

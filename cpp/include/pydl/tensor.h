@@ -26,6 +26,8 @@ inline const char* dtype_name(DType d) { return d == DType::Float64 ? "float64" 
 
 // Number of elements of a shape (1 for a scalar shape ()).
 int64_t numel_of(const Shape& shape);
+// Throw ValueError (naming `op`) for a negative dimension or a shape too large to hold.
+void check_shape(const Shape& shape, const char* op = "tensor");
 // Row-major (C-order) strides in elements.
 Shape contiguous_strides(const Shape& shape);
 

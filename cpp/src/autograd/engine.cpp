@@ -119,8 +119,9 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_
   for (size_t i = 0; i < roots.size(); ++i) {
     const Tensor& r = roots[i];
     if (!r.requires_grad())
-      throw RuntimeError("backward: the tensor does not require grad and has no grad_fn "
-                         "(did you forget requires_grad=True, or run under no_grad()?)");
+      throw RuntimeError(msg("backward: the tensor of shape ", shape_str(r.shape()),
+                             " does not require grad and has no grad_fn "
+                             "(did you forget requires_grad=True, or run under no_grad()?)"));
     Tensor g = grad_roots[i];
     if (!g.defined()) {
       if (r.numel() != 1)

@@ -78,7 +78,13 @@ Tensor matmul_raw(Tensor a, Tensor b) {
                          ": the last axis of the first (", K, ") must equal the second-to-last axis of the second (",
                          K2, ")"));
   Shape ba(a.shape().begin(), a.shape().end() - 2), bb(b.shape().begin(), b.shape().end() - 2);
-  Shape batch = broadcast_shapes(ba, bb, "matmul");
+  Shape batch;
+  try {
+    batch = broadcast_shapes(ba, bb, "matmul");
+  } catch (const ShapeError&) {  // name the operands, not just their batch parts
+    throw ShapeError(msg("matmul: cannot multiply ", shape_str(a.shape()), " by ", shape_str(b.shape()),
+                         ": the batch shapes ", shape_str(ba), " and ", shape_str(bb), " cannot be broadcast together"));
+  }
   Shape out_shape = batch;
   out_shape.push_back(M);
   out_shape.push_back(N);

@@ -15,6 +15,10 @@ int64_t normalize_axis(int64_t axis, int64_t ndim, const char* op) {
 }
 
 Shape infer_shape(const Shape& shape, int64_t numel, const char* op) {
+  Shape probe = shape;  // negative or absurd sizes fail here, before the product can overflow
+  for (int64_t& d : probe)
+    if (d == -1) d = 1;
+  check_shape(probe, op);
   Shape out = shape;
   int64_t known = 1, infer = -1;
   for (size_t i = 0; i < out.size(); ++i) {
@@ -155,6 +159,7 @@ Tensor unsqueeze(const Tensor& x, int64_t axis) {
 
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   check_defined(x, "broadcast_to");
+  check_shape(shape, "broadcast_to");
   Shape b = broadcast_shapes(x.shape(), shape, "broadcast_to");
   if (b != shape)
     throw ShapeError(msg("broadcast_to: cannot broadcast shape ", shape_str(x.shape()), " to ", shape_str(shape)));
@@ -258,6 +263,7 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
   std::vector<Tensor> parts;
   for (const Tensor& t : xs) {
     check_defined(t, "stack");
+    check_same_dtype(xs[0], t, "stack");
     if (t.shape() != xs[0].shape())
       throw ShapeError(msg("stack: all tensors need the same shape, got ", shape_str(xs[0].shape()), " and ",
                            shape_str(t.shape())));

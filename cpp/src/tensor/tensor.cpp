@@ -51,21 +51,27 @@ std::shared_ptr<Storage> Storage::borrow(void* data, size_t nbytes, std::shared_
 // Sizes beyond this are certainly a mistake (2^40 elements = 4 TiB of float32).
 static constexpr int64_t kMaxElements = int64_t(1) << 40;
 
-static void check_shape(const Shape& shape) {
+void check_shape(const Shape& shape, const char* op) {
   int64_t n = 1;
   for (int64_t s : shape) {
-    if (s < 0) throw ValueError(msg("tensor: negative dimension in shape ", shape_str(shape)));
-    if (s > 0 && n > kMaxElements / s)
-      throw ValueError(msg("tensor: shape ", shape_str(shape), " is too large"));
+    if (s < 0) throw ValueError(msg(op, ": negative dimension in shape ", shape_str(shape)));
+    // a later zero does not rescue an absurd shape: every dimension must fit on its own too
+    if (s > kMaxElements || (s > 0 && n > kMaxElements / s))
+      throw ValueError(msg(op, ": shape ", shape_str(shape), " is too large"));
     n *= s;
   }
-  if (n > kMaxElements) throw ValueError(msg("tensor: shape ", shape_str(shape), " is too large"));
 }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
   check_shape(shape);
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = Storage::allocate(static_cast<size_t>(numel_of(shape)) * itemsize(dtype));
+  const size_t nbytes = static_cast<size_t>(numel_of(shape)) * itemsize(dtype);
+  try {
+    impl->storage = Storage::allocate(nbytes);
+  } catch (const RuntimeError&) {
+    throw RuntimeError(msg("tensor: out of memory: could not allocate ", nbytes, " bytes for a ", dtype_name(dtype),
+                           " tensor of shape ", shape_str(shape)));
+  }
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;

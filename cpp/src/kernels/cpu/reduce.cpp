@@ -93,9 +93,10 @@ void softmax_fast(const T* x, int64_t outer, int64_t n, int64_t inner, T* y, boo
         s += e;
       }
       if (log) {
-        const T ls = m + std::log(s);
+        // (x - m) - log s, not x - (m + log s): for |m| >> log s the latter rounds log s away
+        const T ls = std::log(s);
 #pragma omp simd
-        for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] - ls;
+        for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] - m) - ls;
       } else {
         const T inv = T(1) / s;
 #pragma omp simd
@@ -106,9 +107,9 @@ void softmax_fast(const T* x, int64_t outer, int64_t n, int64_t inner, T* y, boo
       for (int64_t i = 1; i < n; ++i) m = xr[i * inner] > m ? xr[i * inner] : m;
       T s = 0;
       for (int64_t i = 0; i < n; ++i) s += std::exp(xr[i * inner] - m);
-      const T ls = m + std::log(s);
+      const T ls = std::log(s);
       for (int64_t i = 0; i < n; ++i)
-        yr[i * inner] = log ? xr[i * inner] - ls : std::exp(xr[i * inner] - m) / s;
+        yr[i * inner] = log ? (xr[i * inner] - m) - ls : std::exp(xr[i * inner] - m) / s;
     }
   }
 }

@@ -1,0 +1,179 @@
+// gemm_fast against gemm_reference on many shapes: 0/1 sizes, primes, ragged edges of the
+// register tile, transposes, padded leading dimensions, alpha/beta combinations, and beta = 0
+// over NaN-filled C. Plus: the result must not depend on the thread count (bit-identical).
+#include "check.h"
+#include "kernels/kernels.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <limits>
+#include <random>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+using pydl::kernels::gemm_fast;
+using pydl::kernels::gemm_reference;
+
+namespace {
+
+struct Shape { int64_t M, N, K; };
+
+template <typename T>
+struct Problem {
+  bool ta, tb;
+  int64_t M, N, K, lda, ldb, ldc;
+  T alpha, beta;
+  std::vector<T> A, B, C;
+};
+
+template <typename T>
+Problem<T> make_problem(std::mt19937& rng, bool ta, bool tb, Shape s, int64_t pad, T alpha, T beta,
+                        bool nan_c) {
+  Problem<T> p{ta, tb, s.M, s.N, s.K, 0, 0, 0, alpha, beta, {}, {}, {}};
+  // Stored shapes: A is (M, K) or (K, M); B is (K, N) or (N, K); leading dims padded by `pad`.
+  const int64_t a_rows = ta ? s.K : s.M, a_cols = ta ? s.M : s.K;
+  const int64_t b_rows = tb ? s.N : s.K, b_cols = tb ? s.K : s.N;
+  p.lda = a_cols + pad;
+  p.ldb = b_cols + pad;
+  p.ldc = s.N + pad;
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  p.A.resize(a_rows * p.lda + 1);
+  p.B.resize(b_rows * p.ldb + 1);
+  p.C.resize(s.M * p.ldc + 1);
+  for (auto& x : p.A) x = T(u(rng));
+  for (auto& x : p.B) x = T(u(rng));
+  for (auto& x : p.C) x = nan_c ? std::numeric_limits<T>::quiet_NaN() : T(u(rng));
+  return p;
+}
+
+template <typename T>
+void run_fast(Problem<T>& p, std::vector<T>& C) {
+  C = p.C;
+  gemm_fast<T>(p.ta, p.tb, p.M, p.N, p.K, p.alpha, p.A.data(), p.lda, p.B.data(), p.ldb, p.beta,
+               C.data(), p.ldc);
+}
+
+// Compare fast vs reference; padding columns of C (j >= N) must be left untouched.
+template <typename T>
+bool compare(Problem<T>& p, const char* what) {
+  std::vector<T> ref = p.C, fast;
+  gemm_reference<T>(p.ta, p.tb, p.M, p.N, p.K, p.alpha, p.A.data(), p.lda, p.B.data(), p.ldb,
+                    p.beta, ref.data(), p.ldc);
+  run_fast(p, fast);
+  // Rounding error of a K-term dot product of O(1) terms grows ~ K * eps in the worst case.
+  const double eps = std::numeric_limits<T>::epsilon();
+  const double tol = 8.0 * eps * double(p.K + 4);
+  for (int64_t i = 0; i < p.M; ++i)
+    for (int64_t j = 0; j < p.ldc; ++j) {
+      const int64_t idx = i * p.ldc + j;
+      const double r = ref[idx], f = fast[idx];
+      bool ok;
+      if (j >= p.N) ok = (std::isnan(r) && std::isnan(f)) || r == f;  // padding untouched
+      else ok = std::isfinite(f) && std::fabs(f - r) <= tol * (1.0 + std::fabs(r));
+      if (!ok) {
+        std::printf("  %s mismatch ta=%d tb=%d M=%lld N=%lld K=%lld alpha=%g beta=%g at (%lld,%lld): "
+                    "%.9g vs ref %.9g\n", what, p.ta, p.tb, (long long)p.M, (long long)p.N,
+                    (long long)p.K, double(p.alpha), double(p.beta), (long long)i, (long long)j, f, r);
+        return false;
+      }
+    }
+  return true;
+}
+
+const std::vector<Shape>& shapes() {
+  static const std::vector<Shape> s = {
+      {0, 0, 0},    {0, 5, 3},    {5, 0, 3},    {5, 3, 0},    {1, 1, 1},     {1, 1, 7},
+      {1, 7, 1},    {7, 1, 1},    {1, 33, 17},  {33, 1, 17},  {2, 3, 4},     {4, 64, 64},
+      {3, 100, 50}, {5, 5, 5},    {10, 10, 10}, {6, 32, 8},   {12, 64, 256}, {13, 33, 257},
+      {37, 53, 71}, {64, 64, 64}, {7, 129, 31}, {129, 7, 31}, {97, 101, 103}, {100, 17, 300},
+      {200, 150, 600}, {20, 2100, 40}, {31, 300, 9}, {256, 256, 1}, {1, 1, 1000}, {5, 1000, 3}, {150, 70, 513},
+  };
+  return s;
+}
+
+template <typename T>
+void sweep(const char* what) {
+  std::mt19937 rng(1234);
+  const T alphas[] = {T(1), T(-0.5), T(2)};
+  const T betas[] = {T(0), T(1), T(-1.5)};
+  int failed = 0, cases = 0;
+  for (const Shape& s : shapes())
+    for (int t = 0; t < 4; ++t)
+      for (int64_t pad : {int64_t(0), int64_t(3)})
+        for (int ab = 0; ab < 3; ++ab) {
+          const bool ta = t & 1, tb = t & 2;
+          const T alpha = alphas[ab], beta = betas[(ab + int(pad)) % 3];
+          auto p = make_problem<T>(rng, ta, tb, s, pad, alpha, beta, false);
+          ++cases;
+          if (!compare(p, what)) ++failed;
+        }
+  if (failed) std::printf("  %s: %d of %d cases failed\n", what, failed, cases);
+  CHECK(failed == 0);
+}
+
+template <typename T>
+void nan_beta0(const char* what) {
+  // beta == 0 must overwrite C without reading it: NaN in C must not leak into the result.
+  std::mt19937 rng(99);
+  int failed = 0;
+  for (const Shape& s : shapes())
+    for (int t = 0; t < 4; ++t) {
+      auto p = make_problem<T>(rng, t & 1, t & 2, s, 2, T(1.5), T(0), true);
+      if (!compare(p, what)) ++failed;
+    }
+  CHECK(failed == 0);
+}
+
+template <typename T>
+void determinism() {
+#ifdef _OPENMP
+  const int saved = omp_get_max_threads();
+  std::mt19937 rng(7);
+  const Shape cases[] = {{300, 257, 1100}, {517, 389, 300}, {64, 1000, 600}, {3, 3000, 700},
+                         {1000, 13, 500}};
+  for (const Shape& s : cases)
+    for (int t = 0; t < 4; ++t) {
+      auto p = make_problem<T>(rng, t & 1, t & 2, s, 1, T(0.75), T(0.5), false);
+      std::vector<T> c1, c2;
+      omp_set_num_threads(1);
+      run_fast(p, c1);
+      omp_set_num_threads(2);
+      run_fast(p, c2);
+      omp_set_num_threads(3);  // more threads than cores, odd split
+      std::vector<T> c3;
+      run_fast(p, c3);
+      bool same = true;
+      for (size_t i = 0; i < c1.size(); ++i)
+        if (std::memcmp(&c1[i], &c2[i], sizeof(T)) != 0 || std::memcmp(&c1[i], &c3[i], sizeof(T)) != 0)
+          same = false;
+      if (!same)
+        std::printf("  thread-count dependence at M=%lld N=%lld K=%lld ta=%d tb=%d\n",
+                    (long long)s.M, (long long)s.N, (long long)s.K, t & 1, (t & 2) >> 1);
+      CHECK(same);
+      CHECK(compare(p, "determinism"));
+    }
+  omp_set_num_threads(saved);
+#endif
+}
+
+}  // namespace
+
+TEST(gemm_float_matches_reference) { sweep<float>("float"); }
+TEST(gemm_double_matches_reference) { sweep<double>("double"); }
+TEST(gemm_float_beta0_ignores_nan_c) { nan_beta0<float>("float nan"); }
+TEST(gemm_double_beta0_ignores_nan_c) { nan_beta0<double>("double nan"); }
+TEST(gemm_float_thread_count_bit_identical) { determinism<float>(); }
+TEST(gemm_double_thread_count_bit_identical) { determinism<double>(); }
+TEST(gemm_simd_path_is_known) {
+  const std::string p = pydl::kernels::gemm_simd_path();
+  std::printf("  gemm_simd_path = %s\n", p.c_str());
+  CHECK(p == "avx512" || p == "avx2" || p == "generic");
+}
+
+RUN_ALL_TESTS()

@@ -1,0 +1,175 @@
+"""The core layers: Input, Dense, Activation, Dropout, Flatten, Reshape."""
+import numpy as np
+
+from .. import _C
+from .. import activations as _act
+from .. import initializers as _init
+from .. import regularizers as _reg
+from .base import Layer, _deprecated
+
+
+class Input(Layer):
+    """Marks the input shape (without the batch axis): ``Input(shape=(784,))``."""
+
+    def __init__(self, shape=None, name=None, **kwargs):
+        if shape is None:
+            shape = kwargs.pop("input_shape", None)
+        if shape is None:
+            raise ValueError("Input: give the shape of one sample, e.g. Input(shape=(784,))")
+        super().__init__(name=name, input_shape=tuple(shape), **kwargs)
+
+    def call(self, x, training=None):
+        return x
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg["shape"] = cfg.pop("input_shape")
+        return cfg
+
+
+class Dense(Layer):
+    """y = activation(x · W + b) with W of shape (input features, units), as Keras stores it.
+
+    The forward pass is one fused C++ op (``pydl.functional.linear``), the activation one more.
+    """
+
+    def __init__(self, units=None, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, **kwargs):
+        old = _deprecated(kwargs, "output_dim", "units", "Dense")
+        units = old if units is None else units
+        old_init = _deprecated(kwargs, "init", "kernel_initializer", "Dense")
+        kernel_initializer = old_init if old_init is not None else kernel_initializer
+        for old_name, new_name in (("W_regularizer", "kernel_regularizer"), ("b_regularizer", "bias_regularizer")):
+            v = _deprecated(kwargs, old_name, new_name, "Dense")
+            if v is not None:
+                if new_name == "kernel_regularizer":
+                    kernel_regularizer = v
+                else:
+                    bias_regularizer = v
+        bias = _deprecated(kwargs, "bias", "use_bias", "Dense")
+        use_bias = use_bias if bias is None else bool(bias)
+        super().__init__(**kwargs)
+        if units is None or int(units) < 1:
+            raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
+        self.units = int(units)
+        self.activation = _act.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = _init.get(kernel_initializer)
+        self.bias_initializer = _init.get(bias_initializer)
+        self.kernel_regularizer = _reg.get(kernel_regularizer)
+        self.bias_regularizer = _reg.get(bias_regularizer)
+        self.activity_regularizer = _reg.get(activity_regularizer)
+        self.kernel = None
+        self.bias = None
+
+    def build(self, input_shape):
+        if len(input_shape) < 1:
+            raise ValueError(f"{self.name}: Dense needs inputs with a feature axis, got sample shape {input_shape}")
+        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer,
+                                      self.kernel_regularizer)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
+
+    def _check_input(self, shape):
+        if shape[-1:] != (self.kernel.shape[0],):
+            raise ValueError(f"{self.name}: expected inputs with {self.kernel.shape[0]} features (the kernel is "
+                             f"{tuple(self.kernel.shape)}), got samples of shape {shape}")
+
+    def call(self, x, training=None, logits=False):
+        y = _C.linear(x, self.kernel, self.bias)
+        if self.activity_regularizer is not None:
+            self.losses = [self.activity_regularizer(y)]
+        return y if logits else self.activation(y)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(units=self.units, activation=_act.serialize(self.activation), use_bias=self.use_bias,
+                   kernel_initializer=_init.serialize(self.kernel_initializer),
+                   bias_initializer=_init.serialize(self.bias_initializer),
+                   kernel_regularizer=None if self.kernel_regularizer is None else _reg.serialize(self.kernel_regularizer),
+                   bias_regularizer=None if self.bias_regularizer is None else _reg.serialize(self.bias_regularizer),
+                   activity_regularizer=None if self.activity_regularizer is None
+                   else _reg.serialize(self.activity_regularizer))
+        return cfg
+
+
+class Activation(Layer):
+    """Applies an activation by name: 'relu', 'sigmoid', 'softmax', ..."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = _act.get(activation)
+
+    def call(self, x, training=None, logits=False):
+        return x if logits else self.activation(x)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg["activation"] = _act.serialize(self.activation)
+        return cfg
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training each unit is zeroed with probability ``rate`` and the kept
+    ones are scaled by 1/(1-rate); at inference the layer is the identity."""
+
+    def __init__(self, rate, **kwargs):
+        p = _deprecated(kwargs, "p", "rate", "Dropout")
+        rate = p if p is not None else rate
+        super().__init__(**kwargs)
+        if not 0.0 <= float(rate) < 1.0:
+            raise ValueError(f"Dropout: rate is the fraction dropped, in [0, 1); got {rate}")
+        self.rate = float(rate)
+
+    def call(self, x, training=None):
+        if not training or self.rate == 0.0:
+            return x
+        return _C.dropout(x, self.rate, True)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg["rate"] = self.rate
+        return cfg
+
+
+class Flatten(Layer):
+    """(batch, d1, d2, ...) -> (batch, d1*d2*...)."""
+
+    def call(self, x, training=None):
+        return x.reshape(x.shape[0], -1) if x.ndim != 2 else x
+
+    def compute_output_shape(self, input_shape):
+        return (int(np.prod(input_shape)),)
+
+
+class Reshape(Layer):
+    """Reshape each sample to ``target_shape`` (one entry may be -1)."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(s) for s in target_shape)
+
+    def call(self, x, training=None):
+        return x.reshape((x.shape[0],) + self.target_shape)
+
+    def compute_output_shape(self, input_shape):
+        n = int(np.prod(input_shape))
+        shape = list(self.target_shape)
+        if -1 in shape:
+            known = int(np.prod([s for s in shape if s != -1]))
+            if known == 0 or n % known:
+                raise ValueError(f"Reshape: cannot reshape samples of shape {input_shape} to {self.target_shape}")
+            shape[shape.index(-1)] = n // known
+        if int(np.prod(shape)) != n:
+            raise ValueError(f"Reshape: cannot reshape samples of shape {input_shape} ({n} values) "
+                             f"to {self.target_shape}")
+        return tuple(shape)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg["target_shape"] = list(self.target_shape)
+        return cfg

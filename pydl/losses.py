@@ -1,0 +1,233 @@
+"""Losses, with Keras's names and argument order: ``loss(y_true, y_pred, sample_weight=None)``.
+
+Each loss is one fused C++ op (cpp/src/ops/loss.cpp): one graph node, one backward kernel.
+The result is Keras's "sum_over_batch_size" reduction: the per-sample loss l_i (the mean over
+the last axis; crossentropies sum over the class axis) weighted and averaged over the batch,
+``sum_i w_i l_i / batch``. ``reduction='sum'`` or ``'none'`` (per-sample values) as in Keras.
+
+    model.compile(loss='categorical_crossentropy', ...)       # by name
+    loss_fn = CategoricalCrossentropy(from_logits=True)       # as an object
+    loss = loss_fn(y_true, logits); loss.backward()
+
+NumPy targets are converted to tensors of the prediction's dtype. The module-level functions
+(``mean_squared_error(y_true, y_pred)``, ...) return per-sample losses as Keras's do.
+"""
+import numpy as np
+
+from . import _C
+
+
+def _as_pred(y_pred):
+    if isinstance(y_pred, _C.Tensor):
+        return y_pred
+    a = np.asarray(y_pred)
+    return _C.tensor(a, dtype=_C.float64 if a.dtype == np.float64 else _C.float32)
+
+
+def _as_target(y_true, y_pred):
+    if isinstance(y_true, _C.Tensor):
+        return y_true if y_true.dtype == y_pred.dtype else y_true.to(y_pred.dtype)
+    return _C.tensor(np.asarray(y_true), dtype=y_pred.dtype)
+
+
+class Loss:
+    """The base: ``__call__(y_true, y_pred, sample_weight=None)`` -> a scalar tensor (or per-sample
+    values with reduction='none'). Subclasses implement ``call(y_true, y_pred, sample_weight)``."""
+
+    canonical_name = None  # the Keras function name ('mean_squared_error', ...)
+
+    def __init__(self, reduction="sum_over_batch_size", name=None):
+        if reduction not in ("sum_over_batch_size", "mean", "sum", "none", None):
+            raise ValueError(f"{type(self).__name__}: unknown reduction {reduction!r}; valid values: "
+                             "'sum_over_batch_size', 'sum', 'none'")
+        self.reduction = "none" if reduction is None else reduction
+        self.name = name or self.canonical_name
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        y_pred = _as_pred(y_pred)
+        return self.call(y_true, y_pred, sample_weight)
+
+    def call(self, y_true, y_pred, sample_weight):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({args})"
+
+
+class MeanSquaredError(Loss):
+    """mean((y_pred - y_true)^2) over the last axis, per sample."""
+    canonical_name = "mean_squared_error"
+
+    def call(self, y_true, y_pred, sample_weight):
+        return _C.mse_loss(y_pred, y_true, sample_weight=sample_weight, reduction=self.reduction)
+
+
+class MeanAbsoluteError(Loss):
+    """mean(|y_pred - y_true|) over the last axis, per sample."""
+    canonical_name = "mean_absolute_error"
+
+    def call(self, y_true, y_pred, sample_weight):
+        return _C.mae_loss(y_pred, y_true, sample_weight=sample_weight, reduction=self.reduction)
+
+
+class _Crossentropy(Loss):
+    def __init__(self, from_logits=False, label_smoothing=0.0, reduction="sum_over_batch_size", name=None):
+        super().__init__(reduction=reduction, name=name)
+        if not 0.0 <= float(label_smoothing) <= 1.0:
+            raise ValueError(f"{type(self).__name__}: label_smoothing must be in [0, 1], got {label_smoothing}")
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = float(label_smoothing)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+
+
+class BinaryCrossentropy(_Crossentropy):
+    """-(t log p + (1 - t) log(1 - p)), p clipped to [1e-7, 1 - 1e-7]; from_logits=True uses the
+    stable max(x, 0) - x t + log(1 + e^-|x|). label_smoothing s: t -> t (1 - s) + s / 2."""
+    canonical_name = "binary_crossentropy"
+
+    def call(self, y_true, y_pred, sample_weight):
+        if self.label_smoothing:
+            s = self.label_smoothing
+            y_true = _as_target(y_true, y_pred) * (1.0 - s) + 0.5 * s
+        return _C.binary_crossentropy(y_pred, y_true, from_logits=self.from_logits, sample_weight=sample_weight,
+                                      reduction=self.reduction)
+
+
+class CategoricalCrossentropy(_Crossentropy):
+    """-sum_c t_c log p_c against one-hot targets; from_logits=True fuses a stable log-softmax.
+    Integer labels need SparseCategoricalCrossentropy (or pydl.utils.to_categorical).
+    label_smoothing s: t -> t (1 - s) + s / classes."""
+    canonical_name = "categorical_crossentropy"
+
+    def call(self, y_true, y_pred, sample_weight):
+        if self.label_smoothing:
+            s = self.label_smoothing
+            y_true = _as_target(y_true, y_pred) * (1.0 - s) + s / y_pred.shape[-1]
+        return _C.categorical_crossentropy(y_pred, y_true, from_logits=self.from_logits,
+                                           sample_weight=sample_weight, reduction=self.reduction)
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """Categorical crossentropy against integer class ids (shape (batch,) or (batch, 1))."""
+    canonical_name = "sparse_categorical_crossentropy"
+
+    def __init__(self, from_logits=False, reduction="sum_over_batch_size", name=None):
+        super().__init__(reduction=reduction, name=name)
+        self.from_logits = bool(from_logits)
+
+    def call(self, y_true, y_pred, sample_weight):
+        return _C.sparse_categorical_crossentropy(y_pred, y_true, from_logits=self.from_logits,
+                                                  sample_weight=sample_weight, reduction=self.reduction)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits}
+
+
+# ---------------------------------------------------------------- Keras's functions: per-sample values
+def mean_squared_error(y_true, y_pred):
+    return MeanSquaredError(reduction="none")(y_true, y_pred)
+
+
+def mean_absolute_error(y_true, y_pred):
+    return MeanAbsoluteError(reduction="none")(y_true, y_pred)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    return BinaryCrossentropy(from_logits, label_smoothing, reduction="none")(y_true, y_pred)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    return CategoricalCrossentropy(from_logits, label_smoothing, reduction="none")(y_true, y_pred)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
+    return SparseCategoricalCrossentropy(from_logits, reduction="none")(y_true, y_pred)
+
+
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+
+_CLASSES = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy,
+                                     CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+_NAMES = {"mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
+          "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
+          "binary_crossentropy": BinaryCrossentropy, "categorical_crossentropy": CategoricalCrossentropy,
+          "sparse_categorical_crossentropy": SparseCategoricalCrossentropy}
+_FUNCTIONS = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
+              binary_crossentropy: BinaryCrossentropy, categorical_crossentropy: CategoricalCrossentropy,
+              sparse_categorical_crossentropy: SparseCategoricalCrossentropy}
+
+
+def get(identifier):
+    """A loss from a Keras name ('mse', 'categorical_crossentropy', ...) or class name, a serialized
+    dict, a Loss instance or any callable(y_true, y_pred, sample_weight=None).
+
+    Names give a Loss object (reducing to a scalar, ready for ``compile``); Keras's
+    functions (``pydl.losses.mse``) map to their Loss class as well. None gives None."""
+    if identifier is None or isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _NAMES.get(identifier.lower()) or _CLASSES.get(identifier)
+        if cls is None:
+            raise ValueError(f"Unknown loss '{identifier}'. Valid names: {', '.join(sorted(_NAMES))} "
+                             f"(or a class name: {', '.join(sorted(_CLASSES))})")
+        return cls()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if identifier in _FUNCTIONS:
+        return _FUNCTIONS[identifier]()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret loss {identifier!r}: give a name ({', '.join(sorted(_NAMES))}), "
+                     "a Loss or a callable")
+
+
+def canonical_name(loss):
+    """The Keras function name of a loss name or object ('mse' -> 'mean_squared_error'); None if unknown."""
+    if isinstance(loss, str):
+        cls = _NAMES.get(loss.lower()) or _CLASSES.get(loss)
+        return cls.canonical_name if cls else None
+    if isinstance(loss, Loss):
+        return loss.canonical_name
+    cls = _FUNCTIONS.get(loss) if callable(loss) else None
+    return cls.canonical_name if cls else None
+
+
+def get_from_logits(name):
+    """The from-logits form of a crossentropy ('categorical_crossentropy', ...): what a model uses
+    when its last activation is the matching softmax / sigmoid (stable, one pass cheaper)."""
+    key = canonical_name(name) if not isinstance(name, str) else (canonical_name(name) or name)
+    cls = _NAMES.get(key)
+    if cls not in (BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy):
+        raise ValueError(f"get_from_logits: {name!r} is not a crossentropy; valid: binary_crossentropy, "
+                         "categorical_crossentropy, sparse_categorical_crossentropy")
+    return cls(from_logits=True)
+
+
+def serialize(loss):
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+def deserialize(config):
+    cls = _CLASSES.get(config.get("class_name"))
+    if cls is None:
+        raise ValueError(f"Unknown loss class {config.get('class_name')!r}. Valid: {', '.join(sorted(_CLASSES))}")
+    return cls.from_config(config.get("config", {}))
+
+
+__all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy", "CategoricalCrossentropy",
+           "SparseCategoricalCrossentropy", "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
+           "categorical_crossentropy", "sparse_categorical_crossentropy", "mse", "mae", "get", "canonical_name",
+           "get_from_logits", "serialize", "deserialize"]

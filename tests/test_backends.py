@@ -1,0 +1,144 @@
+"""pydl.set_backend('reference') and 'fast' agree on every op: random shapes, non-contiguous
+(transposed, stepped slices) and broadcast inputs, float32 and float64, forward and backward."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import pydl
+import pydl.functional as F
+from conftest import LAYOUTS, make_tensor, st_broadcast_shapes, st_layouts, st_shapes
+
+# name -> (number of inputs, fn, input range): unary/binary ops with broadcasting inputs
+ELEMENTWISE = {
+    "add": (2, pydl.add, (-2, 2)), "sub": (2, pydl.sub, (-2, 2)), "mul": (2, pydl.mul, (-2, 2)),
+    "div": (2, pydl.div, (0.5, 2)), "pow": (2, pydl.pow, (0.5, 2)), "maximum": (2, pydl.maximum, (-2, 2)),
+    "minimum": (2, pydl.minimum, (-2, 2)), "lt": (2, pydl.lt, (-2, 2)), "eq": (2, pydl.eq, (-1, 1)),
+    "where": (2, lambda a, b: pydl.where(a > 0, a, b), (-2, 2)),
+    "neg": (1, pydl.neg, (-2, 2)), "exp": (1, pydl.exp, (-2, 2)), "log": (1, pydl.log, (0.1, 3)),
+    "sqrt": (1, pydl.sqrt, (0.1, 3)), "abs": (1, pydl.abs, (-2, 2)), "square": (1, pydl.square, (-2, 2)),
+    "pow_scalar": (1, lambda x: x ** 3.0, (-2, 2)), "clip": (1, lambda x: pydl.clip(x, -0.5, 0.7), (-2, 2)),
+    "relu": (1, F.relu, (-2, 2)), "leaky_relu": (1, lambda x: F.leaky_relu(x, 0.1), (-2, 2)),
+    "elu": (1, F.elu, (-2, 2)), "sigmoid": (1, F.sigmoid, (-4, 4)), "tanh": (1, F.tanh, (-3, 3)),
+    "to": (1, lambda x: x.to(pydl.float64 if x.dtype == pydl.float32 else pydl.float32).to(x.dtype), (-2, 2)),
+    "contiguous": (1, lambda x: x.contiguous() * 1.0, (-2, 2)),
+}
+# ops on one input of shape (3, 4, 5)
+SHAPED = {
+    "sum": lambda x: pydl.sum(x, axis=(0, 2)), "sum_all": pydl.sum, "mean": lambda x: pydl.mean(x, axis=1),
+    "max": lambda x: pydl.max(x, axis=-1, keepdims=True), "min": lambda x: pydl.min(x, axis=(0, 1)),
+    "var": lambda x: pydl.var(x, axis=0, ddof=1),
+    "softmax0": lambda x: F.softmax(x, 0), "softmax1": lambda x: F.softmax(x, 1), "softmax": F.softmax,
+    "log_softmax": lambda x: F.log_softmax(x, 1),
+    "matmul": lambda x: x @ x.transpose(-1, -2), "matmul_bcast": lambda x: x @ x[0].T,
+    "matmul_1d": lambda x: x @ x[0, 0], "linear": lambda x: F.linear(x, x[0].T, x[1, 1, :4]),
+    "reshape": lambda x: x.reshape(5, -1) * 1.0, "permute": lambda x: x.permute(2, 0, 1) + 0.0,
+    "slice": lambda x: x[::2, 1:, ::3] * 2.0, "index": lambda x: x[1, ..., None, -1] * 2.0,
+    "broadcast_to": lambda x: x[:, :1].broadcast_to(3, 4, 5) * 1.0,
+    "concatenate": lambda x: pydl.concatenate([x, x[:, :2]], 1), "stack": lambda x: pydl.stack([x, x], 2),
+    "squeeze_unsqueeze": lambda x: x.unsqueeze(1).squeeze(1) * 1.0, "flatten": lambda x: x.flatten(1) * 1.0,
+}
+
+TOL = {pydl.float64: dict(rtol=1e-12, atol=1e-12), pydl.float32: dict(rtol=1e-5, atol=1e-5)}
+
+
+def run(backend, fn, values, layouts, dtype, grad=True):
+    """Forward and (float64) backward of fn under `backend`; returns numpy arrays."""
+    pydl.set_backend(backend)
+    ts = [make_tensor(v, lay, dtype, requires_grad=grad) for v, lay in zip(values, layouts)]
+    out = fn(*ts)
+    result = [out.numpy().copy()]
+    if grad and out.requires_grad:
+        g = np.random.default_rng(9).standard_normal(out.shape)
+        out.backward(pydl.tensor(g, dtype=dtype))
+        result += [t.grad.numpy().copy() for t in ts]
+    return result
+
+
+def assert_backends_agree(fn, values, layouts, dtype, grad=True):
+    ref = run("reference", fn, values, layouts, dtype, grad)
+    fast = run("fast", fn, values, layouts, dtype, grad)
+    assert len(ref) == len(fast)
+    for r, f in zip(ref, fast):
+        assert r.shape == f.shape
+        np.testing.assert_allclose(f, r, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [pydl.float32, pydl.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("name", ELEMENTWISE)
+@given(shapes=st_broadcast_shapes(2, max_dims=4, max_side=5), layouts=st.tuples(st_layouts, st_layouts))
+def test_elementwise_backends_agree(name, dtype, shapes, layouts):
+    n, fn, (lo, hi) = ELEMENTWISE[name]
+    rng = np.random.default_rng(len(shapes[0]) * 10 + len(shapes[1]))
+    values = [rng.uniform(lo, hi, size=s) for s in shapes[:n]]
+    grad = name not in ("lt", "eq")
+    assert_backends_agree(fn, values, layouts[:n], dtype, grad)
+
+
+@pytest.mark.parametrize("dtype", [pydl.float32, pydl.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("name", SHAPED)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_shaped_ops_backends_agree(name, layout, dtype):
+    x = np.random.default_rng(0).standard_normal((3, 4, 5))
+    assert_backends_agree(SHAPED[name], [x], [layout], dtype)
+
+
+@pytest.mark.parametrize("dtype", [pydl.float32, pydl.float64], ids=["f32", "f64"])
+@given(shape=st_shapes(1, 4, 1, 6), layout=st_layouts, data=st.data())
+def test_reductions_backends_agree_hypothesis(dtype, shape, layout, data):
+    nd = len(shape)
+    axes = tuple(data.draw(st.lists(st.integers(0, nd - 1), unique=True, max_size=nd))) or None
+    keep = data.draw(st.booleans())
+    x = np.random.default_rng(nd).standard_normal(shape)
+    for fn in (lambda t: pydl.sum(t, axis=axes, keepdims=keep), lambda t: pydl.max(t, axis=axes, keepdims=keep),
+               lambda t: pydl.mean(t, axis=axes, keepdims=keep)):
+        assert_backends_agree(fn, [x], [layout], dtype)
+    ax = data.draw(st.integers(-nd, nd - 1))
+    assert_backends_agree(lambda t: F.log_softmax(t, ax), [x], [layout], dtype)
+    assert_backends_agree(lambda t: F.softmax(t, ax), [x], [layout], dtype)
+
+
+@pytest.mark.parametrize("dtype", [pydl.float32, pydl.float64], ids=["f32", "f64"])
+@given(data=st.data())
+def test_matmul_backends_agree_hypothesis(dtype, data):
+    m, k, n = (data.draw(st.integers(1, 40)) for _ in range(3))
+    batch = tuple(data.draw(st.lists(st.integers(1, 3), max_size=2)))
+    rng = np.random.default_rng(m + k + n)
+    a, b = rng.standard_normal(batch + (m, k)), rng.standard_normal((k, n))
+    layouts = (data.draw(st_layouts), data.draw(st_layouts))
+    ref = run("reference", pydl.matmul, [a, b], layouts, dtype)
+    fast = run("fast", pydl.matmul, [a, b], layouts, dtype)
+    tol = TOL[dtype] if dtype == pydl.float64 else dict(rtol=1e-4, atol=1e-4 * np.sqrt(k))
+    for r, f in zip(ref, fast):
+        np.testing.assert_allclose(f, r, **tol)
+
+
+@pytest.mark.parametrize("shape", [(512, 300), (70000,), (3, 40000), (300, 2, 150)])
+def test_large_inputs_backends_agree(shape):
+    """Sizes that take the fast kernels' tiled, parallel paths (float32 sums: loose tolerance)."""
+    x = np.random.default_rng(0).standard_normal(shape)
+    for dtype in (pydl.float32, pydl.float64):
+        tol = dict(rtol=1e-4, atol=1e-3) if dtype == pydl.float32 else dict(rtol=1e-10, atol=1e-10)
+        for fn in (lambda t: t * 2.0 + t, pydl.sum, lambda t: pydl.sum(t, axis=0), lambda t: pydl.max(t, axis=-1),
+                   lambda t: F.softmax(t, -1), lambda t: F.log_softmax(t, 0), pydl.exp):
+            ref = run("reference", fn, [x], ["contiguous"], dtype, grad=False)[0]
+            fast = run("fast", fn, [x], ["contiguous"], dtype, grad=False)[0]
+            np.testing.assert_allclose(fast, ref, **tol)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fast_results_do_not_depend_on_threads(threads):
+    x = np.random.default_rng(1).standard_normal((3, 70000)).astype(np.float32)
+    pydl.set_backend("fast")
+    pydl.set_num_threads(1)
+    base = [pydl.sum(pydl.tensor(x)).item(), pydl.sum(pydl.tensor(x), axis=1).numpy().copy()]
+    pydl.set_num_threads(threads)
+    again = [pydl.sum(pydl.tensor(x)).item(), pydl.sum(pydl.tensor(x), axis=1).numpy().copy()]
+    assert base[0] == again[0]
+    np.testing.assert_array_equal(base[1], again[1])
+
+
+def test_set_backend_roundtrip():
+    pydl.set_backend("reference")
+    assert pydl.get_backend() == "reference"
+    pydl.set_backend("fast")
+    assert pydl.get_backend() == "fast"
