@@ -43,6 +43,7 @@ class Sequential:
     def __init__(self, layers=None, name=None):
         self.name = name or _unique_name("sequential")
         self._layers = []
+        self._stack = []
         self.optimizer = None
         self.loss = None
         self.compiled_metrics = []
@@ -55,7 +56,11 @@ class Sequential:
     # ---------------------------------------------------------------- structure
     @property
     def layers(self):
-        return [l for l in self._layers if not isinstance(l, Input)]
+        """The model's layers in order (an Input marker is not one)."""
+        return self._stack
+
+    def _restack(self):
+        self._stack = [l for l in self._layers if not isinstance(l, Input)]
 
     def add(self, layer):
         if not isinstance(layer, _layers.Layer):
@@ -65,13 +70,16 @@ class Sequential:
         elif isinstance(layer, Input):
             raise ValueError("Sequential.add: an Input layer can only come first")
         self._layers.append(layer)
+        self._restack()
         if self._input_shape is not None:
             self.build()
 
     def pop(self):
         if not self.layers:
             raise ValueError("Sequential.pop: the model has no layers")
-        return self._layers.pop()
+        layer = self._layers.pop()
+        self._restack()
+        return layer
 
     @property
     def built(self):

@@ -100,3 +100,15 @@ def test_regularizer_penalty_is_collected():
     (w,) = [layer.kernel.numpy()]
     (penalty,) = layer.regularization_losses()
     assert penalty.item() == pytest.approx(0.5 * (w.astype(np.float64) ** 2).sum(), rel=1e-5)
+
+
+def test_dense_gradients_pass_gradcheck_in_float64():
+    pydl.manual_seed(0)
+    layer = L.Dense(3, activation="tanh", dtype="float64", kernel_regularizer=pydl.regularizers.l2(0.1))
+    x = pydl.randn(4, 5, dtype=pydl.float64, requires_grad=True)
+    layer(x)  # build
+
+    def f(x, kernel, bias):
+        return layer(x).sum() + layer.regularization_losses()[0]
+
+    assert pydl.utils.gradcheck(f, [x, layer.kernel, layer.bias])

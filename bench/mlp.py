@@ -1,0 +1,169 @@
+"""Training throughput of small MLPs: pydl beside PyTorch CPU (when installed) and a plain
+NumPy transcription (bench/mlp_numpy.py), interleaved A/B in one run, medians of repeats.
+
+    python bench/mlp.py [--repeats 5] [--full-epoch]
+
+Cases (MNIST-shaped random data: 784 inputs, 10 classes, the work does not depend on values):
+  (a) 784-500-500-10 sigmoid, softmax + MSE, SGD 0.1, batch 100   (the course slide's setting)
+  (b) 784-500-500-10 ReLU, softmax + crossentropy, Adam, batch 32
+  (c) the same, batch 256
+  (d) 2-8-1 tanh/sigmoid on XOR, MSE, SGD 0.5, batch 4              (pure per-step overhead)
+Each framework runs its idiomatic loop: pydl `model.fit`, PyTorch a plain loop with
+zero_grad/backward/step, NumPy a forward and hand-written backward per batch.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import numpy as np  # noqa: E402
+
+import pydl  # noqa: E402
+from _timing import table  # noqa: E402
+from mlp_numpy import NumpyMLP  # noqa: E402
+from pydl.layers import Dense  # noqa: E402
+from pydl.models import Sequential  # noqa: E402
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+CASES = {
+    "a": dict(sizes=[784, 500, 500, 10], hidden="sigmoid", output="softmax", loss="mse", opt="sgd", lr=0.1, batch=100),
+    "b": dict(sizes=[784, 500, 500, 10], hidden="relu", output="softmax", loss="crossentropy", opt="adam", lr=1e-3, batch=32),
+    "c": dict(sizes=[784, 500, 500, 10], hidden="relu", output="softmax", loss="crossentropy", opt="adam", lr=1e-3, batch=256),
+    "d": dict(sizes=[2, 8, 1], hidden="tanh", output="sigmoid", loss="mse", opt="sgd", lr=0.5, batch=4),
+}
+
+
+def data(case, n):
+    rng = np.random.default_rng(0)
+    d_in, d_out = case["sizes"][0], case["sizes"][-1]
+    if d_in == 2:  # XOR, repeated
+        x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+        y = np.array([[0], [1], [1], [0]], np.float32)
+        reps = n // 4
+        return np.tile(x, (reps, 1)), np.tile(y, (reps, 1))
+    x = rng.random((n, d_in), dtype=np.float32)
+    y = np.eye(d_out, dtype=np.float32)[rng.integers(0, d_out, n)]
+    return x, y
+
+
+def pydl_runner(case, x, y):
+    pydl.manual_seed(0)
+    sizes = case["sizes"]
+    layers = [Dense(sizes[1], activation=case["hidden"], input_shape=(sizes[0],))]
+    layers += [Dense(s, activation=case["hidden"]) for s in sizes[2:-1]]
+    layers += [Dense(sizes[-1], activation=case["output"])]
+    model = Sequential(layers)
+    loss = "mse" if case["loss"] == "mse" else "categorical_crossentropy"
+    opt = pydl.optimizers.SGD(learning_rate=case["lr"]) if case["opt"] == "sgd" else pydl.optimizers.Adam(case["lr"])
+    model.compile(loss=loss, optimizer=opt)
+    return lambda: model.fit(x, y, batch_size=case["batch"], epochs=1, verbose=0, shuffle=True)
+
+
+def torch_runner(case, x, y):
+    torch.manual_seed(0)
+    sizes = case["sizes"]
+    act = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}
+    mods = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        lin = torch.nn.Linear(a, b)
+        torch.nn.init.xavier_uniform_(lin.weight)
+        torch.nn.init.zeros_(lin.bias)
+        mods.append(lin)
+        if i < len(sizes) - 2:
+            mods.append(act[case["hidden"]]())
+    net = torch.nn.Sequential(*mods)
+    opt = torch.optim.SGD(net.parameters(), lr=case["lr"]) if case["opt"] == "sgd" else \
+        torch.optim.Adam(net.parameters(), lr=case["lr"], eps=1e-7)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+    ce = case["loss"] == "crossentropy"
+    labels = ty.argmax(1) if ce else None
+    B = case["batch"]
+
+    def epoch():
+        perm = torch.randperm(len(tx))
+        for i in range(0, len(tx), B):
+            idx = perm[i:i + B]
+            out = net(tx[idx])
+            if ce:
+                loss = torch.nn.functional.cross_entropy(out, labels[idx])
+            else:
+                p = torch.softmax(out, 1) if case["output"] == "softmax" else torch.sigmoid(out)
+                loss = torch.nn.functional.mse_loss(p, ty[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return epoch
+
+
+def numpy_runner(case, x, y):
+    net = NumpyMLP(case["sizes"], case["hidden"], case["output"], case["loss"], case["opt"], case["lr"])
+    B = case["batch"]
+    rng = np.random.default_rng(0)
+
+    def epoch():
+        perm = rng.permutation(len(x))
+        for i in range(0, len(x), B):
+            idx = perm[i:i + B]
+            net.step(x[idx], y[idx])
+    return epoch
+
+
+def measure(runners, repeats):
+    for fn in runners.values():  # warm up
+        fn()
+    times = {k: [] for k in runners}
+    for _ in range(repeats):
+        for k, fn in runners.items():  # interleaved: A, B, C, A, B, C, ...
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--cases", default="abcd")
+    ap.add_argument("--full-epoch", action="store_true", help="also time one 60 000-sample epoch of (a)")
+    args = ap.parse_args()
+    threads = pydl.get_num_threads()
+    if torch is not None:
+        torch.set_num_threads(threads)
+    print(f"pydl {pydl.__version__}, {threads} threads, torch {torch.__version__ if torch else 'not installed'}, "
+          f"numpy {np.__version__}")
+    rows = []
+    for key in args.cases:
+        case = CASES[key]
+        n = {"a": 6000, "b": 3200, "c": 12800, "d": 2000}[key]
+        x, y = data(case, n)
+        runners = {"pydl": pydl_runner(case, x, y), "numpy": numpy_runner(case, x, y)}
+        if torch is not None:
+            runners["torch"] = torch_runner(case, x, y)
+        t = measure(runners, args.repeats)
+        sps = {k: n / v for k, v in t.items()}
+        steps = n / case["batch"]
+        rows.append([f"({key}) {case['hidden']} {case['opt']} b{case['batch']}",
+                     f"{sps['pydl']:,.0f}", f"{sps['numpy']:,.0f}", f"{sps['torch']:,.0f}" if "torch" in sps else "-",
+                     f"{t['pydl'] / steps * 1e3:.3f}", f"{sps['pydl'] / sps['numpy']:.2f}x",
+                     f"{sps['pydl'] / sps['torch']:.2f}x" if "torch" in sps else "-"])
+    print(table(["case", "pydl samples/s", "numpy samples/s", "torch samples/s", "pydl ms/step",
+                 "pydl/numpy", "pydl/torch"], rows))
+    if args.full_epoch:
+        case = CASES["a"]
+        x, y = data(case, 60000)
+        runners = {"pydl": pydl_runner(case, x, y), "numpy": numpy_runner(case, x, y)}
+        if torch is not None:
+            runners["torch"] = torch_runner(case, x, y)
+        t = measure(runners, 3)
+        print("\none 60 000-sample epoch of (a), seconds (median of 3): " +
+              ", ".join(f"{k} {v:.2f}" for k, v in t.items()))
+
+
+if __name__ == "__main__":
+    main()
