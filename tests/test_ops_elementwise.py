@@ -333,3 +333,19 @@ def test_check_backward_layouts_cover_noncontiguous():
         assert not t.is_contiguous(), layout
         np.testing.assert_array_equal(t.numpy(), x)
     check_backward(lambda a: a * a, [x])
+
+
+def test_inplace_into_broadcast_view_is_refused():
+    # every row of the view is the same memory: `+=` would add several times (racing in parallel)
+    base = pydl.zeros(3)
+    view = base.broadcast_to(2, 3)
+    with pytest.raises(RuntimeError, match=r"add_.*broadcast view.*\(2, 3\)"):
+        view += 1.0
+    with pytest.raises(RuntimeError, match="copy_.*broadcast"):
+        view.copy_(pydl.ones(2, 3))
+    np.testing.assert_array_equal(base.numpy(), [0, 0, 0])
+    assert not view.numpy().flags.writeable  # as np.broadcast_to's result
+    one = pydl.zeros(1)
+    ok = one.broadcast_to(1, 1)  # stride 0 on a size-1 axis holds one element: fine
+    ok += 2.0
+    assert one.item() == 2.0

@@ -80,7 +80,10 @@ py::array to_numpy(const Tensor& t) {
   auto* keep = new std::shared_ptr<Storage>(t.storage());
   py::capsule base(keep, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
   py::dtype dt = t.dtype() == DType::Float32 ? py::dtype::of<float>() : py::dtype::of<double>();
-  return py::array(dt, shape, strides, t.raw_data(), base);
+  py::array arr(dt, shape, strides, t.raw_data(), base);
+  for (int64_t d = 0; d < t.dim(); ++d)  // a broadcast view is read-only, as np.broadcast_to's
+    if (t.strides()[d] == 0 && t.shape()[d] > 1) arr.attr("flags").attr("writeable") = false;
+  return arr;
 }
 
 Tensor as_operand(py::handle obj, const Tensor& like) {

@@ -148,4 +148,13 @@ TEST(op_layer_backends_agree) {
     for (int64_t j = 0; j < 64; ++j) CHECK(r.at({i, j}) == f.at({i, j}));
 }
 
+// In place into a broadcast view would update one memory location several times.
+TEST(inplace_into_broadcast_view_throws) {
+  Tensor base = Tensor::zeros({3});
+  Tensor view = ops::broadcast_to(base, {4, 3});
+  CHECK_THROWS(ops::add_(view, Tensor::scalar(1.0)), RuntimeError);
+  CHECK_THROWS(ops::copy_(view, Tensor::zeros({4, 3})), RuntimeError);
+  CHECK(base.at({0}) == 0.0);
+}
+
 RUN_ALL_TESTS()

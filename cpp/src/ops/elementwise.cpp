@@ -289,6 +289,12 @@ static void check_inplace(const Tensor& dst, const char* op) {
     throw RuntimeError(msg(op, ": a tensor that requires grad (shape ", shape_str(dst.shape()),
                            ") cannot be changed in place while gradients are recorded; "
                            "wrap the update in pydl.no_grad()"));
+  // A broadcast view (stride 0 along an axis longer than 1) has many elements in one memory
+  // location: an in-place update would apply several times, in parallel, racing.
+  for (int64_t d = 0; d < dst.dim(); ++d)
+    if (dst.strides()[d] == 0 && dst.shape()[d] > 1)
+      throw RuntimeError(msg(op, ": cannot write in place into a broadcast view of shape ", shape_str(dst.shape()),
+                             " (several elements share one memory location); use clone() first"));
 }
 
 static void inplace(Binary k, Tensor& dst, const Tensor& src_in, const char* op) {
