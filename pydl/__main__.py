@@ -16,6 +16,7 @@ def info():
         ("simd found", ", ".join(b["simd"]) or "none"),
         ("gemm path", b["gemm_path"]),
         ("backend", pydl.get_backend()),
+        ("omp wait policy", __import__("os").environ.get("OMP_WAIT_POLICY", "default")),
         ("cuda", ("built" if b["cuda_built"] else "not built") + ", "
          + ("GPU usable" if b["cuda_available"] else "no usable GPU")),
     ]

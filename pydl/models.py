@@ -231,6 +231,10 @@ class Sequential:
         else:
             out = self._forward(x, training=training)
             loss = self.loss(y, out, sample_weight=w)
+        # The weight penalties are part of the loss (as Keras reports it, so val_loss and
+        # EarlyStopping see them too); autograd adds their gradients to the weights'.
+        for t in self._regularization():
+            loss = loss + t
         return loss, out
 
     def _regularization(self):
@@ -246,10 +250,7 @@ class Sequential:
             self._optimizer_built = True
         self.optimizer.zero_grad()
         loss, out = self._loss_and_outputs(xb, yb, wb, training=True)
-        total = loss
-        for t in self._regularization():
-            total = total + t
-        total.backward()
+        loss.backward()
         self.optimizer.step()
         return float(loss.item()), out
 

@@ -239,3 +239,22 @@ def test_leaf_grad_after_leaf_is_gone_is_harmless():
     del x
     gc.collect()
     y.backward()  # the AccumulateGrad's leaf is gone: nothing to write, no crash
+
+
+def test_modifying_a_saved_tensor_in_place_is_detected():
+    w = pydl.tensor([1.0, 2.0], requires_grad=True)
+    x = pydl.tensor([3.0, 4.0])
+    y = (w * x).sum()  # MulBackward saved x
+    x += 1.0
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+def test_optimizer_step_invalidates_an_old_graph():
+    w = pydl.tensor([1.0, 2.0], requires_grad=True)
+    opt = pydl.optimizers.SGD([w], learning_rate=0.1)
+    y = (w * w).sum()
+    y.backward(retain_graph=True)
+    opt.step()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()

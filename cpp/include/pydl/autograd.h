@@ -39,6 +39,7 @@ struct Node {
 
   std::vector<Edge> next_edges;
   std::vector<Tensor> saved_tensors;
+  std::vector<uint64_t> saved_versions;  // each saved tensor's storage version when saved
   int num_outputs = 1;
   bool released = false;
   uint64_t sequence_nr;  // creation order: later nodes run first among the ready ones

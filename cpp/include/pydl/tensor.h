@@ -37,6 +37,8 @@ struct Storage {
   Device device = Device::CPU;
   // Releases the memory: frees our own allocation, or drops a reference to a NumPy array.
   std::shared_ptr<void> holder;
+  // Bumped by every in-place op, so backward can tell that a saved tensor was overwritten.
+  uint64_t version = 0;
 
   static std::shared_ptr<Storage> allocate(size_t nbytes);
   // Borrow memory owned by someone else; `keep_alive` is released when the storage dies.

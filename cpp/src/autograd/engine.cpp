@@ -41,6 +41,7 @@ Node::~Node() {
 
 void Node::release() {
   saved_tensors.clear();
+  saved_versions.clear();
   saved_tensors.shrink_to_fit();
   released = true;
 }
@@ -50,7 +51,12 @@ Tensor Node::saved(size_t i) const {
     throw RuntimeError(msg("backward: trying to backward through ", name(),
                            " a second time, but its saved tensors were freed after the first backward; "
                            "call the first backward with retain_graph=True"));
-  return saved_tensors.at(i);
+  const Tensor& t = saved_tensors.at(i);
+  if (t.defined() && i < saved_versions.size() && t.storage()->version != saved_versions[i])
+    throw RuntimeError(msg("backward: a tensor of shape ", shape_str(t.shape()), " that ", name(),
+                           " saved for the gradient was modified in place after the forward pass; "
+                           "use an out-of-place op (y = y + x instead of y += x) or clone() it first"));
+  return t;
 }
 
 std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>& grad_outputs) {

@@ -6,7 +6,11 @@ void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, co
             BackwardFn fn) {
   auto node = std::make_shared<FunctionNode>(name, std::move(fn));
   node->saved_tensors.reserve(saved.size());
-  for (const Tensor& t : saved) node->saved_tensors.push_back(t.defined() ? t.detach() : Tensor());
+  node->saved_versions.reserve(saved.size());
+  for (const Tensor& t : saved) {
+    node->saved_tensors.push_back(t.defined() ? t.detach() : Tensor());
+    node->saved_versions.push_back(t.defined() ? t.storage()->version : 0);
+  }
   attach(node, inputs, {&out});
 }
 

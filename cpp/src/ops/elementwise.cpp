@@ -307,6 +307,7 @@ static void inplace(Binary k, Tensor& dst, const Tensor& src_in, const char* op)
                          shape_str(src.shape()), " (the result would have shape ", shape_str(b), ")"));
   if (overlaps(dst, src) && !(src.offset() == dst.offset() && src.strides() == dst.strides())) src = clone(src.detach());
   run_binary(k, {}, dst, src, dst);
+  dst.storage()->version++;
 }
 
 void add_(Tensor& dst, const Tensor& src) { inplace(Binary::Add, dst, src, "add_"); }
@@ -322,11 +323,13 @@ void copy_(Tensor& dst, const Tensor& src_in) {
     throw ShapeError(msg("copy_: cannot copy shape ", shape_str(src_in.shape()), " into shape ", shape_str(dst.shape())));
   Tensor src = overlaps(dst, src_in) ? clone(src_in.detach()) : src_in;
   copy_into(src, dst);
+  dst.storage()->version++;
 }
 
 void fill_(Tensor& dst, double value) {
   check_inplace(dst, "fill_");
   copy_into(Tensor::scalar(value, dst.dtype()), dst);
+  dst.storage()->version++;
 }
 
 }  // namespace pydl::ops

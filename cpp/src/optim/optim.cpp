@@ -168,7 +168,10 @@ void step(Rule rule, std::vector<Tensor>& params, const std::vector<Tensor>& gra
     const double s = clip_factor(std::sqrt(sq), h.global_clipnorm);
     for (double& v : scale) v = s;
   }
-  for (size_t i = 0; i < params.size(); ++i) update(rule, params[i], g[i], slots[i], h, scale[i]);
+  for (size_t i = 0; i < params.size(); ++i) {
+    update(rule, params[i], g[i], slots[i], h, scale[i]);
+    params[i].storage()->version++;  // a graph that saved this parameter can no longer backward
+  }
 }
 
 }  // namespace pydl::optim
