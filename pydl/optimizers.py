@@ -229,7 +229,13 @@ class Optimizer:
         """PyTorch's ``optimizer.step()``: update every parameter from its ``.grad``."""
         loss = closure() if closure is not None else None
         params = self._parameters("step")
-        self.apply([p.grad for p in params], params)
+        grads = [p.grad for p in params]
+        if params is self._vars and not any(g is None for g in grads):
+            # The common case (a built optimizer, every gradient present): one C++ call.
+            _C.optimizer_step(self.rule, params, grads, self._slots, self._hyper_for_cpp(self.learning_rate))
+            self.iterations += 1
+        else:
+            self.apply(grads, params)
         return loss
 
     def zero_grad(self, set_to_none=True):

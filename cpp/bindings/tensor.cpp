@@ -342,6 +342,9 @@ void bind_tensor(py::module_& m) {
   PYDL_CMP("__le__", ops::le)
   PYDL_CMP("__gt__", ops::gt)
   PYDL_CMP("__ge__", ops::ge)
+  // t == None is False (as for any object), not an error
+  cls.def("__eq__", [](const Tensor&, py::none) { return false; }, py::is_operator())
+      .def("__ne__", [](const Tensor&, py::none) { return true; }, py::is_operator());
   PYDL_CMP("__eq__", ops::eq)
   PYDL_CMP("__ne__", ops::ne)
 #undef PYDL_CMP

@@ -115,12 +115,26 @@ static void accumulate_into(std::vector<Tensor>& buffer, int slot, const Tensor&
   else buffer[slot] = ops::add(buffer[slot], g);
 }
 
+// What the engine keeps per reachable node: how many edges still have to deliver a
+// gradient, and the gradients delivered so far (one slot per output of the node).
+struct Pending {
+  int deps = 0;
+  bool seen = false;
+  std::vector<Tensor> grads;
+};
+
 void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots, bool retain_graph) {
   NoGradGuard no_grad;  // backward itself builds no graph
   if (roots.size() != grad_roots.size())
     throw ValueError(msg("backward: got ", roots.size(), " tensors but ", grad_roots.size(), " gradients"));
 
-  std::unordered_map<Node*, std::vector<Tensor>> buffers;
+  std::unordered_map<Node*, Pending> pending;
+  pending.reserve(64);
+  auto deliver = [&](const Edge& e, const Tensor& g) {
+    Pending& p = pending[e.fn.get()];
+    if (p.grads.empty()) p.grads.resize(e.fn->num_outputs);
+    accumulate_into(p.grads, e.input_nr, g);
+  };
   std::vector<std::shared_ptr<Node>> starts;
   for (size_t i = 0; i < roots.size(); ++i) {
     const Tensor& r = roots[i];
@@ -142,25 +156,24 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_
       g = ops::to_dtype(g, r.dtype());
     }
     Edge e = gradient_edge(r);
-    auto& buf = buffers[e.fn.get()];
-    if (buf.empty()) buf.resize(e.fn->num_outputs);
-    accumulate_into(buf, e.input_nr, g);
+    deliver(e, g);
     starts.push_back(e.fn);
   }
 
   // Count, for every reachable node, how many edges lead into it (iterative DFS).
-  std::unordered_map<Node*, int> deps;
   std::vector<Node*> stack;
-  std::unordered_map<Node*, bool> seen;
-  for (auto& s : starts)
-    if (!seen[s.get()]) { seen[s.get()] = true; stack.push_back(s.get()); }
+  for (auto& s : starts) {
+    Pending& p = pending[s.get()];
+    if (!p.seen) { p.seen = true; stack.push_back(s.get()); }
+  }
   while (!stack.empty()) {
     Node* n = stack.back();
     stack.pop_back();
     for (Edge& e : n->next_edges) {
       if (!e.fn) continue;
-      deps[e.fn.get()]++;
-      if (!seen[e.fn.get()]) { seen[e.fn.get()] = true; stack.push_back(e.fn.get()); }
+      Pending& p = pending[e.fn.get()];
+      p.deps++;
+      if (!p.seen) { p.seen = true; stack.push_back(e.fn.get()); }
     }
   }
 
@@ -170,29 +183,27 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_
   };
   std::priority_queue<std::shared_ptr<Node>, std::vector<std::shared_ptr<Node>>, decltype(later_first)> ready(
       later_first);
-  for (auto& s : starts)
-    if (deps[s.get()] == 0) { deps[s.get()] = -1; ready.push(s); }
+  for (auto& s : starts) {
+    Pending& p = pending[s.get()];
+    if (p.deps == 0) { p.deps = -1; ready.push(s); }
+  }
 
   while (!ready.empty()) {
     std::shared_ptr<Node> node = ready.top();
     ready.pop();
-    std::vector<Tensor> grads = std::move(buffers[node.get()]);
-    buffers.erase(node.get());
+    std::vector<Tensor> grads = std::move(pending[node.get()].grads);
     grads.resize(node->num_outputs);
     bool any = false;
     for (const Tensor& g : grads) any = any || g.defined();
     std::vector<Tensor> input_grads;
     if (any) input_grads = node->apply(grads);
+    grads.clear();
     if (!retain_graph) node->release();
     for (size_t i = 0; i < node->next_edges.size(); ++i) {
       const Edge& e = node->next_edges[i];
       if (!e.fn) continue;
-      if (i < input_grads.size() && input_grads[i].defined()) {
-        auto& buf = buffers[e.fn.get()];
-        if (buf.empty()) buf.resize(e.fn->num_outputs);
-        accumulate_into(buf, e.input_nr, input_grads[i]);
-      }
-      if (--deps[e.fn.get()] == 0) ready.push(e.fn);
+      if (i < input_grads.size() && input_grads[i].defined()) deliver(e, input_grads[i]);
+      if (--pending[e.fn.get()].deps == 0) ready.push(e.fn);
     }
   }
 }
