@@ -97,6 +97,57 @@ const std::vector<Shape>& shapes() {
   return s;
 }
 
+// The row-panel paths of gemm_fast and their boundaries (small N: N <= 2 vectors, i.e. 8 / 16 /
+// 32 columns depending on type and SIMD path, rows in blocks of 8 then 4, 2, 1; small M: M <= 4,
+// column blocks of 16 / 32 / 64 with a masked ragged block; transposed B with K < 32 copied for
+// the row kernel, K >= 32 through dot products). Run under PYDL_GEMM_SIMD=avx2 / generic too.
+const std::vector<Shape>& narrow_shapes() {
+  static const std::vector<Shape> s = {
+      // small N: N across 8/9, 16/17, 32/33; M across the 8/4/2/1 row blocks; short and long K
+      {100, 16, 500}, {100, 10, 500}, {32, 10, 500}, {500, 10, 4}, {500, 10, 32}, {256, 10, 10},
+      {15, 8, 33},    {15, 9, 33},    {23, 15, 17},  {23, 17, 17}, {13, 31, 64},  {13, 32, 64},
+      {13, 33, 64},   {1, 32, 100},   {2, 9, 3},     {3, 1, 700},  {7, 2, 1},     {9, 24, 2},
+      {785, 12, 40},  {64, 30, 1},
+      // small M: M = 1..4 across column blocks (16 / 32 / 64 wide) and ragged tails; K across 32
+      {4, 500, 784},  {4, 500, 10},   {4, 784, 500}, {1, 33, 5},   {2, 47, 31},   {3, 64, 32},
+      {4, 65, 33},    {1, 100, 1},    {2, 129, 300}, {3, 200, 9},  {4, 1000, 17}, {3, 48, 64},
+      // just past the paths: M = 5 and N = 33 / 65 go to the packed kernel
+      {5, 33, 40},    {5, 65, 12},    {6, 34, 7},
+      // packed path, ragged tiles: every row remainder mod 6 / 4 and column remainders mod 64 /
+      // 24 / 16 (edge kernels: only the valid rows and vectors, masked last vector)
+      {23, 81, 19},   {32, 500, 40},  {9, 113, 7},   {10, 96, 5},  {11, 49, 33},  {7, 200, 600},
+  };
+  return s;
+}
+
+template <typename T>
+void sweep_shapes(const char* what, const std::vector<Shape>& list, unsigned seed, const int64_t* pads,
+                  int npads) {
+  std::mt19937 rng(seed);
+  const T alphas[] = {T(1), T(-0.5), T(2)};
+  const T betas[] = {T(0), T(1), T(-1.5)};
+  int failed = 0, cases = 0;
+  for (const Shape& s : list)
+    for (int t = 0; t < 4; ++t)
+      for (int ip = 0; ip < npads; ++ip)
+        for (int ab = 0; ab < 3; ++ab) {
+          const int64_t pad = pads[ip];
+          const bool ta = t & 1, tb = t & 2;
+          const T alpha = alphas[ab], beta = betas[(ab + ip) % 3];
+          auto p = make_problem<T>(rng, ta, tb, s, pad, alpha, beta, false);
+          ++cases;
+          if (!compare(p, what)) ++failed;
+        }
+  if (failed) std::printf("  %s: %d of %d cases failed\n", what, failed, cases);
+  CHECK(failed == 0);
+}
+
+template <typename T>
+void sweep_narrow(const char* what) {
+  const int64_t pads[] = {0, 1, 17};  // lda/ldb/ldc padding, including odd (unaligned rows)
+  sweep_shapes<T>(what, narrow_shapes(), 4321, pads, 3);
+}
+
 template <typename T>
 void sweep(const char* what) {
   std::mt19937 rng(1234);
@@ -122,7 +173,9 @@ void nan_beta0(const char* what) {
   // beta == 0 must overwrite C without reading it: NaN in C must not leak into the result.
   std::mt19937 rng(99);
   int failed = 0;
-  for (const Shape& s : shapes())
+  std::vector<Shape> all = shapes();
+  all.insert(all.end(), narrow_shapes().begin(), narrow_shapes().end());
+  for (const Shape& s : all)
     for (int t = 0; t < 4; ++t) {
       auto p = make_problem<T>(rng, t & 1, t & 2, s, 2, T(1.5), T(0), true);
       if (!compare(p, what)) ++failed;
@@ -136,7 +189,8 @@ void determinism() {
   const int saved = omp_get_max_threads();
   std::mt19937 rng(7);
   const Shape cases[] = {{300, 257, 1100}, {517, 389, 300}, {64, 1000, 600}, {3, 3000, 700},
-                         {1000, 13, 500}};
+                         {1000, 13, 500}, {1000, 10, 256}, {777, 32, 64}, {700, 16, 9},
+                         {4, 3000, 10},   {3, 2500, 300},  {1, 4000, 50}};
   for (const Shape& s : cases)
     for (int t = 0; t < 4; ++t) {
       auto p = make_problem<T>(rng, t & 1, t & 2, s, 1, T(0.75), T(0.5), false);
@@ -166,6 +220,8 @@ void determinism() {
 
 TEST(gemm_float_matches_reference) { sweep<float>("float"); }
 TEST(gemm_double_matches_reference) { sweep<double>("double"); }
+TEST(gemm_float_narrow_paths_match_reference) { sweep_narrow<float>("float narrow"); }
+TEST(gemm_double_narrow_paths_match_reference) { sweep_narrow<double>("double narrow"); }
 TEST(gemm_float_beta0_ignores_nan_c) { nan_beta0<float>("float nan"); }
 TEST(gemm_double_beta0_ignores_nan_c) { nan_beta0<double>("double nan"); }
 TEST(gemm_float_thread_count_bit_identical) { determinism<float>(); }
