@@ -10,8 +10,14 @@ Cases (MNIST-shaped random data: 784 inputs, 10 classes, the work does not depen
   (d) 2-8-1 tanh/sigmoid on XOR, MSE, SGD 0.5, batch 4              (pure per-step overhead)
 Each framework runs its idiomatic loop: pydl `model.fit`, PyTorch a plain loop with
 zero_grad/backward/step, NumPy a forward and hand-written backward per batch.
+
+Each timing runs in a fresh subprocess holding one framework only, and the frameworks
+alternate (pydl, numpy, torch, pydl, ...): in one process their idle thread pools (OpenMP,
+OpenBLAS, PyTorch's) spin and steal the 2 cores from whichever framework is being timed.
 """
 import argparse
+import json
+import subprocess
 import os
 import statistics
 import sys
@@ -114,15 +120,28 @@ def numpy_runner(case, x, y):
     return epoch
 
 
-def measure(runners, repeats):
-    for fn in runners.values():  # warm up
-        fn()
-    times = {k: [] for k in runners}
+RUNNERS = {"pydl": pydl_runner, "numpy": numpy_runner, "torch": torch_runner}
+SIZES = {"a": 6000, "b": 3200, "c": 12800, "d": 2000}
+
+
+def worker(framework, key, n):
+    """Time one epoch over n samples (after a warm-up epoch) in this process; print seconds."""
+    case = CASES[key]
+    x, y = data(case, n)
+    fn = RUNNERS[framework](case, x, y)
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    print(json.dumps(time.perf_counter() - t0))
+
+
+def measure(frameworks, key, n, repeats):
+    times = {k: [] for k in frameworks}
     for _ in range(repeats):
-        for k, fn in runners.items():  # interleaved: A, B, C, A, B, C, ...
-            t0 = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t0)
+        for fw in frameworks:  # interleaved: A, B, C, A, B, C, ...
+            out = subprocess.run([sys.executable, __file__, "--worker", fw, key, str(n)], check=True,
+                                 capture_output=True, text=True).stdout
+            times[fw].append(json.loads(out.strip().splitlines()[-1]))
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -131,21 +150,22 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--cases", default="abcd")
     ap.add_argument("--full-epoch", action="store_true", help="also time one 60 000-sample epoch of (a)")
+    ap.add_argument("--worker", nargs=3, metavar=("FRAMEWORK", "CASE", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.worker:
+        fw, key, n = args.worker
+        if torch is not None:
+            torch.set_num_threads(pydl.get_num_threads())
+        worker(fw, key, int(n))
+        return
     threads = pydl.get_num_threads()
-    if torch is not None:
-        torch.set_num_threads(threads)
     print(f"pydl {pydl.__version__}, {threads} threads, torch {torch.__version__ if torch else 'not installed'}, "
-          f"numpy {np.__version__}")
+          f"numpy {np.__version__}; medians of {args.repeats} interleaved runs, each in its own process")
+    frameworks = ["pydl", "numpy"] + (["torch"] if torch is not None else [])
     rows = []
     for key in args.cases:
-        case = CASES[key]
-        n = {"a": 6000, "b": 3200, "c": 12800, "d": 2000}[key]
-        x, y = data(case, n)
-        runners = {"pydl": pydl_runner(case, x, y), "numpy": numpy_runner(case, x, y)}
-        if torch is not None:
-            runners["torch"] = torch_runner(case, x, y)
-        t = measure(runners, args.repeats)
+        case, n = CASES[key], SIZES[key]
+        t = measure(frameworks, key, n, args.repeats)
         sps = {k: n / v for k, v in t.items()}
         steps = n / case["batch"]
         rows.append([f"({key}) {case['hidden']} {case['opt']} b{case['batch']}",
@@ -155,12 +175,7 @@ def main():
     print(table(["case", "pydl samples/s", "numpy samples/s", "torch samples/s", "pydl ms/step",
                  "pydl/numpy", "pydl/torch"], rows))
     if args.full_epoch:
-        case = CASES["a"]
-        x, y = data(case, 60000)
-        runners = {"pydl": pydl_runner(case, x, y), "numpy": numpy_runner(case, x, y)}
-        if torch is not None:
-            runners["torch"] = torch_runner(case, x, y)
-        t = measure(runners, 3)
+        t = measure(frameworks, "a", 60000, 3)
         print("\none 60 000-sample epoch of (a), seconds (median of 3): " +
               ", ".join(f"{k} {v:.2f}" for k, v in t.items()))
 

@@ -10,14 +10,7 @@ the model API follows Keras (``Sequential``, ``Dense``, ``compile/fit``).
     >>> w.grad
     tensor([2., 4.], shape=(2,), dtype=float32)
 """
-import os as _os
-
-# OpenMP workers that spin while waiting steal the CPU from everything else on a busy
-# 2-core machine (10-25x slowdowns were measured); sleeping workers cost a few microseconds
-# per parallel region instead. Set OMP_WAIT_POLICY yourself before importing pydl to choose.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from . import _C  # noqa: E402
+from . import _C
 from ._C import (  # noqa: F401  (re-exported API)
     Tensor, Node, dtype, float32, float64,
     tensor, from_numpy, zeros, ones, empty, full, arange, eye, rand, randn, uniform, normal, bernoulli,

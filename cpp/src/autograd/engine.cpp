@@ -65,8 +65,12 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>& grad_outputs) {
   if (!impl || !g.defined()) return {};
   Tensor t(impl);
   if (!impl->grad.defined()) {
-    // Own copy: the incoming gradient may be shared with other leaves (add's backward).
-    impl->grad = ops::clone(g);
+    // Keep the incoming gradient itself when nothing else can see it (a fresh contiguous
+    // result, its storage referenced only here); otherwise copy it, since it may be shared
+    // with other leaves (add's backward hands the same tensor to both inputs).
+    const bool exclusive = g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1 && g.is_contiguous() &&
+                           g.offset() == 0 && g.shape() == impl->shape && g.dtype() == impl->dtype;
+    impl->grad = exclusive ? g : ops::clone(g);
   } else {
     ops::add_(impl->grad, g);  // gradients accumulate until zero_grad
   }

@@ -1,10 +1,22 @@
 // Fast elementwise kernels: merged axes, a vectorisable inner loop for the common stride
 // patterns (all contiguous, one side a broadcast scalar), tiles spread over OpenMP threads.
+#include "kernels/cpu/vec_math.h"
 #include "kernels/kernels.h"
 #include "kernels/math.h"
 #include "kernels/strided.h"
 
 namespace pydl::kernels {
+
+// The fast kernels may swap an op's scalar function for a vectorisable one of the same value.
+template <typename Fn>
+struct Vectorised { using type = Fn; };
+struct SigmoidVecF {
+  // sigma(x) = 1 / (1 + e^-x); NaN passes through
+  static inline float f(float x, P<float>) { return x != x ? x : 1.0f / (1.0f + exp_vec(-x)); }
+  static inline double f(double x, P<double> p) { return SigmoidF::f(x, p); }
+};
+template <>
+struct Vectorised<SigmoidF> { using type = SigmoidVecF; };
 
 template <typename T>
 void binary_fast(Binary op, Params p, const Shape& shape, const T* a, const Shape& sa, const T* b,
@@ -39,7 +51,7 @@ template <typename T>
 void unary_fast(Unary op, Params p, const Shape& shape, const T* x, const Shape& sx, T* out, const Shape& so) {
   const P<T> q{static_cast<T>(p.a), static_cast<T>(p.b)};
   with_unary(op, [&](auto F) {
-    using Fn = decltype(F);
+    using Fn = typename Vectorised<decltype(F)>::type;
     for_each_run<2>(shape, {&sx, &so}, [&](const std::array<int64_t, 2>& off, int64_t n,
                                           const std::array<int64_t, 2>& st) {
       const T* in = x + off[0];

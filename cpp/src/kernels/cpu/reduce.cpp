@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/vec_math.h"
 #include "kernels/kernels.h"
 #include "kernels/math.h"
 #include "kernels/strided.h"
@@ -88,7 +89,7 @@ void softmax_fast(const T* x, int64_t outer, int64_t n, int64_t inner, T* y, boo
       for (int64_t i = 1; i < n; ++i) m = xr[i] > m ? xr[i] : m;
       T s = 0;
       for (int64_t i = 0; i < n; ++i) {
-        T e = std::exp(xr[i] - m);
+        T e = exp_fast(xr[i] - m);
         if (!log) yr[i] = e;
         s += e;
       }
@@ -106,10 +107,10 @@ void softmax_fast(const T* x, int64_t outer, int64_t n, int64_t inner, T* y, boo
       T m = xr[0];
       for (int64_t i = 1; i < n; ++i) m = xr[i * inner] > m ? xr[i * inner] : m;
       T s = 0;
-      for (int64_t i = 0; i < n; ++i) s += std::exp(xr[i * inner] - m);
+      for (int64_t i = 0; i < n; ++i) s += exp_fast(xr[i * inner] - m);
       const T ls = std::log(s);
       for (int64_t i = 0; i < n; ++i)
-        yr[i * inner] = log ? (xr[i * inner] - m) - ls : std::exp(xr[i * inner] - m) / s;
+        yr[i * inner] = log ? (xr[i * inner] - m) - ls : exp_fast(xr[i * inner] - m) / s;
     }
   }
 }

@@ -1,0 +1,35 @@
+// Vectorisable maths for the fast kernels.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace pydl::kernels {
+
+// e^x for float32 in plain arithmetic, so `omp simd` loops vectorise it (std::exp is a
+// library call that stops vectorisation). x = n ln2 + r with |r| <= ln2/2; e^r by its Taylor
+// polynomial to r^6 (error < 2e-7 relative); 2^n through the exponent bits. Inputs are
+// clamped to [-87.3, 88.3], so the result is never denormal or inf: callers use it where that
+// cannot matter (sigmoid, softmax).
+static inline float exp_vec(float x) {
+  x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
+  const float n = static_cast<float>(static_cast<int32_t>(x * 1.44269504f + (x >= 0 ? 0.5f : -0.5f)));
+  const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;  // x - n ln2, ln2 split in two
+  float p = 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// e^x where the fast kernels can use exp_vec: float through it, double through std::exp.
+static inline float exp_fast(float x) { return exp_vec(x); }
+static inline double exp_fast(double x) { return std::exp(x); }
+
+}  // namespace pydl::kernels
