@@ -24,28 +24,17 @@ import os
 import numpy as np
 
 import pydl
+from pydl.datasets import load_mnist_or_digits
 from pydl.callbacks import LambdaCallback
 from pydl.layers import Dense
 from pydl.models import Sequential
 from pydl.optimizers import SGD
 from pydl.schedules import CyclicalLearningRate, ExponentialDecay
-from pydl.utils import to_categorical
 
 
 def load_data():
     """(name, x_train, y_train, x_test, y_test): flat float32 images in [0, 1], one-hot labels."""
-    try:
-        from pydl.datasets import mnist
-        (x_train, y_train), (x_test, y_test) = mnist.load_data()
-        name, scale = "MNIST", 255.0
-    except (OSError, ValueError) as e:
-        print(f"MNIST is unavailable ({str(e).splitlines()[0]});\n  using scikit-learn's 8x8 digits instead.")
-        from pydl.datasets import digits
-        (x_train, y_train), (x_test, y_test) = digits.load_data()
-        name, scale = "digits", 16.0
-    x_train = x_train.reshape(len(x_train), -1).astype(np.float32) / scale
-    x_test = x_test.reshape(len(x_test), -1).astype(np.float32) / scale
-    return name, x_train, to_categorical(y_train, 10), x_test, to_categorical(y_test, 10)
+    return load_mnist_or_digits()
 
 
 def schedules(steps_per_epoch):

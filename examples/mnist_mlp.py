@@ -8,29 +8,11 @@ trains on scikit-learn's 8x8 digits instead, so it always runs.
 """
 import argparse
 
-import numpy as np
-
 import pydl
 from pydl.layers import Dense, Dropout
 from pydl.models import Sequential
 from pydl.optimizers import Adam
-from pydl.utils import to_categorical
-
-
-def load():
-    try:
-        from pydl.datasets import mnist
-        (x_train, y_train), (x_test, y_test) = mnist.load_data()
-        name = "MNIST"
-    except (OSError, ValueError) as e:
-        print(f"MNIST is unavailable ({str(e).splitlines()[0]}); training on the 8x8 digits instead.")
-        from pydl.datasets import digits
-        (x_train, y_train), (x_test, y_test) = digits.load_data()
-        x_train, x_test = x_train * 16, x_test * 16  # 0..16 -> 0..256, like pixels
-        name = "digits"
-    x_train = x_train.reshape(len(x_train), -1).astype(np.float32) / 255
-    x_test = x_test.reshape(len(x_test), -1).astype(np.float32) / 255
-    return name, x_train, to_categorical(y_train, 10), x_test, to_categorical(y_test, 10)
+from pydl.datasets import load_mnist_or_digits
 
 
 def main():
@@ -39,7 +21,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=128)
     args = parser.parse_args()
     pydl.manual_seed(0)
-    name, x_train, y_train, x_test, y_test = load()
+    name, x_train, y_train, x_test, y_test = load_mnist_or_digits()
 
     model = Sequential([
         Dense(500, activation="relu", input_shape=(x_train.shape[1],)),

@@ -8,7 +8,8 @@ Files are looked up in ``path=``, then ``$PYDL_DATA/<name>/``, then ``~/.pydl/da
 """
 
 from . import digits, fashion_mnist, mnist
+from .course import load_mnist_or_digits
 from ._download import ChecksumError, DownloadError
 from ._idx import IDXFormatError, read_idx
 
-__all__ = ["mnist", "fashion_mnist", "digits", "read_idx", "IDXFormatError", "DownloadError", "ChecksumError"]
+__all__ = ["mnist", "fashion_mnist", "digits", "load_mnist_or_digits", "read_idx", "IDXFormatError", "DownloadError", "ChecksumError"]
