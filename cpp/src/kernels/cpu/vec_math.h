@@ -13,7 +13,8 @@ namespace pydl::kernels {
 // cannot matter (sigmoid, softmax).
 static inline float exp_vec(float x) {
   x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
-  const float n = static_cast<float>(static_cast<int32_t>(x * 1.44269504f + (x >= 0 ? 0.5f : -0.5f)));
+  // n = round(x / ln2), by the 1.5 * 2^23 trick: plain adds, so the loop stays vectorisable
+  const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
   const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;  // x - n ln2, ln2 split in two
   float p = 1.0f / 720;
   p = p * r + 1.0f / 120;
