@@ -24,6 +24,7 @@ import os
 import numpy as np
 
 import pydl
+from pydl.utils.plots import get_pyplot
 from pydl.datasets import load_mnist_or_digits
 from pydl.callbacks import LambdaCallback
 from pydl.layers import Dense
@@ -125,14 +126,8 @@ def main(argv=None):
             fh.write(text + "\n")
 
     if not args.no_plot:
-        try:
-            import matplotlib
-            if not args.show:
-                matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            print("matplotlib is not installed (pip install matplotlib): no figure")
-        else:
+        plt = get_pyplot(args.show)
+        if plt is not None:
             plot(runs, steps_per_epoch, plt, args.out, args.show)
 
 

@@ -29,6 +29,7 @@ import os
 import numpy as np
 
 import pydl
+from pydl.utils.plots import get_pyplot
 from pydl.optimizers import SGD, Adadelta, Adagrad, Adam, RMSprop
 
 
@@ -190,14 +191,8 @@ def main(argv=None):
             fh.write(text + "\n")
 
     if not args.no_plot:
-        try:
-            import matplotlib
-            if not args.show:
-                matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            print("matplotlib is not installed (pip install matplotlib): no figure")
-        else:
+        plt = get_pyplot(args.show)
+        if plt is not None:
             plot(results, plt, args.out, args.animate, args.show)
 
 

@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 import pydl
+from pydl.utils.plots import get_pyplot
 from pydl.datasets import load_mnist_or_digits
 from pydl.callbacks import EarlyStopping
 from pydl.layers import Dense, Dropout
@@ -141,14 +142,8 @@ def main(argv=None):
             fh.write(text + "\n")
 
     if not args.no_plot:
-        try:
-            import matplotlib
-            if not args.show:
-                matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            print("matplotlib is not installed (pip install matplotlib): no figure")
-        else:
+        plt = get_pyplot(args.show)
+        if plt is not None:
             plot(histories, plt, args.out, args.show)
 
 

@@ -20,3 +20,27 @@ def camel_to_snake(name):
             out.append("_")
         out.append(c.lower())
     return "".join(out)
+
+
+class Configurable:
+    """Objects described by their constructor's arguments: ``cls(**obj.get_config())`` rebuilds
+    them, which is how models are saved without pickle."""
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def serialize(obj):
+    return {"class_name": type(obj).__name__, "config": obj.get_config()}
+
+
+def deserialize(kind, classes, d):
+    """Rebuild one of ``classes`` (name -> class) from ``serialize``'s dict; only known classes."""
+    cls = classes.get(d.get("class_name"))
+    if cls is None:
+        raise ValueError(f"Unknown {kind} class {d.get('class_name')!r}; known: {', '.join(sorted(classes))}")
+    return cls.from_config(d.get("config", {}))

@@ -9,7 +9,8 @@ import math
 import numpy as np
 
 from . import _C
-from ._registry import lookup
+from ._registry import Configurable, lookup
+from ._registry import deserialize as _deserialize, serialize as _serialize
 
 
 def _rng(seed):
@@ -32,16 +33,9 @@ def _fans(shape):
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-class Initializer:
+class Initializer(Configurable):
     def __call__(self, shape, dtype="float32"):
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 class Zeros(Initializer):
@@ -199,12 +193,8 @@ def get(identifier):
     return lookup("initializer", _ALL, identifier)()
 
 
-def serialize(init):
-    return {"class_name": type(init).__name__, "config": init.get_config()}
+serialize = _serialize  # {"class_name": ..., "config": obj.get_config()}
 
 
 def deserialize(d):
-    cls = _CLASSES.get(d.get("class_name"))
-    if cls is None:
-        raise ValueError(f"Unknown initializer class {d.get('class_name')!r}")
-    return cls.from_config(d.get("config", {}))
+    return _deserialize("initializer", _CLASSES, d)

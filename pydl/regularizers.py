@@ -4,19 +4,13 @@ A layer's kernel_regularizer(w) returns a scalar tensor; the model adds it to th
 autograd adds its gradient (l1 * sign(w), 2 * l2 * w) to the weight's.
 """
 from . import _C
-from ._registry import lookup
+from ._registry import Configurable, lookup
+from ._registry import deserialize as _deserialize, serialize as _serialize
 
 
-class Regularizer:
+class Regularizer(Configurable):
     def __call__(self, w):
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 class L1L2(Regularizer):
@@ -78,12 +72,8 @@ def get(identifier):
     return lookup("regularizer", _ALL, identifier)()
 
 
-def serialize(r):
-    return {"class_name": type(r).__name__, "config": r.get_config()}
+serialize = _serialize  # {"class_name": ..., "config": obj.get_config()}
 
 
 def deserialize(d):
-    cls = _CLASSES.get(d.get("class_name"))
-    if cls is None:
-        raise ValueError(f"Unknown regularizer class {d.get('class_name')!r}")
-    return cls.from_config(d.get("config", {}))
+    return _deserialize("regularizer", _CLASSES, d)

@@ -11,17 +11,13 @@ Leslie Smith's cyclical rates ("Cyclical Learning Rates for Training Neural Netw
 """
 import math
 
+from ._registry import Configurable
+from ._registry import deserialize as _deserialize, serialize as _serialize
 
-class LearningRateSchedule:
+
+class LearningRateSchedule(Configurable):
     def __call__(self, step):
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 class ExponentialDecay(LearningRateSchedule):
@@ -104,12 +100,8 @@ class CyclicalLearningRate(LearningRateSchedule):
 _CLASSES = {c.__name__: c for c in (ExponentialDecay, StepDecay, InverseTimeDecay, CyclicalLearningRate)}
 
 
-def serialize(s):
-    return {"class_name": type(s).__name__, "config": s.get_config()}
+serialize = _serialize  # {"class_name": ..., "config": obj.get_config()}
 
 
 def deserialize(d):
-    cls = _CLASSES.get(d.get("class_name"))
-    if cls is None:
-        raise ValueError(f"Unknown schedule class {d.get('class_name')!r}")
-    return cls.from_config(d.get("config", {}))
+    return _deserialize("schedule", _CLASSES, d)

@@ -1,0 +1,16 @@
+"""Plotting helpers. matplotlib is an optional extra (``pip install matplotlib``): without it
+the examples still run and print their results."""
+
+
+def get_pyplot(show=False):
+    """matplotlib.pyplot, set to draw off screen (Agg) unless ``show``; None, saying why, when
+    matplotlib is not installed."""
+    try:
+        import matplotlib
+        if not show:
+            matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed (pip install matplotlib): no figure")
+        return None
+    return plt
