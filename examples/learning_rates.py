@@ -24,7 +24,7 @@ import os
 import numpy as np
 
 import pydl
-from pydl.utils.plots import get_pyplot
+from pydl.utils.plots import get_pyplot, save_figure
 from pydl.datasets import load_mnist_or_digits
 from pydl.callbacks import LambdaCallback
 from pydl.layers import Dense
@@ -65,9 +65,7 @@ def plot(runs, steps_per_epoch, plt, out, show):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    fig.savefig(out, dpi=90)
-    print(f"figure: {out}")
+    save_figure(fig, out)
     if show:
         plt.show()
     plt.close(fig)

@@ -29,7 +29,7 @@ import os
 import numpy as np
 
 import pydl
-from pydl.utils.plots import get_pyplot
+from pydl.utils.plots import get_pyplot, save_figure
 from pydl.optimizers import SGD, Adadelta, Adagrad, Adam, RMSprop
 
 
@@ -142,9 +142,7 @@ def plot(results, plt, out, animate, show):
             lines.append((line, path))
     axes[0].legend(loc="lower left", fontsize=8)
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    fig.savefig(out, dpi=80)
-    print(f"figure: {out}")
+    save_figure(fig, out, dpi=80)
 
     if animate:
         try:

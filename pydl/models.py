@@ -17,7 +17,7 @@ from . import metrics as _metrics
 from . import optimizers as _optimizers
 from .autograd import no_grad
 from .data import BatchIterator
-from .layers.base import _unique_name
+from .layers.base import _unique_name, assign_weights
 from .layers.core import Activation, Dense, Input
 from .saving import load_model, save_model, load_weights, save_weights  # noqa: F401
 
@@ -127,16 +127,7 @@ class Sequential:
         return [w.numpy().copy() for w in self.weights]
 
     def set_weights(self, values):
-        ws = self.weights
-        if len(values) != len(ws):
-            raise ValueError(f"{self.name}.set_weights: the model has {len(ws)} weights, got {len(values)} arrays")
-        for w, v in zip(ws, values):  # check everything before changing anything
-            if tuple(np.shape(v)) != tuple(w.shape):
-                raise ValueError(f"{self.name}.set_weights: {w.name} has shape {tuple(w.shape)}, "
-                                 f"got {tuple(np.shape(v))}")
-        with no_grad():
-            for w, v in zip(ws, values):
-                w.copy_(_C.tensor(np.asarray(v), dtype=w.dtype))
+        assign_weights(self.name, self.weights, values)
 
     def count_params(self):
         return sum(l.count_params() for l in self.layers)

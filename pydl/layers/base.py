@@ -27,6 +27,21 @@ def _deprecated(kwargs, old, new, layer):
     return None
 
 
+def assign_weights(owner, weights, values):
+    """Copy arrays into weight tensors, checking every count and shape before changing any, so
+    a mismatch leaves all weights as they were."""
+    if len(values) != len(weights):
+        raise ValueError(f"{owner}.set_weights: expected {len(weights)} arrays, got {len(values)}")
+    for w, v in zip(weights, values):
+        if tuple(np.shape(v)) != tuple(w.shape):
+            raise ValueError(f"{owner}.set_weights: weight {w.name} has shape {tuple(w.shape)}, "
+                             f"got an array of shape {tuple(np.shape(v))}")
+    from ..autograd import no_grad
+    with no_grad():
+        for w, v in zip(weights, values):
+            w.copy_(_C.tensor(np.asarray(v), dtype=w.dtype))
+
+
 class Layer:
     def __init__(self, name=None, trainable=True, input_shape=None, input_dim=None, batch_input_shape=None,
                  dtype=None, **kwargs):
@@ -72,17 +87,7 @@ class Layer:
         return [w.numpy().copy() for w in self.weights]
 
     def set_weights(self, values):
-        ws = self.weights
-        if len(values) != len(ws):
-            raise ValueError(f"{self.name}.set_weights: expected {len(ws)} arrays, got {len(values)}")
-        for w, v in zip(ws, values):
-            if tuple(np.shape(v)) != tuple(w.shape):
-                raise ValueError(f"{self.name}.set_weights: weight {w.name} has shape {tuple(w.shape)}, "
-                                 f"got an array of shape {tuple(np.shape(v))}")
-        from ..autograd import no_grad
-        with no_grad():
-            for w, v in zip(ws, values):
-                w.copy_(_C.tensor(np.asarray(v), dtype=w.dtype))
+        assign_weights(self.name, self.weights, values)
 
     def count_params(self):
         if not self.built:

@@ -14,3 +14,11 @@ def get_pyplot(show=False):
         print("matplotlib is not installed (pip install matplotlib): no figure")
         return None
     return plt
+
+
+def save_figure(fig, path, dpi=90):
+    """Write ``fig`` to ``path`` (creating its folder) and say where it went."""
+    import os
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    print(f"figure: {path}")
