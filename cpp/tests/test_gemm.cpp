@@ -100,7 +100,7 @@ const std::vector<Shape>& shapes() {
 // The row-panel paths of gemm_fast and their boundaries (small N: N <= 2 vectors, i.e. 8 / 16 /
 // 32 columns depending on type and SIMD path, rows in blocks of 8 then 4, 2, 1; small M: M <= 4,
 // column blocks of 16 / 32 / 64 with a masked ragged block; transposed B with K < 32 copied for
-// the row kernel, K >= 32 through dot products). Run under PYDL_GEMM_SIMD=avx2 / generic too.
+// the row kernel, K >= 32 through dot products). Run under PYDL_SIMD=avx2 / generic too.
 const std::vector<Shape>& narrow_shapes() {
   static const std::vector<Shape> s = {
       // small N: N across 8/9, 16/17, 32/33; M across the 8/4/2/1 row blocks; short and long K
@@ -190,7 +190,9 @@ void determinism() {
   std::mt19937 rng(7);
   const Shape cases[] = {{300, 257, 1100}, {517, 389, 300}, {64, 1000, 600}, {3, 3000, 700},
                          {1000, 13, 500}, {1000, 10, 256}, {777, 32, 64}, {700, 16, 9},
-                         {4, 3000, 10},   {3, 2500, 300},  {1, 4000, 50}};
+                         {4, 3000, 10},   {3, 2500, 300},  {1, 4000, 50},
+                         // short and wide (the column split): an MLP layer, ragged last sliver
+                         {100, 500, 784}, {90, 333, 513},  {41, 200, 700}};
   for (const Shape& s : cases)
     for (int t = 0; t < 4; ++t) {
       auto p = make_problem<T>(rng, t & 1, t & 2, s, 1, T(0.75), T(0.5), false);

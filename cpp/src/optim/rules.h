@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/cpu/isa.h"
 #include "pydl/optim.h"
 #include "pydl/settings.h"
 
@@ -43,22 +44,33 @@ inline T decayed(T p, const Prep<T>& q) { return p - p * q.decay; }
 inline bool use_fast() { return settings::backend() == settings::Backend::Fast; }
 
 // Run step(i) for i in [0, n): the same per-element function on either backend. The fast path
-// is OpenMP's parallel-for over fixed chunks with a `simd` loop inside each: the step is copied
-// per chunk so its pointers live in registers and the inner loop vectorises.
+// is OpenMP's parallel-for over fixed chunks with a `simd` loop inside each, in the copy for the
+// CPU's instruction set (kernels/cpu/isa.h); the step is copied per chunk so its pointers live
+// in registers and the inner loop vectorises.
 constexpr int64_t kOptimChunk = 4096;
+#define PYDL_OPTIM_CHUNK(ISA, TARGET)                                        \
+  template <typename Step>                                                   \
+  TARGET void run_chunk_##ISA(const Step& step, int64_t lo, int64_t hi) {    \
+    const Step s = step;                                                     \
+    _Pragma("omp simd") for (int64_t i = lo; i < hi; ++i) s(i);              \
+  }
+PYDL_FOR_EACH_ISA(PYDL_OPTIM_CHUNK)
+#undef PYDL_OPTIM_CHUNK
+
 template <typename Step>
 inline void for_each_element(int64_t n, bool fast, const Step& step) {
   if (!fast) {
     for (int64_t i = 0; i < n; ++i) step(i);
     return;
   }
+  using Chunk = void (*)(const Step&, int64_t, int64_t);
+  const Chunk chunk = kernels::pick<Chunk>(&run_chunk_generic<Step>, &run_chunk_avx2<Step>,
+                                           &run_chunk_avx512<Step>);
   const int64_t chunks = (n + kOptimChunk - 1) / kOptimChunk;
 #pragma omp parallel for schedule(static) if (n >= kOptimParallelMin)
   for (int64_t c = 0; c < chunks; ++c) {
-    const Step s = step;
     const int64_t lo = c * kOptimChunk, hi = lo + kOptimChunk < n ? lo + kOptimChunk : n;
-#pragma omp simd
-    for (int64_t i = lo; i < hi; ++i) s(i);
+    chunk(step, lo, hi);
   }
 }
 

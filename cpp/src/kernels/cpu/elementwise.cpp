@@ -1,5 +1,6 @@
 // Fast elementwise kernels: merged axes, a vectorisable inner loop for the common stride
 // patterns (all contiguous, one side a broadcast scalar), tiles spread over OpenMP threads.
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/vec_math.h"
 #include "kernels/kernels.h"
 #include "kernels/math.h"
@@ -17,6 +18,37 @@ struct SigmoidVecF {
 };
 template <>
 struct Vectorised<SigmoidF> { using type = SigmoidVecF; };
+struct TanhVecF {
+  static inline float f(float x, P<float>) { return tanh_vec(x); }
+  static inline double f(double x, P<double> p) { return TanhF::f(x, p); }
+};
+template <>
+struct Vectorised<TanhF> { using type = TanhVecF; };
+
+// The contiguous inner loops, one copy per instruction set (see isa.h): all three operands
+// contiguous, or one input a broadcast scalar (XS: x is; YS: y is).
+#define PYDL_BINARY_RUN(ISA, TARGET)                                                        \
+  template <typename Fn, typename T, bool XS, bool YS>                                      \
+  TARGET void binary_run_##ISA(const T* x, const T* y, T* o, int64_t n, P<T> q) {           \
+    const T xv = x[0], yv = y[0];                                                           \
+    _Pragma("omp simd") for (int64_t i = 0; i < n; ++i)                                     \
+      o[i] = Fn::f(XS ? xv : x[i], YS ? yv : y[i], q);                                      \
+  }
+#define PYDL_UNARY_RUN(ISA, TARGET)                                                         \
+  template <typename Fn, typename T>                                                        \
+  TARGET void unary_run_##ISA(const T* x, T* o, int64_t n, P<T> q) {                        \
+    _Pragma("omp simd") for (int64_t i = 0; i < n; ++i) o[i] = Fn::f(x[i], q);              \
+  }
+PYDL_FOR_EACH_ISA(PYDL_BINARY_RUN)
+PYDL_FOR_EACH_ISA(PYDL_UNARY_RUN)
+
+template <typename T>
+using BinaryRun = void (*)(const T*, const T*, T*, int64_t, P<T>);
+template <typename Fn, typename T, bool XS, bool YS>
+BinaryRun<T> binary_run() {
+  return pick<BinaryRun<T>>(&binary_run_generic<Fn, T, XS, YS>, &binary_run_avx2<Fn, T, XS, YS>,
+                            &binary_run_avx512<Fn, T, XS, YS>);
+}
 
 template <typename T>
 void binary_fast(Binary op, Params p, const Shape& shape, const T* a, const Shape& sa, const T* b,
@@ -24,22 +56,19 @@ void binary_fast(Binary op, Params p, const Shape& shape, const T* a, const Shap
   const P<T> q{static_cast<T>(p.a), static_cast<T>(p.b)};
   with_binary(op, [&](auto F) {
     using Fn = decltype(F);
+    const BinaryRun<T> both = binary_run<Fn, T, false, false>(), ys = binary_run<Fn, T, false, true>(),
+                       xs = binary_run<Fn, T, true, false>();
     for_each_run<3>(shape, {&sa, &sb, &so}, [&](const std::array<int64_t, 3>& off, int64_t n,
                                                 const std::array<int64_t, 3>& st) {
       const T* x = a + off[0];
       const T* y = b + off[1];
       T* o = out + off[2];
-      if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
-#pragma omp simd
-        for (int64_t i = 0; i < n; ++i) o[i] = Fn::f(x[i], y[i], q);
-      } else if (st[0] == 1 && st[1] == 0 && st[2] == 1) {
-        const T yv = y[0];
-#pragma omp simd
-        for (int64_t i = 0; i < n; ++i) o[i] = Fn::f(x[i], yv, q);
-      } else if (st[0] == 0 && st[1] == 1 && st[2] == 1) {
-        const T xv = x[0];
-#pragma omp simd
-        for (int64_t i = 0; i < n; ++i) o[i] = Fn::f(xv, y[i], q);
+      if (st[2] == 1 && st[0] == 1 && st[1] == 1) {
+        both(x, y, o, n, q);
+      } else if (st[2] == 1 && st[0] == 1 && st[1] == 0) {
+        ys(x, y, o, n, q);
+      } else if (st[2] == 1 && st[0] == 0 && st[1] == 1) {
+        xs(x, y, o, n, q);
       } else {
         for (int64_t i = 0; i < n; ++i) o[i * st[2]] = Fn::f(x[i * st[0]], y[i * st[1]], q);
       }
@@ -52,13 +81,14 @@ void unary_fast(Unary op, Params p, const Shape& shape, const T* x, const Shape&
   const P<T> q{static_cast<T>(p.a), static_cast<T>(p.b)};
   with_unary(op, [&](auto F) {
     using Fn = typename Vectorised<decltype(F)>::type;
+    using Run = void (*)(const T*, T*, int64_t, P<T>);
+    const Run run = pick<Run>(&unary_run_generic<Fn, T>, &unary_run_avx2<Fn, T>, &unary_run_avx512<Fn, T>);
     for_each_run<2>(shape, {&sx, &so}, [&](const std::array<int64_t, 2>& off, int64_t n,
                                           const std::array<int64_t, 2>& st) {
       const T* in = x + off[0];
       T* o = out + off[1];
       if (st[0] == 1 && st[1] == 1) {
-#pragma omp simd
-        for (int64_t i = 0; i < n; ++i) o[i] = Fn::f(in[i], q);
+        run(in, o, n, q);
       } else {
         for (int64_t i = 0; i < n; ++i) o[i * st[1]] = Fn::f(in[i * st[0]], q);
       }

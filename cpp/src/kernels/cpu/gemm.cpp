@@ -40,11 +40,10 @@
 #include <omp.h>
 #endif
 
-#if (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__)
-#define PYDL_GEMM_X86 1
+#include "kernels/cpu/isa.h"
+#define PYDL_GEMM_X86 PYDL_X86
+#if PYDL_GEMM_X86
 #include <immintrin.h>
-#else
-#define PYDL_GEMM_X86 0
 #endif
 
 namespace pydl::kernels {
@@ -375,31 +374,6 @@ struct Config {
   const EdgeKernel<T>* edge = nullptr;  // MR x NR/W table for ragged tiles (nullptr: scratch tile)
   int W = 0;                            // lanes per vector of the edge kernels
 };
-
-enum SimdLevel { kGeneric = 0, kAvx2 = 1, kAvx512 = 2 };
-
-SimdLevel detect_simd() {
-  SimdLevel level = kGeneric;
-#if PYDL_GEMM_X86
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) level = kAvx2;
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) level = kAvx512;
-#endif
-  // PYDL_GEMM_SIMD=avx2|generic lowers the path (for benchmarks and tests); never raises it.
-  if (const char* env = std::getenv("PYDL_GEMM_SIMD")) {
-    SimdLevel want = level;
-    if (std::strcmp(env, "generic") == 0) want = kGeneric;
-    else if (std::strcmp(env, "avx2") == 0) want = kAvx2;
-    else if (std::strcmp(env, "avx512") == 0) want = kAvx512;
-    level = std::min(level, want);
-  }
-  return level;
-}
-
-SimdLevel simd_level() {
-  static const SimdLevel level = detect_simd();  // thread-safe one-time init, read-only after
-  return level;
-}
 
 template <typename T> Config<T> config_for(SimdLevel level);
 
