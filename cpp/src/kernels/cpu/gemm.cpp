@@ -15,6 +15,10 @@
 //                                          transposed A and N <= 12, the column form instead
 //   M <= 4                                 row-panel kernel over column blocks, op(B) streamed
 //                                          once (transposed B with K >= 32: dot products)
+//   M <= 1024, K <= 1024, row-major B      unpacked: the packed path's register tile reading B
+//                                          in place, threads on column blocks (no shared panel,
+//                                          no barriers); measured 5-35% faster than packing
+//                                          here for these sizes (bench/RESULTS.md)
 //   otherwise                              the packed path above (ragged tiles: edge kernels)
 //
 // SIMD: the library is built with portable flags, so the AVX2 / AVX-512 kernels carry
@@ -337,14 +341,23 @@ void pack_a(bool trans_a, const T* A, int64_t lda, int64_t i0, int64_t mc, int64
 
 template <typename T>
 using PackA = void (*)(bool, const T*, int64_t, int64_t, int64_t, int64_t, int64_t, T*);
+// dst[k * ldd + j] = B[j * ldb + k] for j < N, k < K (the ISA structs below provide these).
+template <typename T>
+using Transpose = void (*)(const T* B, int64_t ldb, int64_t N, int64_t K, T* dst, int64_t ldd);
 
 // op(B)[p0 .. p0+kc) x [j0 + jp .. ) -> one NR-wide sliver stored k-major: dst[k*NR + j].
+// A transposed B goes through the ISA's register transpose when there is one (16 x 16 blocks on
+// AVX-512; the scalar loop's strided stores cost ~3 cycles an element).
 template <typename T>
-void pack_b_sliver(bool trans_b, const T* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
-                   int64_t nr, int NR, T* dst) {
+void pack_b_sliver(bool trans_b, Transpose<T> transpose, const T* B, int64_t ldb, int64_t p0,
+                   int64_t kc, int64_t j0, int64_t nr, int NR, T* dst) {
   if (trans_b) {  // op(B)[k][j] = B[j][k]: read each of the nr rows of B contiguously
     if (nr < NR)  // zero the padding columns row by row (contiguous runs)
       for (int64_t k = 0; k < kc; ++k) std::fill(dst + k * NR + nr, dst + (k + 1) * NR, T(0));
+    if (transpose) {
+      transpose(B + j0 * ldb + p0, ldb, nr, kc, dst, NR);
+      return;
+    }
     for (int64_t j = 0; j < nr; ++j) {
       const T* src = B + (j0 + j) * ldb + p0;
       for (int64_t k = 0; k < kc; ++k) dst[k * NR + j] = src[k];
@@ -373,40 +386,10 @@ struct Config {
   PackA<T> pack_a;
   const EdgeKernel<T>* edge = nullptr;  // MR x NR/W table for ragged tiles (nullptr: scratch tile)
   int W = 0;                            // lanes per vector of the edge kernels
+  Transpose<T> transpose = nullptr;     // packs slivers of a transposed B (nullptr: scalar loop)
 };
 
 template <typename T> Config<T> config_for(SimdLevel level);
-
-// Chosen by measurement on Zen 4 (AVX-512 executed as 2x256-bit): a 6 x 64 float tile
-// (24 zmm accumulators + 4 B vectors + 1 broadcast = 29 of 32 registers; 24 FMAs per 10 loads)
-// beat 6x32, 8x48, 12x32, 14x32 and 4x64. KC = 512 amortises the C-tile update better than
-// the textbook L1-sized KC = 256 (+10-15% here): the B sliver then lives in the 1 MB L2.
-// AVX2 (16 registers): 4 x 24 (12 accumulators + 3 + 1) measured slightly ahead of 6 x 16.
-template <> Config<float> config_for<float>(SimdLevel level) {
-#if PYDL_GEMM_X86
-  if (level == kAvx512)
-    return {&ukernel_avx512<float, 6, 4>, 6, 64, 96, 512, 2048, &pack_a<float, 6>,
-            edge_table_avx512<float, 6, 4>(std::make_integer_sequence<int, 6 * 4>()), 16};
-  if (level == kAvx2)
-    return {&ukernel_avx2<float, 4, 3>, 4, 24, 96, 512, 2048, &pack_a<float, 4>,
-            edge_table_avx2<float, 4, 3>(std::make_integer_sequence<int, 4 * 3>()), 8};
-#endif
-  (void)level;
-  return {&ukernel_generic<float, 4, 16>, 4, 16, 96, 256, 2048, &pack_a<float, 4>};
-}
-// Double: the same kernels at half the lanes per register.
-template <> Config<double> config_for<double>(SimdLevel level) {
-#if PYDL_GEMM_X86
-  if (level == kAvx512)
-    return {&ukernel_avx512<double, 6, 4>, 6, 32, 96, 256, 2048, &pack_a<double, 6>,
-            edge_table_avx512<double, 6, 4>(std::make_integer_sequence<int, 6 * 4>()), 8};
-  if (level == kAvx2)
-    return {&ukernel_avx2<double, 4, 3>, 4, 12, 96, 256, 2048, &pack_a<double, 4>,
-            edge_table_avx2<double, 4, 3>(std::make_integer_sequence<int, 4 * 3>()), 4};
-#endif
-  (void)level;
-  return {&ukernel_generic<double, 4, 8>, 4, 8, 96, 256, 2048, &pack_a<double, 4>};
-}
 
 // ------------------------------------------------------------------ packed driver
 template <typename T>
@@ -442,7 +425,7 @@ void gemm_packed(const Config<T>& cfg, int nthreads, bool trans_a, bool trans_b,
 
         // All threads pack the shared B panel together, then wait for it.
         for (int64_t s = tid; s < n_sliver; s += nth)
-          pack_b_sliver(trans_b, B, ldb, pc, kc, jc + s * NR, std::min<int64_t>(NR, nc - s * NR),
+          pack_b_sliver(trans_b, cfg.transpose, B, ldb, pc, kc, jc + s * NR, std::min<int64_t>(NR, nc - s * NR),
                         NR, bpack + s * NR * kc);
 #ifdef _OPENMP
         if (nth > 1) {
@@ -692,6 +675,7 @@ struct IsaAvx512 {  // 32 zmm: 8 rows x 2 vectors = 16 accumulators; small M: 4 
   static constexpr int kBytes = 64;
   static constexpr int kSmallNRows[2] = {8, 8};
   static constexpr int kSmallMNV = 4;
+  static constexpr int kUnpackedRows = 6, kUnpackedNV = 4;  // the packed path's 6 x 64 tile
   template <typename T, bool TA, int MR, int NV, bool MASKB>
   __attribute__((target("avx512f,fma"))) static void block(PYDL_PANEL_ARGS) {
     PYDL_PANEL_BODY(V512<T>)
@@ -747,6 +731,7 @@ struct IsaAvx2 {  // 16 ymm: at most 8 accumulators + B vectors + a broadcast
   static constexpr int kBytes = 32;
   static constexpr int kSmallNRows[2] = {8, 4};
   static constexpr int kSmallMNV = 2;
+  static constexpr int kUnpackedRows = 4, kUnpackedNV = 3;  // the packed path's 4 x 24 tile
   template <typename T, bool TA, int MR, int NV, bool MASKB>
   __attribute__((target("avx2,fma"))) static void block(PYDL_PANEL_ARGS) {
     PYDL_PANEL_BODY(V256<T>)
@@ -985,6 +970,84 @@ void gemm_small_m(int nthreads, bool trans_a, bool trans_b, int64_t M, int64_t N
   });
 }
 
+// ------------------------------------------------------------------ configuration of the packed path
+// Chosen by measurement on Zen 4 (AVX-512 executed as 2x256-bit): a 6 x 64 float tile
+// (24 zmm accumulators + 4 B vectors + 1 broadcast = 29 of 32 registers; 24 FMAs per 10 loads)
+// beat 6x32, 8x48, 12x32, 14x32 and 4x64. KC = 512 amortises the C-tile update better than
+// the textbook L1-sized KC = 256 (+10-15% here): the B sliver then lives in the 1 MB L2.
+// AVX2 (16 registers): 4 x 24 (12 accumulators + 3 + 1) measured slightly ahead of 6 x 16.
+template <> Config<float> config_for<float>(SimdLevel level) {
+#if PYDL_GEMM_X86
+  if (level == kAvx512)
+    return {&ukernel_avx512<float, 6, 4>, 6, 64, 96, 512, 2048, &pack_a<float, 6>,
+            edge_table_avx512<float, 6, 4>(std::make_integer_sequence<int, 6 * 4>()), 16,
+            &IsaAvx512::transpose};
+  if (level == kAvx2)
+    return {&ukernel_avx2<float, 4, 3>, 4, 24, 96, 512, 2048, &pack_a<float, 4>,
+            edge_table_avx2<float, 4, 3>(std::make_integer_sequence<int, 4 * 3>()), 8,
+            &IsaAvx2::transpose<float>};
+#endif
+  (void)level;
+  return {&ukernel_generic<float, 4, 16>, 4, 16, 96, 256, 2048, &pack_a<float, 4>};
+}
+// Double: the same kernels at half the lanes per register.
+template <> Config<double> config_for<double>(SimdLevel level) {
+#if PYDL_GEMM_X86
+  if (level == kAvx512)
+    return {&ukernel_avx512<double, 6, 4>, 6, 32, 96, 256, 2048, &pack_a<double, 6>,
+            edge_table_avx512<double, 6, 4>(std::make_integer_sequence<int, 6 * 4>()), 8,
+            &IsaAvx512::transpose<double>};
+  if (level == kAvx2)
+    return {&ukernel_avx2<double, 4, 3>, 4, 12, 96, 256, 2048, &pack_a<double, 4>,
+            edge_table_avx2<double, 4, 3>(std::make_integer_sequence<int, 4 * 3>()), 4,
+            &IsaAvx2::transpose<double>};
+#endif
+  (void)level;
+  return {&ukernel_generic<double, 4, 8>, 4, 8, 96, 256, 2048, &pack_a<double, 4>};
+}
+
+// Short op(A) times a row-major B (a batch of up to ~128 rows through a Dense layer's weight):
+// each element of B is used only M times, and packing B (a full copy of the weight) costs about
+// a tenth of the multiply. Here B is read in place. C goes in column blocks of NV vectors; each
+// block's K x NV*W strip of B stays in L2 while MR-row groups of op(A) sweep it (the packed
+// path's register tile, without the copies). Threads take contiguous runs of column blocks.
+constexpr int64_t kUnpackedMaxM = 1024;
+constexpr int64_t kUnpackedMaxK = 1024;  // a 64-float strip of B: K x 256 bytes, within L2
+
+template <class Isa, typename T, bool TA, int MR, int NV>
+void unpacked_block(int64_t M, int nv, PYDL_PANEL_ARGS) {
+  if (nv == NV && nlast == Isa::kBytes / int(sizeof(T))) {
+    panel_rows<Isa, T, TA, MR, NV, false>(M, PYDL_PANEL_CALL);
+    return;
+  }
+  switch (nv) {  // the ragged last block: nv vectors, the last one masked
+    case 1: panel_rows<Isa, T, TA, MR, 1, true>(M, PYDL_PANEL_CALL); break;
+    case 2: panel_rows<Isa, T, TA, MR, (NV >= 2 ? 2 : 1), true>(M, PYDL_PANEL_CALL); break;
+    case 3: panel_rows<Isa, T, TA, MR, (NV >= 3 ? 3 : 1), true>(M, PYDL_PANEL_CALL); break;
+    default: panel_rows<Isa, T, TA, MR, NV, true>(M, PYDL_PANEL_CALL); break;
+  }
+}
+
+template <class Isa, typename T>
+void gemm_unpacked(int nthreads, bool trans_a, int64_t M, int64_t N, int64_t K, T alpha,
+                   const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  constexpr int W = Isa::kBytes / int(sizeof(T));
+  constexpr int NV = Isa::kUnpackedNV, MR = Isa::kUnpackedRows;
+  constexpr int64_t CB = NV * W;
+  const int64_t nblk = ceil_div(N, CB);
+  const int64_t nchunks = std::min<int64_t>(nthreads, nblk);
+  run_chunks(nchunks, [&](int64_t t) {
+    for (int64_t blk = nblk * t / nchunks; blk < nblk * (t + 1) / nchunks; ++blk) {
+      const int64_t j = blk * CB, nb = std::min(CB, N - j);
+      const int nv = static_cast<int>(ceil_div(nb, W)), nlast = static_cast<int>(nb - (nv - 1) * W);
+      if (trans_a)
+        unpacked_block<Isa, T, true, MR, NV>(M, nv, K, A, lda, B + j, ldb, C + j, ldc, nlast, alpha, beta);
+      else
+        unpacked_block<Isa, T, false, MR, NV>(M, nv, K, A, lda, B + j, ldb, C + j, ldc, nlast, alpha, beta);
+    }
+  });
+}
+
 // Largest N the small-N path takes: two vectors of the chosen instruction set.
 template <typename T>
 int64_t small_n_max(SimdLevel level) {
@@ -1066,6 +1129,14 @@ void gemm_fast(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T al
     });
     return;
   }
+#if PYDL_GEMM_X86
+  if (!trans_b && M <= kUnpackedMaxM && K <= kUnpackedMaxK) {
+    if (level == kAvx512)
+      return gemm_unpacked<IsaAvx512, T>(nthreads, trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (level == kAvx2)
+      return gemm_unpacked<IsaAvx2, T>(nthreads, trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
+#endif
   gemm_packed<T>(config_for<T>(level), nthreads, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb,
                  beta, C, ldc);
 }
