@@ -11,9 +11,11 @@ Cases (MNIST-shaped random data: 784 inputs, 10 classes, the work does not depen
 Each framework runs its idiomatic loop: pydl `model.fit`, PyTorch a plain loop with
 zero_grad/backward/step, NumPy a forward and hand-written backward per batch.
 
-Each timing runs in a fresh subprocess holding one framework only, and the frameworks
+Each timing runs in a fresh subprocess that imports one framework only, and the frameworks
 alternate (pydl, numpy, torch, pydl, ...): in one process their idle thread pools (OpenMP,
-OpenBLAS, PyTorch's) spin and steal the 2 cores from whichever framework is being timed.
+OpenBLAS, PyTorch's) spin and steal the 2 cores from whichever framework is being timed. A
+worker times --epochs epochs after a warm-up one and reports their median; the table shows the
+median over --repeats workers per framework.
 """
 import argparse
 import json
@@ -26,16 +28,19 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import numpy as np  # noqa: E402
 
-import pydl  # noqa: E402
 from _timing import table  # noqa: E402
 from mlp_numpy import NumpyMLP  # noqa: E402
-from pydl.layers import Dense  # noqa: E402
-from pydl.models import Sequential  # noqa: E402
 
-try:
-    import torch
-except ImportError:
-    torch = None
+# pydl and torch are imported only by the workers that time them (see the docstring).
+pydl = torch = None
+
+
+def import_torch():
+    try:
+        import torch as t
+    except ImportError:
+        return None
+    return t
 
 CASES = {
     "a": dict(sizes=[784, 500, 500, 10], hidden="sigmoid", output="softmax", loss="mse", opt="sgd", lr=0.1, batch=100),
@@ -59,6 +64,8 @@ def data(case, n):
 
 
 def pydl_runner(case, x, y):
+    from pydl.layers import Dense
+    from pydl.models import Sequential
     pydl.manual_seed(0)
     sizes = case["sizes"]
     layers = [Dense(sizes[1], activation=case["hidden"], input_shape=(sizes[0],))]
@@ -124,48 +131,65 @@ RUNNERS = {"pydl": pydl_runner, "numpy": numpy_runner, "torch": torch_runner}
 SIZES = {"a": 6000, "b": 3200, "c": 12800, "d": 2000}
 
 
-def worker(framework, key, n):
-    """Time one epoch over n samples (after a warm-up epoch) in this process; print seconds."""
+def worker(framework, key, n, epochs):
+    """Time `epochs` epochs over n samples (after a warm-up epoch) in this process; print the
+    median epoch's seconds."""
     case = CASES[key]
     x, y = data(case, n)
     fn = RUNNERS[framework](case, x, y)
     fn()
-    t0 = time.perf_counter()
-    fn()
-    print(json.dumps(time.perf_counter() - t0))
+    times = []
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    print(json.dumps(statistics.median(times)))
 
 
-def measure(frameworks, key, n, repeats):
+def measure(frameworks, key, n, repeats, threads, epochs):
     times = {k: [] for k in frameworks}
     for _ in range(repeats):
         for fw in frameworks:  # interleaved: A, B, C, A, B, C, ...
-            out = subprocess.run([sys.executable, __file__, "--worker", fw, key, str(n)], check=True,
-                                 capture_output=True, text=True).stdout
+            out = subprocess.run([sys.executable, __file__, "--worker", fw, key, str(n), str(threads),
+                                  str(epochs)], check=True, capture_output=True, text=True).stdout
             times[fw].append(json.loads(out.strip().splitlines()[-1]))
     return {k: statistics.median(v) for k, v in times.items()}
 
 
 def main():
+    global pydl, torch
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=3, help="timed epochs per worker (their median counts)")
     ap.add_argument("--cases", default="abcd")
     ap.add_argument("--full-epoch", action="store_true", help="also time one 60 000-sample epoch of (a)")
-    ap.add_argument("--worker", nargs=3, metavar=("FRAMEWORK", "CASE", "N"), help=argparse.SUPPRESS)
+    ap.add_argument("--worker", nargs=5, metavar=("FRAMEWORK", "CASE", "N", "THREADS", "EPOCHS"),
+                    help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        fw, key, n = args.worker
-        if torch is not None:
-            torch.set_num_threads(pydl.get_num_threads())
-        worker(fw, key, int(n))
+        fw, key, n, threads, epochs = args.worker
+        if fw == "pydl":
+            import pydl as _pydl
+            pydl = _pydl
+            pydl.set_num_threads(int(threads))
+        elif fw == "torch":
+            torch = import_torch()
+            torch.set_num_threads(int(threads))
+        worker(fw, key, int(n), int(epochs))
         return
+    import pydl as _pydl
+    pydl = _pydl
+    torch = import_torch()
     threads = pydl.get_num_threads()
     print(f"pydl {pydl.__version__}, {threads} threads, torch {torch.__version__ if torch else 'not installed'}, "
-          f"numpy {np.__version__}; medians of {args.repeats} interleaved runs, each in its own process")
+          f"numpy {np.__version__}; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}; "
+          f"medians of {args.repeats} interleaved workers (each its own process, the median of "
+          f"{args.epochs} epochs)")
     frameworks = ["pydl", "numpy"] + (["torch"] if torch is not None else [])
     rows = []
     for key in args.cases:
         case, n = CASES[key], SIZES[key]
-        t = measure(frameworks, key, n, args.repeats)
+        t = measure(frameworks, key, n, args.repeats, threads, args.epochs)
         sps = {k: n / v for k, v in t.items()}
         steps = n / case["batch"]
         rows.append([f"({key}) {case['hidden']} {case['opt']} b{case['batch']}",
@@ -175,7 +199,7 @@ def main():
     print(table(["case", "pydl samples/s", "numpy samples/s", "torch samples/s", "pydl ms/step",
                  "pydl/numpy", "pydl/torch"], rows))
     if args.full_epoch:
-        t = measure(frameworks, "a", 60000, 3)
+        t = measure(frameworks, "a", 60000, 3, threads, 1)
         print("\none 60 000-sample epoch of (a), seconds (median of 3): " +
               ", ".join(f"{k} {v:.2f}" for k, v in t.items()))
 
