@@ -244,6 +244,25 @@ def test_inplace_refused_on_leaf_requiring_grad():
     np.testing.assert_array_equal(w.numpy(), [1, 2])  # nothing half-updated
 
 
+def test_inplace_refuses_a_source_that_requires_grad():
+    # In-place updates record no graph: writing a tensor that requires grad into another would
+    # silently drop its gradient, so it is an error (the out-of-place form keeps it).
+    w = pydl.tensor([5.0, 6.0], requires_grad=True)
+    t = pydl.zeros(3)
+    with pytest.raises(RuntimeError, match=r"t\[key\] = value.*\(2,\).*gradient would be lost"):
+        t[1:] = w
+    with pytest.raises(RuntimeError, match=r"add_.*requires grad.*\(3,\)"):
+        t += pydl.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    np.testing.assert_array_equal(t.numpy(), [0, 0, 0])  # nothing written
+    t[1:] = w.detach()  # a detached value, or any value under no_grad, is fine
+    with pydl.no_grad():
+        t += w.sum()
+    np.testing.assert_array_equal(t.numpy(), [11, 16, 17])
+    u = pydl.concatenate([pydl.zeros(1), w])  # the out-of-place form keeps the gradient
+    u.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [1, 1])
+
+
 def test_inplace_allowed_under_no_grad():
     w = pydl.tensor([1.0, 2.0], requires_grad=True)
     with pydl.no_grad():

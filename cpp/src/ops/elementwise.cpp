@@ -297,9 +297,19 @@ static void check_inplace(const Tensor& dst, const char* op) {
                              " (several elements share one memory location); use clone() first"));
 }
 
+// In-place ops record no graph: a source that requires grad would silently lose its gradient.
+static void check_inplace_source(const Tensor& src, const Tensor& dst, const char* op) {
+  check_defined(src, op);
+  if (grad_enabled() && src.requires_grad())
+    throw RuntimeError(msg(op, ": the value written (shape ", shape_str(src.shape()), ") requires grad, but an in-place "
+                           "update of a tensor (shape ", shape_str(dst.shape()), ") records no graph, so its gradient "
+                           "would be lost; build the result out of place (e.g. pydl.where, pydl.concatenate, "
+                           "pydl.stack) or detach() the value"));
+}
+
 static void inplace(Binary k, Tensor& dst, const Tensor& src_in, const char* op) {
   check_inplace(dst, op);
-  check_defined(src_in, op);
+  check_inplace_source(src_in, dst, op);
   Tensor src = src_in.dtype() == dst.dtype() ? src_in : to_dtype(src_in.detach(), dst.dtype());
   Shape b = broadcast_shapes(dst.shape(), src.shape(), op);
   if (b != dst.shape())
@@ -317,7 +327,7 @@ void div_(Tensor& dst, const Tensor& src) { inplace(Binary::Div, dst, src, "div_
 
 void copy_(Tensor& dst, const Tensor& src_in) {
   check_inplace(dst, "copy_");
-  check_defined(src_in, "copy_");
+  check_inplace_source(src_in, dst, "copy_ (or t[key] = value)");
   Shape b = broadcast_shapes(dst.shape(), src_in.shape(), "copy_");
   if (b != dst.shape())
     throw ShapeError(msg("copy_: cannot copy shape ", shape_str(src_in.shape()), " into shape ", shape_str(dst.shape())));
