@@ -99,6 +99,17 @@ def test_reduce_propagates_nan(backend):
     assert np.isnan(pydl.sum(x).item())
 
 
+def test_max_min_backward_with_a_nan_extreme(backend):
+    # The extreme is NaN, held by the NaN position: the gradient goes there (as PyTorch's argmax
+    # form does), and the other rows are unaffected; never NaN everywhere.
+    x = pydl.tensor([[1.0, np.nan, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    pydl.max(x, axis=1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 1, 0], [0, 0, 1]])
+    y = pydl.tensor([np.nan, 2.0, np.nan], requires_grad=True)
+    pydl.min(y).backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [0.5, 0, 0.5])  # two NaNs: split evenly
+
+
 @given(shape=st_shapes(1, 4, 1, 4), data=st.data())
 def test_reductions_hypothesis(shape, data):
     x, view = data.draw(st_arrays(shape))

@@ -104,10 +104,12 @@ static Tensor extreme(const Tensor& x, const Axes& axes, bool keepdims, bool is_
   Tensor keep = reduce_raw(is_max ? kernels::Reduce::Max : kernels::Reduce::Min, x, p, op);
   Tensor out = finish(keep, p, keepdims);
   if (any_requires_grad({&x})) {
-    // The gradient flows to the positions holding the extreme value, split evenly on ties.
+    // The gradient flows to the positions holding the extreme value, split evenly on ties. A NaN
+    // extreme (the reduction propagates NaN) is held by the NaN positions: NaN == NaN is false,
+    // so they are matched by isnan on both sides (else no position would match: 0 / 0).
     record(is_max ? "MaxBackward" : "MinBackward", {x}, out, {x, keep}, [p](const Node& n, const Tensor& g) {
       Tensor x = n.saved(0), y = n.saved(1);
-      Tensor hit = eq(x, y);
+      Tensor hit = maximum(eq(x, y), mul(ne(x, x), ne(y, y)));
       Tensor count = sum(hit, p.axes, true);
       return std::vector<Tensor>{mul(hit, div(reshape(g, p.keep_shape), count))};
     });
