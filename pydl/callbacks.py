@@ -42,20 +42,33 @@ class Callback:
     def on_batch_end(self, batch, logs=None): pass
 
 
+# Each per-batch hook and its Keras 1/2 alias: both run, the new name first.
+_BATCH_ALIASES = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
+
+
+def _overrides(cb, hook):
+    """Whether cb defines its own `hook`: in its class, or on the instance (LambdaCallback)."""
+    return hook in vars(cb) or getattr(type(cb), hook, None) is not getattr(Callback, hook, None)
+
+
 class CallbackList:
+    """Runs a hook on every callback in order. Per-batch hooks (called thousands of times an epoch)
+    skip the callbacks that do not override them or their Keras 1/2 alias."""
+
     def __init__(self, callbacks, model, params):
         self.callbacks = list(callbacks)
         for c in self.callbacks:
             c.set_model(model)
             c.set_params(params)
+        self._batch_callbacks = {hook: [c for c in self.callbacks if _overrides(c, hook) or _overrides(c, alias)]
+                                 for hook, alias in _BATCH_ALIASES.items()}
 
     def call(self, hook, *args):
-        for c in self.callbacks:
+        alias = _BATCH_ALIASES.get(hook)
+        for c in (self._batch_callbacks[hook] if alias else self.callbacks):
             getattr(c, hook)(*args)
-            if hook == "on_train_batch_begin":
-                c.on_batch_begin(*args)
-            elif hook == "on_train_batch_end":
-                c.on_batch_end(*args)
+            if alias:
+                getattr(c, alias)(*args)
 
 
 class History(Callback):

@@ -209,16 +209,18 @@ class Sequential:
             raise RuntimeError(f"{what}: compile the model first: model.compile(optimizer=..., loss=...)")
 
     # ---------------------------------------------------------------- one step
-    def _loss_and_outputs(self, xb, yb, wb, training):
+    def _loss_and_outputs(self, xb, yb, wb, training, outputs=True):
+        """The loss of one batch and, when ``outputs`` (the metrics need them), the model's outputs."""
         x = _C.from_numpy(xb)
         y = _C.from_numpy(yb)
         w = None if wb is None else _C.from_numpy(wb)
         if self._fused is not None:
             logits = self._forward(x, training=training, logits=True)
             loss = self._fused(y, logits, sample_weight=w)
-            with no_grad():
-                act = self.layers[-1].activation
-                out = act(logits)
+            out = None
+            if outputs:  # the fused loss never formed the probabilities
+                with no_grad():
+                    out = self.layers[-1].activation(logits)
         else:
             out = self._forward(x, training=training)
             loss = self.loss(y, out, sample_weight=w)
@@ -235,12 +237,12 @@ class Sequential:
             terms += list(l.losses)
         return terms
 
-    def _train_step(self, xb, yb, wb=None):
+    def _train_step(self, xb, yb, wb=None, outputs=True):
         if not self._optimizer_built:
             self.optimizer.build(self.parameters())
             self._optimizer_built = True
         self.optimizer.zero_grad()
-        loss, out = self._loss_and_outputs(xb, yb, wb, training=True)
+        loss, out = self._loss_and_outputs(xb, yb, wb, training=True, outputs=outputs)
         loss.backward()
         self.optimizer.step()
         return float(loss.item()), out
@@ -335,12 +337,13 @@ class Sequential:
                 xb, yb = batch[0], batch[1]
                 wb = batch[2] if len(batch) > 2 else None
                 cl.call("on_train_batch_begin", step, {"size": len(xb)})
-                loss, out = self._train_step(xb, yb, wb)
+                loss, out = self._train_step(xb, yb, wb, outputs=bool(metric_objs))
                 total += loss * len(xb)
                 seen += len(xb)
-                outn = out.numpy()
-                for m in metric_objs:
-                    m.update_state(yb, outn, wb)
+                if metric_objs:
+                    outn = out.numpy()
+                    for m in metric_objs:
+                        m.update_state(yb, outn, wb)
                 logs = {"loss": total / seen if math.isfinite(loss) else loss}
                 logs.update({m.name: m.result() for m in metric_objs})
                 cl.call("on_train_batch_end", step, logs)
@@ -368,12 +371,13 @@ class Sequential:
             for batch in BatchIterator(x, y, batch_size=batch_size, shuffle=False, sample_weight=sample_weight):
                 xb, yb = batch[0], batch[1]
                 wb = batch[2] if len(batch) > 2 else None
-                loss, out = self._loss_and_outputs(xb, yb, wb, training=False)
+                loss, out = self._loss_and_outputs(xb, yb, wb, training=False, outputs=bool(metric_objs))
                 total += float(loss.item()) * len(xb)
                 seen += len(xb)
-                outn = out.numpy()
-                for m in metric_objs:
-                    m.update_state(yb, outn, wb)
+                if metric_objs:
+                    outn = out.numpy()
+                    for m in metric_objs:
+                        m.update_state(yb, outn, wb)
         logs = {"loss": total / max(seen, 1)}
         logs.update({m.name: m.result() for m in metric_objs})
         return logs
@@ -415,11 +419,11 @@ class Sequential:
         _check_finite("train_on_batch: x", x)
         self._ensure_built(x)
         xb = np.ascontiguousarray(x, dtype=np.float32)
-        loss, out = self._train_step(xb, np.ascontiguousarray(y), sample_weight)
+        metric_objs = self._make_metrics(y)
+        loss, out = self._train_step(xb, np.ascontiguousarray(y), sample_weight, outputs=bool(metric_objs))
         logs = {"loss": loss}
-        outn = out.numpy()
-        for m in self._make_metrics(y):
-            m.update_state(y, outn, sample_weight)
+        for m in metric_objs:
+            m.update_state(y, out.numpy(), sample_weight)
             logs[m.name] = m.result()
         if return_dict:
             return logs

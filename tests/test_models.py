@@ -211,6 +211,33 @@ def test_callbacks_lr_scheduler_reduce_on_plateau_csv_lambda_nan(tmp_path):
     assert len(h.history["loss"]) == 1
 
 
+def test_every_batch_hook_runs_once_per_step_in_each_spelling():
+    # fit calls per-batch hooks only on callbacks that define them: a LambdaCallback (hooks set on
+    # the instance), a subclass using Keras 1's names, and one using the new names all run.
+    x, y = blobs(96)
+    calls = {"lambda_end": 0, "old_begin": 0, "old_end": 0, "new_begin": 0, "new_end": 0}
+
+    class Old(C.Callback):
+        def on_batch_begin(self, batch, logs=None):
+            calls["old_begin"] += 1
+
+        def on_batch_end(self, batch, logs=None):
+            calls["old_end"] += 1
+            assert "loss" in logs
+
+    class New(C.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            calls["new_begin"] += 1
+
+        def on_train_batch_end(self, batch, logs=None):
+            calls["new_end"] += 1
+
+    lam = C.LambdaCallback(on_batch_end=lambda b, logs: calls.__setitem__("lambda_end", calls["lambda_end"] + 1))
+    m = small_model(loss="sparse_categorical_crossentropy", metrics=())
+    m.fit(x, y, batch_size=32, epochs=2, verbose=0, callbacks=[lam, Old(), New(), C.Callback()])
+    assert calls == {k: 6 for k in calls}  # 96 / 32 = 3 steps, 2 epochs
+
+
 def test_model_checkpoint_best_only(tmp_path):
     x, y = blobs(128)
     m = small_model()
