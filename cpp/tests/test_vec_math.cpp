@@ -3,6 +3,7 @@
 // special values (signed zeros, tiny inputs, saturation, infinities, NaN).
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <limits>
 
 #include "check.h"
@@ -33,6 +34,33 @@ TEST(exp_vec_relative_error_below_3e7) {
   const double err = max_rel_error(exp_vec, [](double x) { return std::exp(x); }, -87.0, 88.0, 2000003, &at);
   std::printf("  exp_vec: max relative error %.3g at x = %.9g\n", err, at);
   CHECK(err < 3e-7);
+}
+
+TEST(exp_full_vec_matches_libm_over_the_whole_range) {
+  double at = 0;
+  auto ref = [](double x) { return std::exp(x); };
+  double err = max_rel_error(pydl::kernels::exp_full_vec, ref, -87.0, 88.7, 2000003, &at);
+  std::printf("  exp_full_vec on [-87, 88.7]: max relative error %.3g at x = %.9g\n", err, at);
+  CHECK(err < 3e-7);
+  // Denormal results (x below -87.3): within the polynomial's relative error plus one unit of
+  // the smallest denormal (the final rounding) of the exact value.
+  const double denorm_min = std::numeric_limits<float>::denorm_min();
+  int bad = 0;
+  for (int i = 0; i <= 100000; ++i) {
+    const float x = -87.5f - 16.0f * i / 100000;  // down to -103.5
+    const double want = std::exp(double(x)), got = pydl::kernels::exp_full_vec(x);
+    if (std::fabs(got - want) > denorm_min + 3e-7 * want) {
+      if (bad++ < 3) std::printf("  exp_full_vec(%.9g) = %.9g, want %.9g\n", x, got, want);
+    }
+  }
+  CHECK(bad == 0);
+  const float inf = std::numeric_limits<float>::infinity();
+  CHECK(pydl::kernels::exp_full_vec(88.8f) == inf && pydl::kernels::exp_full_vec(1000.0f) == inf);
+  CHECK(pydl::kernels::exp_full_vec(inf) == inf);
+  CHECK(pydl::kernels::exp_full_vec(-104.0f) == 0.0f && pydl::kernels::exp_full_vec(-inf) == 0.0f);
+  CHECK(pydl::kernels::exp_full_vec(0.0f) == 1.0f);
+  CHECK(std::isnan(pydl::kernels::exp_full_vec(std::numeric_limits<float>::quiet_NaN())));
+  CHECK(pydl::kernels::exp_full_vec(88.7f) < inf);
 }
 
 TEST(tanh_vec_relative_error_below_5e7) {

@@ -18,6 +18,12 @@ struct SigmoidVecF {
 };
 template <>
 struct Vectorised<SigmoidF> { using type = SigmoidVecF; };
+struct ExpVecF {
+  static inline float f(float x, P<float>) { return exp_full_vec(x); }
+  static inline double f(double x, P<double> p) { return ExpF::f(x, p); }
+};
+template <>
+struct Vectorised<ExpF> { using type = ExpVecF; };
 struct TanhVecF {
   static inline float f(float x, P<float>) { return tanh_vec(x); }
   static inline double f(double x, P<double> p) { return TanhF::f(x, p); }

@@ -29,6 +29,31 @@ static inline float exp_vec(float x) {
   return p * scale;
 }
 
+// e^x for float32 over the whole range, as std::exp gives it: overflow to +inf (x > 88.72),
+// denormal results down to x ~ -103.3, then 0; NaN passes through. The same reduction and
+// polynomial as exp_vec; 2^n is applied as 2^(n/2) * 2^(n - n/2) so that both factors stay
+// normal numbers for n in [-150, 128] (one rounding where the result is denormal).
+static inline float exp_full_vec(float x) {
+  const float xc = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);  // beyond: 0 and inf anyway
+  const float n = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;
+  const float r = (xc - n * 0.693359375f) + n * 2.12194440e-4f;
+  float p = 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t ni = static_cast<int32_t>(n);
+  const int32_t n1 = ni >> 1, n2 = ni - n1;
+  const int32_t b1 = (n1 + 127) << 23, b2 = (n2 + 127) << 23;
+  float s1, s2;
+  std::memcpy(&s1, &b1, sizeof s1);
+  std::memcpy(&s2, &b2, sizeof s2);
+  const float e = p * s1 * s2;
+  return x != x ? x : e;
+}
+
 // tanh(x) for float32 in plain arithmetic (std::tanh is a library call that stops vectorisation,
 // ~40x slower than this in a loop). |x| >= 0.25: (1 - e^-2|x|) / (1 + e^-2|x|) through exp_vec;
 // below, where 1 - e^-2|x| would cancel, the odd Taylor series to x^9 (truncation < 1e-8
