@@ -194,6 +194,9 @@ Tensor square(const Tensor& x) {
   return unary_with_grad(Unary::Square, {2, 0}, x, "square", "SquareBackward", Binary::PowScalarGrad, false);
 }
 Tensor pow_scalar(const Tensor& x, double k) {
+  // x ** 2 (squared errors written by hand) through the Square kernel: x * x, the correctly
+  // rounded square, in a loop that vectorises (std::pow keeps it scalar)
+  if (k == 2) return unary_with_grad(Unary::Square, {2, 0}, x, "pow", "PowBackward", Binary::PowScalarGrad, false);
   return unary_with_grad(Unary::PowScalar, {k, 0}, x, "pow", "PowBackward", Binary::PowScalarGrad, false);
 }
 Tensor clip(const Tensor& x, double lo, double hi) {

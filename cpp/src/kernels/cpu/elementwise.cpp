@@ -24,6 +24,18 @@ struct ExpVecF {
 };
 template <>
 struct Vectorised<ExpF> { using type = ExpVecF; };
+struct EluVecF {  // x > 0 ? x : alpha (e^x - 1)
+  static inline float f(float x, P<float> p) { return x > 0.0f ? x : p.a * (exp_full_vec(x) - 1.0f); }
+  static inline double f(double x, P<double> p) { return EluF::f(x, p); }
+};
+template <>
+struct Vectorised<EluF> { using type = EluVecF; };
+struct EluGradVecF {  // g where x > 0, else g alpha e^x
+  static inline float f(float a, float b, P<float> p) { return b > 0.0f ? a : a * p.a * exp_full_vec(b); }
+  static inline double f(double a, double b, P<double> p) { return EluGradF::f(a, b, p); }
+};
+template <>
+struct Vectorised<EluGradF> { using type = EluGradVecF; };
 struct TanhVecF {
   static inline float f(float x, P<float>) { return tanh_vec(x); }
   static inline double f(double x, P<double> p) { return TanhF::f(x, p); }
@@ -61,7 +73,7 @@ void binary_fast(Binary op, Params p, const Shape& shape, const T* a, const Shap
                  const Shape& sb, T* out, const Shape& so) {
   const P<T> q{static_cast<T>(p.a), static_cast<T>(p.b)};
   with_binary(op, [&](auto F) {
-    using Fn = decltype(F);
+    using Fn = typename Vectorised<decltype(F)>::type;
     const BinaryRun<T> both = binary_run<Fn, T, false, false>(), ys = binary_run<Fn, T, false, true>(),
                        xs = binary_run<Fn, T, true, false>();
     for_each_run<3>(shape, {&sa, &sb, &so}, [&](const std::array<int64_t, 3>& off, int64_t n,
