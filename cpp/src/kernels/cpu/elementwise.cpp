@@ -8,40 +8,31 @@
 
 namespace pydl::kernels {
 
-// The fast kernels may swap an op's scalar function for a vectorisable one of the same value.
+// The fast kernels may swap an op's scalar function for a vectorisable one of the same value:
+// float goes through vec_math.h's loop-friendly exp / tanh, double keeps math.h's libm form.
 template <typename Fn>
 struct Vectorised { using type = Fn; };
-struct SigmoidVecF {
-  // sigma(x) = 1 / (1 + e^-x); NaN passes through
-  static inline float f(float x, P<float>) { return x != x ? x : 1.0f / (1.0f + exp_vec(-x)); }
-  static inline double f(double x, P<double> p) { return SigmoidF::f(x, p); }
-};
-template <>
-struct Vectorised<SigmoidF> { using type = SigmoidVecF; };
-struct ExpVecF {
-  static inline float f(float x, P<float>) { return exp_full_vec(x); }
-  static inline double f(double x, P<double> p) { return ExpF::f(x, p); }
-};
-template <>
-struct Vectorised<ExpF> { using type = ExpVecF; };
-struct EluVecF {  // x > 0 ? x : alpha (e^x - 1)
-  static inline float f(float x, P<float> p) { return x > 0.0f ? x : p.a * (exp_full_vec(x) - 1.0f); }
-  static inline double f(double x, P<double> p) { return EluF::f(x, p); }
-};
-template <>
-struct Vectorised<EluF> { using type = EluVecF; };
-struct EluGradVecF {  // g where x > 0, else g alpha e^x
-  static inline float f(float a, float b, P<float> p) { return b > 0.0f ? a : a * p.a * exp_full_vec(b); }
-  static inline double f(double a, double b, P<double> p) { return EluGradF::f(a, b, p); }
-};
-template <>
-struct Vectorised<EluGradF> { using type = EluGradVecF; };
-struct TanhVecF {
-  static inline float f(float x, P<float>) { return tanh_vec(x); }
-  static inline double f(double x, P<double> p) { return TanhF::f(x, p); }
-};
-template <>
-struct Vectorised<TanhF> { using type = TanhVecF; };
+#define PYDL_VEC_UNARY(Name, float_expr)                                                     \
+  struct Name##VecF {                                                                       \
+    static inline float f(float x, P<float> p) { (void)p; return (float_expr); }            \
+    static inline double f(double x, P<double> p) { return Name##F::f(x, p); }              \
+  };                                                                                        \
+  template <>                                                                               \
+  struct Vectorised<Name##F> { using type = Name##VecF; };
+#define PYDL_VEC_BINARY(Name, float_expr)                                                    \
+  struct Name##VecF {                                                                       \
+    static inline float f(float a, float b, P<float> p) { (void)p; return (float_expr); }   \
+    static inline double f(double a, double b, P<double> p) { return Name##F::f(a, b, p); } \
+  };                                                                                        \
+  template <>                                                                               \
+  struct Vectorised<Name##F> { using type = Name##VecF; };
+PYDL_VEC_UNARY(Sigmoid, x != x ? x : 1.0f / (1.0f + exp_vec(-x)))  // NaN passes through
+PYDL_VEC_UNARY(Exp, exp_full_vec(x))
+PYDL_VEC_UNARY(Elu, x > 0.0f ? x : p.a * (exp_full_vec(x) - 1.0f))
+PYDL_VEC_UNARY(Tanh, tanh_vec(x))
+PYDL_VEC_BINARY(EluGrad, b > 0.0f ? a : a * p.a * exp_full_vec(b))
+#undef PYDL_VEC_UNARY
+#undef PYDL_VEC_BINARY
 
 // The contiguous inner loops, one copy per instruction set (see isa.h): all three operands
 // contiguous, or one input a broadcast scalar (XS: x is; YS: y is).

@@ -6,16 +6,13 @@
 
 namespace pydl::kernels {
 
-// e^x for float32 in plain arithmetic, so `omp simd` loops vectorise it (std::exp is a
-// library call that stops vectorisation). x = n ln2 + r with |r| <= ln2/2; e^r by its Taylor
-// polynomial to r^6 (error < 2e-7 relative); 2^n through the exponent bits. Inputs are
-// clamped to [-87.3, 88.3], so the result is never denormal or inf: callers use it where that
-// cannot matter (sigmoid, softmax).
-static inline float exp_vec(float x) {
-  x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
-  // n = round(x / ln2), by the 1.5 * 2^23 trick: plain adds, so the loop stays vectorisable
-  const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
-  const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;  // x - n ln2, ln2 split in two
+// e^r for the reduced argument of x = n ln2 + r, |r| <= ln2/2 (n returned as a float holding an
+// integer): n = round(x / ln2) by the 1.5 * 2^23 trick (plain adds, so loops stay vectorisable),
+// ln2 split in two for an exact r, then the Taylor polynomial of e^r to r^6 (error < 2e-7
+// relative). Needs |x| < ~2^22 (callers clamp far inside that).
+static inline float exp_reduced(float x, float& n) {
+  n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+  const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
   float p = 1.0f / 720;
   p = p * r + 1.0f / 120;
   p = p * r + 1.0f / 24;
@@ -23,34 +20,37 @@ static inline float exp_vec(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
+  return p;
+}
+
+// 2^n for an integer n in [-126, 127], through the exponent bits.
+static inline float pow2i(int32_t n) {
+  const int32_t bits = (n + 127) << 23;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+// e^x for float32 in plain arithmetic, so `omp simd` loops vectorise it (std::exp is a
+// library call that stops vectorisation). Inputs are clamped to [-87.3, 88.3], so the result
+// is never denormal or inf: callers use it where that cannot matter (sigmoid, softmax).
+static inline float exp_vec(float x) {
+  x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
+  float n;
+  const float p = exp_reduced(x, n);
+  return p * pow2i(static_cast<int32_t>(n));
 }
 
 // e^x for float32 over the whole range, as std::exp gives it: overflow to +inf (x > 88.72),
-// denormal results down to x ~ -103.3, then 0; NaN passes through. The same reduction and
-// polynomial as exp_vec; 2^n is applied as 2^(n/2) * 2^(n - n/2) so that both factors stay
-// normal numbers for n in [-150, 128] (one rounding where the result is denormal).
+// denormal results down to x ~ -103.3, then 0; NaN passes through. 2^n is applied as
+// 2^(n/2) * 2^(n - n/2) so that both factors stay normal numbers for n in [-150, 128] (one
+// rounding where the result is denormal).
 static inline float exp_full_vec(float x) {
   const float xc = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);  // beyond: 0 and inf anyway
-  const float n = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;
-  const float r = (xc - n * 0.693359375f) + n * 2.12194440e-4f;
-  float p = 1.0f / 720;
-  p = p * r + 1.0f / 120;
-  p = p * r + 1.0f / 24;
-  p = p * r + 1.0f / 6;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  const int32_t ni = static_cast<int32_t>(n);
-  const int32_t n1 = ni >> 1, n2 = ni - n1;
-  const int32_t b1 = (n1 + 127) << 23, b2 = (n2 + 127) << 23;
-  float s1, s2;
-  std::memcpy(&s1, &b1, sizeof s1);
-  std::memcpy(&s2, &b2, sizeof s2);
-  const float e = p * s1 * s2;
+  float n;
+  const float p = exp_reduced(xc, n);
+  const int32_t ni = static_cast<int32_t>(n), n1 = ni >> 1;
+  const float e = p * pow2i(n1) * pow2i(ni - n1);
   return x != x ? x : e;
 }
 
