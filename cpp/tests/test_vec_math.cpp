@@ -63,6 +63,35 @@ TEST(exp_full_vec_matches_libm_over_the_whole_range) {
   CHECK(pydl::kernels::exp_full_vec(88.7f) < inf);
 }
 
+TEST(log_vec_matches_libm) {
+  double at = 0;
+  auto ref = [](double x) { return std::log(x); };
+  // relative error over 40 binades (x = 1 itself, where log is 0, is checked exactly below)
+  double err = 0;
+  for (int b = -20; b < 20; ++b) {
+    double a = 0;
+    const double e = max_rel_error(pydl::kernels::log_vec, ref, std::ldexp(1.0, b) * 1.0000001,
+                                   std::ldexp(1.0, b + 1) * 0.9999999, 50000, &a);
+    if (e > err) err = e, at = a;
+  }
+  std::printf("  log_vec on [2^-20, 2^20]: max relative error %.3g at x = %.9g\n", err, at);
+  CHECK(err < 3e-7);
+  err = max_rel_error(pydl::kernels::log_vec, ref, 0.999, 0.9999999, 100000, &at);  // log ~ x - 1
+  std::printf("  log_vec just below 1: max relative error %.3g at x = %.9g\n", err, at);
+  CHECK(err < 3e-7);
+  err = max_rel_error(pydl::kernels::log_vec, ref, 1.0000001, 1.001, 100000, &at);
+  std::printf("  log_vec just above 1: max relative error %.3g at x = %.9g\n", err, at);
+  CHECK(err < 3e-7);
+  const float inf = std::numeric_limits<float>::infinity();
+  using pydl::kernels::log_vec;
+  CHECK(log_vec(1.0f) == 0.0f);
+  CHECK(log_vec(0.0f) == -inf && log_vec(-0.0f) == -inf && log_vec(inf) == inf);
+  CHECK(std::isnan(log_vec(-1.0f)) && std::isnan(log_vec(-inf)));
+  CHECK(std::isnan(log_vec(std::numeric_limits<float>::quiet_NaN())));
+  for (float x : {1e-40f, 1e-45f /* the smallest denormal */, 3.4e38f})  // denormals and the top
+    CHECK(std::fabs(log_vec(x) - std::log(double(x))) < 3e-7 * std::fabs(std::log(double(x))));
+}
+
 TEST(tanh_vec_relative_error_below_5e7) {
   double at = 0;
   auto ref = [](double x) { return std::tanh(x); };

@@ -54,6 +54,33 @@ static inline float exp_full_vec(float x) {
   return x != x ? x : e;
 }
 
+// ln(x) for float32 in plain arithmetic, as std::log gives it: log(0) = -inf, log(x < 0) = NaN,
+// log(inf) = inf, NaN passes through, denormals handled. x = m 2^e with m in [sqrt(1/2), sqrt(2))
+// through the exponent bits; ln m = 2 atanh(s) = 2 (s + s^3/3 + ... + s^9/9) with
+// s = (m - 1) / (m + 1), |s| <= 0.172 (truncation < 4e-10 relative); ln x = e ln2 + ln m.
+static inline float log_vec(float x) {
+  const bool tiny = x < 1.17549435e-38f;  // denormal (or <= 0): scale into the normal range first
+  const float xs = tiny ? x * 8388608.0f : x;  // * 2^23
+  int32_t bits;
+  std::memcpy(&bits, &xs, sizeof bits);
+  // exponent of xs relative to [sqrt(1/2), sqrt(2)): subtract the bits of sqrt(1/2) first
+  const int32_t shifted = bits - 0x3f3504f3;
+  const int32_t e = (shifted >> 23) - (tiny ? 23 : 0);
+  const int32_t mbits = bits - ((shifted >> 23) << 23);  // m = xs / 2^(exponent), in range
+  float m;
+  std::memcpy(&m, &mbits, sizeof m);
+  const float sv = (m - 1.0f) / (m + 1.0f), s2 = sv * sv;
+  float p = 1.0f / 9;
+  p = p * s2 + 1.0f / 7;
+  p = p * s2 + 1.0f / 5;
+  p = p * s2 + 1.0f / 3;
+  const float lnm = 2.0f * sv + 2.0f * sv * s2 * p;
+  const float fe = static_cast<float>(e);
+  const float r = (fe * 0.693359375f + lnm) - fe * 2.12194440e-4f;  // e ln2, ln2 split in two
+  const float inf = __builtin_inff();
+  return x != x ? x : (x < 0.0f ? __builtin_nanf("") : (x == 0.0f ? -inf : (x == inf ? inf : r)));
+}
+
 // tanh(x) for float32 in plain arithmetic (std::tanh is a library call that stops vectorisation,
 // ~40x slower than this in a loop). |x| >= 0.25: (1 - e^-2|x|) / (1 + e^-2|x|) through exp_vec;
 // below, where 1 - e^-2|x| would cancel, the odd Taylor series to x^9 (truncation < 1e-8
