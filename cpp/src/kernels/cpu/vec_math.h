@@ -61,12 +61,14 @@ static inline float exp_full_vec(float x) {
 static inline float log_vec(float x) {
   const bool tiny = x < 1.17549435e-38f;  // denormal (or <= 0): scale into the normal range first
   const float xs = tiny ? x * 8388608.0f : x;  // * 2^23
-  int32_t bits;
+  // Bit arithmetic in uint32 (wraps, never undefined: x <= 0 and NaN go through it too, their
+  // result replaced below). The exponent relative to [sqrt(1/2), sqrt(2)): subtract the bits of
+  // sqrt(1/2), keep the top 9 bits (sign-extended); m = xs / 2^e is xs with those bits removed.
+  uint32_t bits;
   std::memcpy(&bits, &xs, sizeof bits);
-  // exponent of xs relative to [sqrt(1/2), sqrt(2)): subtract the bits of sqrt(1/2) first
-  const int32_t shifted = bits - 0x3f3504f3;
-  const int32_t e = (shifted >> 23) - (tiny ? 23 : 0);
-  const int32_t mbits = bits - ((shifted >> 23) << 23);  // m = xs / 2^(exponent), in range
+  const uint32_t shifted = bits - 0x3f3504f3u;
+  const int32_t e = (static_cast<int32_t>(shifted) >> 23) - (tiny ? 23 : 0);
+  const uint32_t mbits = bits - (shifted & 0xff800000u);
   float m;
   std::memcpy(&m, &mbits, sizeof m);
   const float sv = (m - 1.0f) / (m + 1.0f), s2 = sv * sv;
