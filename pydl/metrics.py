@@ -6,7 +6,13 @@ binary_crossentropy or one output unit, sparse for integer labels, categorical f
 """
 import numpy as np
 
+from . import _C
 from ._registry import lookup
+
+
+def _np(a):
+    """A batch as a NumPy array; a tensor (one that requires grad too) without its graph."""
+    return a.detach().numpy() if isinstance(a, _C.Tensor) else np.asarray(a)
 
 
 class Metric:
@@ -21,7 +27,7 @@ class Metric:
         self.total, self.count = 0.0, 0.0
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        values = self.per_sample(np.asarray(y_true), np.asarray(y_pred))
+        values = self.per_sample(_np(y_true), _np(y_pred))
         w = np.ones(len(values)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).reshape(-1)
         self.total += float(np.sum(values * w))
         self.count += float(np.sum(w))

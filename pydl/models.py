@@ -24,7 +24,7 @@ from .saving import load_model, save_model, load_weights, save_weights  # noqa: 
 
 def _as_array(name, a):
     if isinstance(a, _C.Tensor):
-        a = a.numpy()
+        a = a.detach().numpy()
     a = np.asarray(a)
     if a.dtype == object:
         raise TypeError(f"{name}: could not convert the data to a numeric array")
@@ -124,7 +124,7 @@ class Sequential:
         return self.parameters()
 
     def get_weights(self):
-        return [w.numpy().copy() for w in self.weights]
+        return [w.detach().numpy().copy() for w in self.weights]
 
     def set_weights(self, values):
         assign_weights(self.name, self.weights, values)
@@ -170,7 +170,7 @@ class Sequential:
     def __call__(self, x, training=False):
         if not isinstance(x, _C.Tensor):
             x = _C.tensor(_as_array("call", x), dtype=_C.float32)
-        self._ensure_built(x.numpy())
+        self._ensure_built(x.detach().numpy())
         return self._forward(x, training=training)
 
     # ---------------------------------------------------------------- compile
@@ -341,7 +341,7 @@ class Sequential:
                 total += loss * len(xb)
                 seen += len(xb)
                 if metric_objs:
-                    outn = out.numpy()
+                    outn = out.detach().numpy()
                     for m in metric_objs:
                         m.update_state(yb, outn, wb)
                 logs = {"loss": total / seen if math.isfinite(loss) else loss}
@@ -375,7 +375,7 @@ class Sequential:
                 total += float(loss.item()) * len(xb)
                 seen += len(xb)
                 if metric_objs:
-                    outn = out.numpy()
+                    outn = out.detach().numpy()
                     for m in metric_objs:
                         m.update_state(yb, outn, wb)
         logs = {"loss": total / max(seen, 1)}
@@ -408,7 +408,7 @@ class Sequential:
         outs = []
         with no_grad():
             for (xb, _) in BatchIterator(x, None, batch_size=batch_size, shuffle=False):
-                outs.append(self._forward(_C.from_numpy(xb), training=False).numpy().copy())
+                outs.append(self._forward(_C.from_numpy(xb), training=False).detach().numpy().copy())
         if not outs:
             return np.zeros((0,) + tuple(self.layers[-1].output_shape[1:]), dtype=np.float32)
         return np.concatenate(outs)
@@ -423,7 +423,7 @@ class Sequential:
         loss, out = self._train_step(xb, np.ascontiguousarray(y), sample_weight, outputs=bool(metric_objs))
         logs = {"loss": loss}
         for m in metric_objs:
-            m.update_state(y, out.numpy(), sample_weight)
+            m.update_state(y, out.detach().numpy(), sample_weight)
             logs[m.name] = m.result()
         if return_dict:
             return logs

@@ -28,7 +28,8 @@ void bind_ops(py::module_& m) {
   m.def("abs", &ops::abs);
   m.def("square", &ops::square);
   m.def("clip", [](const Tensor& x, py::object lo, py::object hi) {
-          return ops::clip(x, lo.is_none() ? -INFINITY : lo.cast<double>(), hi.is_none() ? INFINITY : hi.cast<double>());
+          return ops::clip(x, lo.is_none() ? -INFINITY : number_arg(lo, "clip", "min"),
+                           hi.is_none() ? INFINITY : number_arg(hi, "clip", "max"));
         },
         py::arg("x"), py::arg("min") = py::none(), py::arg("max") = py::none());
   m.def("where", [](py::object c, py::object a, py::object b) {
@@ -36,7 +37,8 @@ void bind_ops(py::module_& m) {
                         : py::isinstance<Tensor>(b) ? b.cast<Tensor>()
                                                     : tensor_from_data(a, DType::Float32);
           Tensor cond = py::isinstance<Tensor>(c) ? c.cast<Tensor>() : tensor_from_data(c, like.dtype());
-          return ops::where(cond, as_operand(a, like), as_operand(b, like));
+          auto p = promote(as_operand(a, like), as_operand(b, like));
+          return ops::where(cond, p.first, p.second);
         },
         py::arg("condition"), py::arg("x"), py::arg("y"));
 #define PYDL_RED(name, fn)                                                                               \
@@ -69,7 +71,7 @@ void bind_ops(py::module_& m) {
   m.def("softmax", &ops::softmax, py::arg("x"), py::arg("axis") = -1);
   m.def("log_softmax", &ops::log_softmax, py::arg("x"), py::arg("axis") = -1);
   m.def("linear", [](const Tensor& x, const Tensor& w, py::object b) {
-          return ops::linear(x, w, b.is_none() ? Tensor() : b.cast<Tensor>());
+          return ops::linear(x, w, b.is_none() ? Tensor() : tensor_arg(b, "linear", "bias"));
         },
         py::arg("x"), py::arg("weight"), py::arg("bias") = py::none(),
         "y = x · W + b with W of shape (in_features, out_features), as Keras stores a Dense kernel");

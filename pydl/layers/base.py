@@ -39,7 +39,7 @@ def assign_weights(owner, weights, values):
     from ..autograd import no_grad
     with no_grad():
         for w, v in zip(weights, values):
-            w.copy_(_C.tensor(np.asarray(v), dtype=w.dtype))
+            w.copy_(_C.tensor(v.detach() if isinstance(v, _C.Tensor) else np.asarray(v), dtype=w.dtype))
 
 
 class Layer:
@@ -84,7 +84,7 @@ class Layer:
         return [w for w in self.weights if not (self.trainable and w.requires_grad)]
 
     def get_weights(self):
-        return [w.numpy().copy() for w in self.weights]
+        return [w.detach().numpy().copy() for w in self.weights]
 
     def set_weights(self, values):
         assign_weights(self.name, self.weights, values)
