@@ -39,7 +39,7 @@ Shape shape_arg(py::handle obj, const char* op);  // an int or a sequence of int
 Tensor tensor_arg(py::handle obj, const char* op, const char* name);
 
 // None -> {} (all axes), int -> {a}, sequence -> list.
-ops::Axes parse_axes(py::handle axis);
+ops::Axes parse_axes(py::handle axis, const char* op);
 // reshape(2, 3), reshape((2, 3)), reshape([2, 3]) -> {2, 3}.
 Shape parse_shape(const py::args& args, const char* op);
 

@@ -42,20 +42,20 @@ void bind_ops(py::module_& m) {
         },
         py::arg("condition"), py::arg("x"), py::arg("y"));
 #define PYDL_RED(name, fn)                                                                               \
-  m.def(name, [](const Tensor& x, py::object axis, bool k) { return fn(x, parse_axes(axis), k); }, py::arg("x"), \
+  m.def(name, [](const Tensor& x, py::object axis, bool k) { return fn(x, parse_axes(axis, name), k); }, py::arg("x"), \
         py::arg("axis") = py::none(), py::arg("keepdims") = false);
   PYDL_RED("sum", ops::sum)
   PYDL_RED("mean", ops::mean)
   PYDL_RED("max", ops::max)
   PYDL_RED("min", ops::min)
 #undef PYDL_RED
-  m.def("var", [](const Tensor& x, py::object axis, bool k, int64_t ddof) { return ops::var(x, parse_axes(axis), k, ddof); },
+  m.def("var", [](const Tensor& x, py::object axis, bool k, int64_t ddof) { return ops::var(x, parse_axes(axis, "var"), k, ddof); },
         py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false, py::arg("ddof") = 0);
   m.def("reshape", [](const Tensor& x, const Shape& s) { return ops::reshape(x, s); }, py::arg("x"), py::arg("shape"));
   m.def("transpose", &ops::transpose, py::arg("x"), py::arg("axis0") = -2, py::arg("axis1") = -1);
   m.def("permute", &ops::permute, py::arg("x"), py::arg("axes"));
   m.def("flatten", &ops::flatten, py::arg("x"), py::arg("start_axis") = 0, py::arg("end_axis") = -1);
-  m.def("squeeze", [](const Tensor& x, py::object axis) { return ops::squeeze(x, parse_axes(axis)); }, py::arg("x"),
+  m.def("squeeze", [](const Tensor& x, py::object axis) { return ops::squeeze(x, parse_axes(axis, "squeeze")); }, py::arg("x"),
         py::arg("axis") = py::none());
   m.def("unsqueeze", &ops::unsqueeze, py::arg("x"), py::arg("axis"));
   m.def("broadcast_to", [](const Tensor& x, const Shape& s) { return ops::broadcast_to(x, s); }, py::arg("x"), py::arg("shape"));

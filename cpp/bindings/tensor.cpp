@@ -195,18 +195,19 @@ Tensor tensor_arg(py::handle obj, const char* op, const char* name) {
                       std::string(py::str(py::type::of(obj).attr("__name__")))));
 }
 
-ops::Axes parse_axes(py::handle axis) {
+ops::Axes parse_axes(py::handle axis, const char* op) {
   if (axis.is_none()) return {};
   if (PyLong_Check(axis.ptr())) return {axis.cast<int64_t>()};
   ops::Axes axes;
   try {
     axes = axis.cast<std::vector<int64_t>>();
   } catch (py::cast_error&) {
-    throw TypeError(msg("axis must be None, an int or a tuple of ints, got ", std::string(py::str(axis))));
+    throw TypeError(msg(op, ": axis must be None, an int or a tuple of ints, got ", std::string(py::repr(axis))));
   }
   // The C++ ops read {} as "all axes"; NumPy reads axis=() as "no axis". Refuse rather than
   // silently reduce over everything.
-  if (axes.empty()) throw ValueError("axis=() (reduce over no axis) is not supported; use axis=None for all axes");
+  if (axes.empty())
+    throw ValueError(msg(op, ": axis=() (reduce over no axis) is not supported; use axis=None for all axes"));
   return axes;
 }
 
@@ -313,6 +314,8 @@ void bind_tensor(py::module_& m) {
       .def_property_readonly("strides", [](const Tensor& t) { return py::tuple(py::cast(t.strides())); },
                              "Strides in elements (NumPy's are in bytes)")
       .def_property_readonly("device", [](const Tensor&) { return "cpu"; })
+      .def_property_readonly("_storage_nbytes", [](const Tensor& t) { return t.storage()->nbytes; },
+                             "Bytes of the storage under this tensor (for from_numpy, the bytes it borrows)")
       .def("is_contiguous", &Tensor::is_contiguous)
       .def("__len__", [](const Tensor& t) {
         if (t.dim() == 0) throw TypeError("len() of a 0-d tensor");
@@ -405,7 +408,7 @@ void bind_tensor(py::module_& m) {
       })
       .def("permute", [](const Tensor& t, py::args a) { return ops::permute(t, parse_shape(a, "permute")); })
       .def("contiguous", &ops::contiguous)
-      .def("squeeze", [](const Tensor& t, py::object axis) { return ops::squeeze(t, parse_axes(axis)); },
+      .def("squeeze", [](const Tensor& t, py::object axis) { return ops::squeeze(t, parse_axes(axis, "squeeze")); },
            py::arg("axis") = py::none())
       .def("unsqueeze", &ops::unsqueeze, py::arg("axis"))
       .def("broadcast_to", [](const Tensor& t, py::args a) { return ops::broadcast_to(t, parse_shape(a, "broadcast_to")); })
@@ -420,15 +423,15 @@ void bind_tensor(py::module_& m) {
       });
 
   // reductions
-  cls.def("sum", [](const Tensor& t, py::object axis, bool k) { return ops::sum(t, parse_axes(axis), k); },
+  cls.def("sum", [](const Tensor& t, py::object axis, bool k) { return ops::sum(t, parse_axes(axis, "sum"), k); },
           py::arg("axis") = py::none(), py::arg("keepdims") = false)
-      .def("mean", [](const Tensor& t, py::object axis, bool k) { return ops::mean(t, parse_axes(axis), k); },
+      .def("mean", [](const Tensor& t, py::object axis, bool k) { return ops::mean(t, parse_axes(axis, "mean"), k); },
            py::arg("axis") = py::none(), py::arg("keepdims") = false)
-      .def("max", [](const Tensor& t, py::object axis, bool k) { return ops::max(t, parse_axes(axis), k); },
+      .def("max", [](const Tensor& t, py::object axis, bool k) { return ops::max(t, parse_axes(axis, "max"), k); },
            py::arg("axis") = py::none(), py::arg("keepdims") = false)
-      .def("min", [](const Tensor& t, py::object axis, bool k) { return ops::min(t, parse_axes(axis), k); },
+      .def("min", [](const Tensor& t, py::object axis, bool k) { return ops::min(t, parse_axes(axis, "min"), k); },
            py::arg("axis") = py::none(), py::arg("keepdims") = false)
-      .def("var", [](const Tensor& t, py::object axis, bool k, int64_t ddof) { return ops::var(t, parse_axes(axis), k, ddof); },
+      .def("var", [](const Tensor& t, py::object axis, bool k, int64_t ddof) { return ops::var(t, parse_axes(axis, "var"), k, ddof); },
            py::arg("axis") = py::none(), py::arg("keepdims") = false, py::arg("ddof") = 0);
 
   // pointwise methods
