@@ -371,3 +371,13 @@ def test_pytorch_keywords_are_aliases():
     raises(TypeError, lambda: t.sum(axis=0, dim=1), "sum", "axis=", "dim=")
     raises(TypeError, lambda: t.sum(dims=1), "sum", "'dims'", "axis")
     raises(TypeError, lambda: F.softmax(t, keepdims=True), "softmax", "'keepdims'")
+
+
+def test_requires_grad_setter_takes_a_bool():
+    t = A(2)
+    raises(TypeError, lambda: setattr(t, "requires_grad", "yes"), "requires_grad", "str")
+    raises(TypeError, lambda: setattr(t, "requires_grad", None), "requires_grad", "None")
+    t.requires_grad = True
+    assert t.requires_grad
+    t.requires_grad = np.bool_(False)
+    assert not t.requires_grad

@@ -335,7 +335,14 @@ void bind_tensor(py::module_& m) {
       });
 
   // autograd fields
-  cls.def_property("requires_grad", &Tensor::requires_grad, &Tensor::set_requires_grad)
+  cls.def_property("requires_grad", &Tensor::requires_grad,
+                   [](Tensor& t, py::handle r) {
+                     if (!PyBool_Check(r.ptr()) && !py::isinstance(r, py::module_::import("numpy").attr("bool_")))
+                       throw TypeError(msg("requires_grad: must be True or False, got ",
+                                           std::string(py::str(py::type::of(r).attr("__name__"))), " ",
+                                           std::string(py::repr(r))));
+                     t.set_requires_grad(r.cast<bool>());
+                   })
       .def("requires_grad_", [](Tensor& t, bool r) { t.set_requires_grad(r); return t; }, py::arg("requires_grad") = true)
       .def_property("grad",
                     [](const Tensor& t) -> py::object {
@@ -511,8 +518,8 @@ void bind_tensor(py::module_& m) {
   m.def("_from_numpy_or_copy", &from_numpy_or_copy, py::arg("array"), py::arg("copy_if_needed") = true,
         "from_numpy, but a copy where the memory cannot be shared (pydl.as_tensor)");
   auto creator = [&m](const char* name, auto fill) {
-    m.def(name, [fill](py::args shape, py::object dtype, bool requires_grad) {
-            Tensor t = fill(parse_shape(shape, "zeros"), parse_dtype(dtype));
+    m.def(name, [fill, name](py::args shape, py::object dtype, bool requires_grad) {
+            Tensor t = fill(parse_shape(shape, name), parse_dtype(dtype));
             t.set_requires_grad(requires_grad);
             return t;
           },
