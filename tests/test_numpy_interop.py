@@ -255,3 +255,17 @@ def test_out_array_is_written_when_no_gradient_is_lost():
     a += t
     np.testing.assert_array_equal(a, [11.0, 22.0])
     assert isinstance(a, np.ndarray)
+
+
+def test_matmul_backward_with_a_zero_strided_1x1_gradient_does_not_crash():
+    # a (1, 1) gradient with strides (0, 0) (what broadcast_to makes) sent GEMM a null pointer:
+    # a segfault on the old main, on both backends
+    for backend in ("reference", "fast"):
+        pydl.set_backend(backend)
+        a = pydl.tensor([[1.0, 2.0]], dtype=pydl.float64, requires_grad=True)
+        b = pydl.tensor([[3.0], [4.0]], dtype=pydl.float64, requires_grad=True)
+        g = pydl.tensor(2.0, dtype=pydl.float64).broadcast_to(1, 1)
+        assert g.strides == (0, 0)
+        (a @ b).backward(g)
+        np.testing.assert_array_equal(a.grad.numpy(), [[6.0, 8.0]])  # g * b.T
+        np.testing.assert_array_equal(b.grad.numpy(), [[2.0], [4.0]])  # a.T * g

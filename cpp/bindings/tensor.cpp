@@ -79,9 +79,13 @@ Tensor from_numpy_or_copy(py::array arr, bool copy_if_needed) {
   // miss the array (and the array's later writes miss the tensor).
   std::string why;
   if (!dt.attr("isnative").cast<bool>()) why = "its byte order is not this machine's";
+  const Shape dense = contiguous_strides(shape);
   for (py::ssize_t d = 0; d < arr.ndim() && why.empty(); ++d) {
     const int64_t st = arr.strides(d);
-    if (shape[d] <= 1) continue;  // the stride of a size-1 axis is never used
+    if (shape[d] <= 1) {  // the stride of a size-1 axis is never used: keep NumPy's if it is sane
+      strides[d] = st >= 0 && st % isz == 0 ? st / isz : dense[d];
+      continue;
+    }
     if (st < 0) why = "it has a negative stride (a reversed view such as a[::-1]); pydl tensors have none";
     else if (st % isz) why = "its strides are not a multiple of the item size";
     else strides[d] = st / isz;
