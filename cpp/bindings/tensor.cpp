@@ -75,6 +75,8 @@ Tensor from_numpy_or_copy(py::array arr, bool copy_if_needed) {
   // A read-only array (a broadcast view, a read-only memory map) is copied: writing through
   // the tensor would corrupt or crash, and nothing can write to the array to be missed.
   if (!arr.writeable()) return tensor_from_data(arr, dtype);
+  // An empty array has no memory to share (and NumPy gives it any strides, zeros included).
+  if (numel_of(shape) == 0) return Tensor::empty(shape, dtype);
   // A writeable one is shared or refused: a silent copy would let writes through the tensor
   // miss the array (and the array's later writes miss the tensor).
   std::string why;
