@@ -90,6 +90,10 @@ def _compile_state(model):
     from . import metrics as _metrics
     from . import optimizers as _opt
     loss = model.loss
+    wrapper = getattr(_losses, "LossFunctionWrapper", None)
+    if wrapper is not None and isinstance(loss, wrapper) and not loss.fn_kwargs and \
+            loss.get_config() == wrapper(loss.fn).get_config():
+        loss = loss.fn  # compile wrapped the user's function: save the function, compile wraps it again
     entry = None
     if isinstance(getattr(model, "loss_name", None), str):
         try:
@@ -101,15 +105,27 @@ def _compile_state(model):
             entry = model.loss_name
     if entry is None:
         entry = _losses.serialize(loss)
-    metrics = []
-    for m in getattr(model, "_metric_names", []):
-        if isinstance(m, str):
-            metrics.append(m)
-        elif isinstance(m, _metrics.Metric):
-            metrics.append(_metrics.serialize(m))
-        else:
-            metrics.append(_registry.serialize(m, {}))
-    return {"loss": entry, "metrics": metrics, "optimizer": _opt.serialize(model.optimizer)}
+
+    def metric_entries(specs):
+        out = []
+        for m in specs:
+            if isinstance(m, str):
+                out.append(m)
+            elif isinstance(m, _metrics.Metric):
+                out.append(_metrics.serialize(m))
+            else:  # a metric function
+                out.append(_registry.serialize(m, {}))
+        return out
+
+    state = {"loss": entry, "metrics": metric_entries(getattr(model, "_metric_names", [])),
+             "optimizer": _opt.serialize(model.optimizer)}
+    weighted = getattr(model, "_weighted_metric_names", None)
+    if weighted:
+        state["weighted_metrics"] = metric_entries(weighted)
+    loss_weight = getattr(model, "_loss_weight", 1.0)
+    if loss_weight != 1.0:
+        state["loss_weights"] = float(loss_weight)
+    return state
 
 
 def save_model(model, path):
@@ -174,10 +190,12 @@ def load_model(path, custom_objects=None, compile=True):
                                      "custom losses so); load it with compile=False and compile it again")
             try:
                 loss = _losses.get(comp["loss"])
-                metrics = [m if isinstance(m, str) else _metrics.get(m) for m in comp["metrics"]]
+                metrics = {k: [m if isinstance(m, str) else _metrics.get(m) for m in comp[k]]
+                           for k in ("metrics", "weighted_metrics") if k in comp}
             except ValueError as e:
                 raise ValueError(f"{path}: {e}") from None
-            model.compile(optimizer=_opt.deserialize(comp["optimizer"]), loss=loss, metrics=metrics)
+            extra = {"loss_weights": comp["loss_weights"]} if "loss_weights" in comp else {}
+            model.compile(optimizer=_opt.deserialize(comp["optimizer"]), loss=loss, **metrics, **extra)
             if slots is not None:
                 model.optimizer.build(model.parameters())
                 model._optimizer_built = True
