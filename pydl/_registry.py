@@ -227,6 +227,9 @@ def resolve(kind, d, builtins, custom_objects=None):
     class_name = d.get("class_name")
     name = d.get("config") if class_name == "function" else class_name
     registered = d.get("registered_name")
+    if not isinstance(name, str) or not (registered is None or isinstance(registered, str)):
+        raise ValueError(f"could not read a saved {kind}: its name is {name!r} (registered as {registered!r}); "
+                         "names are strings")
     if registered is not None:
         for key in (registered, name):
             obj = get_registered_object(key, custom_objects)

@@ -224,3 +224,20 @@ def test_clone_model_rejects_what_it_does_not_support():
         clone_model(m, clone_function="dense")
     with pytest.raises(TypeError, match="must return a Layer"):
         clone_model(m, clone_function=lambda layer: None)
+
+
+def test_deepcopy_and_pickle_of_a_model_after_a_call_with_an_activity_regularizer():
+    # the layer keeps the last call's penalty (a computed tensor): copies start without it
+    pydl.manual_seed(0)
+    m = Sequential([Dense(3, activation="relu", input_shape=(4,), activity_regularizer=pydl.regularizers.l2(0.1)),
+                    Dense(1)])
+    m.compile(loss="mse", optimizer="adam")
+    x, y = data()
+    m.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    for c in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+        np.testing.assert_array_equal(c.predict(x), m.predict(x))
+        before = m.get_weights()
+        c.fit(x, y, epochs=1, batch_size=16, verbose=0)
+        assert any(not np.array_equal(a, b) for a, b in zip(before, c.get_weights()))
+        for a, b in zip(before, m.get_weights()):
+            np.testing.assert_array_equal(a, b)

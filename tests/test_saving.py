@@ -345,3 +345,21 @@ def test_register_serializable_names_and_errors():
         register_serializable()(type("NoConfig", (), {}))
     with pytest.raises(ValueError, match="package"):
         register_serializable(package="a>b")
+
+
+def test_a_file_naming_objects_with_non_strings_is_refused_clearly(tmp_path):
+    m, _, _ = trained()
+    good = tmp_path / "m.pydl"
+    m.save(good)
+    with zipfile.ZipFile(good) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    for bad in ({"class_name": "function", "config": {"a": 1}}, {"class_name": "Dense", "registered_name": [1]}):
+        meta = json.loads(members["model.json"])
+        meta["model"]["config"]["layers"][0] = bad
+        path = tmp_path / "bad.pydl"
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("model.json", json.dumps(meta))
+            for n in ("weights.npz", "optimizer.npz"):
+                zf.writestr(n, members[n])
+        with pytest.raises(ValueError, match="names are strings"):
+            load_model(path)
