@@ -83,12 +83,16 @@ def _model_classes():
     return {"Sequential": _models.Sequential}
 
 
+def _optimizer_classes():
+    from . import optimizers as _opt
+    return {cls.__name__: cls for cls in _opt._OPTIMIZERS.values()}
+
+
 def _compile_state(model):
     """What ``compile`` was given, as JSON: the optimizer's config, the loss (its name when the
     user gave the name of exactly this loss, else its serialized object) and the metrics."""
     from . import losses as _losses
     from . import metrics as _metrics
-    from . import optimizers as _opt
     loss = model.loss
     wrapper = getattr(_losses, "LossFunctionWrapper", None)
     if wrapper is not None and isinstance(loss, wrapper) and not loss.fn_kwargs and \
@@ -118,7 +122,7 @@ def _compile_state(model):
         return out
 
     state = {"loss": entry, "metrics": metric_entries(getattr(model, "_metric_names", [])),
-             "optimizer": _opt.serialize(model.optimizer)}
+             "optimizer": _registry.serialize(model.optimizer, _optimizer_classes())}
     weighted = getattr(model, "_weighted_metric_names", None)
     if weighted:
         state["weighted_metrics"] = metric_entries(weighted)
@@ -163,7 +167,6 @@ def load_model(path, custom_objects=None, compile=True):
     function, the name being the class's or function's, or its registered name)."""
     from . import losses as _losses
     from . import metrics as _metrics
-    from . import optimizers as _opt
     custom_objects = _registry.check_custom_objects("load_model", custom_objects)
     if not isinstance(compile, bool):
         raise TypeError(f"load_model: compile must be True or False, got {compile!r}")
@@ -192,10 +195,11 @@ def load_model(path, custom_objects=None, compile=True):
                 loss = _losses.get(comp["loss"])
                 metrics = {k: [m if isinstance(m, str) else _metrics.get(m) for m in comp[k]]
                            for k in ("metrics", "weighted_metrics") if k in comp}
+                optimizer = _registry.deserialize("optimizer", _optimizer_classes(), comp["optimizer"])
             except ValueError as e:
                 raise ValueError(f"{path}: {e}") from None
             extra = {"loss_weights": comp["loss_weights"]} if "loss_weights" in comp else {}
-            model.compile(optimizer=_opt.deserialize(comp["optimizer"]), loss=loss, **metrics, **extra)
+            model.compile(optimizer=optimizer, loss=loss, **metrics, **extra)
             if slots is not None:
                 model.optimizer.build(model.parameters())
                 model._optimizer_built = True

@@ -363,3 +363,26 @@ def test_a_file_naming_objects_with_non_strings_is_refused_clearly(tmp_path):
                 zf.writestr(n, members[n])
         with pytest.raises(ValueError, match="names are strings"):
             load_model(path)
+
+
+def test_custom_optimizer_class_round_trips_through_the_registry(tmp_path):
+    from pydl.saving import register_serializable
+
+    class SlowSGD(pydl.optimizers.SGD):  # a course exercise: SGD with a smaller default rate
+        _hyper = {**pydl.optimizers.SGD._hyper, "learning_rate": 0.003}
+
+    x, y = _data()
+    pydl.manual_seed(0)
+    m = Sequential([Dense(1, input_shape=(4,))])
+    m.compile(loss="mse", optimizer=SlowSGD(momentum=0.5))
+    m.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    with pytest.warns(UserWarning, match="'SlowSGD'.*not registered"):
+        m.save(tmp_path / "a.pydl")
+    with pytest.raises(ValueError, match="SlowSGD"):
+        load_model(tmp_path / "a.pydl")
+    register_serializable(package="test_saving")(SlowSGD)
+    m.save(tmp_path / "b.pydl")
+    for path, extra in ((tmp_path / "a.pydl", {"SlowSGD": SlowSGD}), (tmp_path / "b.pydl", None)):
+        m2 = load_model(path, custom_objects=extra)
+        assert type(m2.optimizer) is SlowSGD and m2.optimizer.learning_rate == 0.003
+        assert m2.optimizer.momentum == 0.5 and m2.optimizer.iterations == m.optimizer.iterations
