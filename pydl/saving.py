@@ -113,6 +113,8 @@ def _compile_state(model):
     def metric_entries(specs):
         out = []
         for m in specs:
+            if isinstance(m, type) and issubclass(m, _metrics.Metric):
+                m = m()  # a class stands for its default instance
             if isinstance(m, str):
                 out.append(m)
             elif isinstance(m, _metrics.Metric):
