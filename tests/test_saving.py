@@ -386,3 +386,37 @@ def test_custom_optimizer_class_round_trips_through_the_registry(tmp_path):
         m2 = load_model(path, custom_objects=extra)
         assert type(m2.optimizer) is SlowSGD and m2.optimizer.learning_rate == 0.003
         assert m2.optimizer.momentum == 0.5 and m2.optimizer.iterations == m.optimizer.iterations
+
+
+def test_every_kind_of_lookup_takes_custom_objects():
+    def ramp(x):
+        return pydl.relu(x) * 0.5
+
+    def threes(shape, dtype="float32"):
+        return np.full(shape, 3.0, dtype=dtype)
+
+    class Tiny(pydl.regularizers.Regularizer):
+        def __call__(self, w):
+            return pydl.square(w).sum() * 1e-6
+
+    class Hits(pydl.metrics.Metric):
+        def per_sample(self, y_true, y_pred):
+            return (np.abs(y_true - y_pred) < 0.1).reshape(len(y_pred), -1).mean(-1)
+
+    cases = [(pydl.activations, ramp, "ramp"), (pydl.initializers, threes, "threes"),
+             (pydl.regularizers, Tiny(), "Tiny"), (pydl.metrics, Hits(name="hits"), "Hits")]
+    for module, obj, name in cases:
+        d = module.serialize(obj)
+        assert d["registered_name"] == name
+        with pytest.raises(ValueError, match=name):
+            module.deserialize(d)
+        target = obj if callable(obj) and not hasattr(obj, "get_config") else type(obj)
+        back = module.deserialize(d, custom_objects={name: target})
+        if target is obj:
+            assert back is obj
+        else:
+            assert type(back) is target and back.get_config() == obj.get_config()
+    # built-ins keep their plain form
+    assert pydl.activations.serialize(pydl.activations.relu) == "relu"
+    assert "registered_name" not in pydl.initializers.serialize(pydl.initializers.get("glorot_uniform"))
+    assert "registered_name" not in pydl.losses.serialize(pydl.losses.get("mse"))
