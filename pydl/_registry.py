@@ -16,6 +16,7 @@ or evaluated from what a file says.
 """
 import contextlib
 import inspect
+import os
 import threading
 import types
 
@@ -190,12 +191,17 @@ def problems(target, d):
     by name (not registered, a lambda), or constructor arguments its config leaves out. A list
     of sentences, empty when it will load."""
     name = d.get("registered_name")
-    where = f"defined in module {target.__module__}" if getattr(target, "__module__", None) else "defined in your code"
+    code = getattr(target, "__code__", None)
+    if code is not None:
+        where = f"defined at {os.path.basename(code.co_filename)}:{code.co_firstlineno}"
+    else:
+        module = getattr(target, "__module__", None)
+        where = f"defined in module {module}" if module else "defined in your code"
     if "<locals>" in getattr(target, "__qualname__", ""):
         where += ", inside a function"
     kind = "class" if isinstance(target, type) else "function"
     out = []
-    if _REGISTERED.get(name) is not target:
+    if _REGISTERED.get(name) is None:  # (a class redefined and registered again is found by name)
         if getattr(target, "__name__", "") == "<lambda>":
             out.append(f"the lambda ({where}) has no name to be found by: write it as a def and decorate it "
                        "with @pydl.saving.register_serializable()")
@@ -208,8 +214,8 @@ def problems(target, d):
             params = inspect.signature(target.__init__).parameters.values()
         except (TypeError, ValueError):
             params = []
-        # input_dim / batch_input_shape are folded into input_shape by Layer
-        missing = [p.name for p in params if p.name not in ("self", "input_dim", "batch_input_shape")
+        # Layer folds input_dim / batch_input_shape into input_shape, which it saves when given
+        missing = [p.name for p in params if p.name not in ("self", "input_shape", "input_dim", "batch_input_shape")
                    and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in d["config"]]
         if missing:
             out.append(f"{name}.__init__ takes {', '.join(map(repr, missing))} but get_config() does not return "
