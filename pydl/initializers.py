@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _C
 from ._registry import Configurable, lookup
+from ._registry import get_registered_object as _registered
 from ._registry import deserialize as _deserialize, serialize as _serialize
 
 
@@ -190,11 +191,18 @@ def get(identifier):
         return deserialize(identifier)
     if isinstance(identifier, Initializer) or callable(identifier) and not isinstance(identifier, type):
         return identifier
+    if isinstance(identifier, str) and identifier.lower() not in _ALL:
+        obj = _registered(identifier)
+        if obj is not None:  # a registered custom initializer: a class gives an instance
+            return obj() if isinstance(obj, type) else obj
     return lookup("initializer", _ALL, identifier)()
 
 
-serialize = _serialize  # {"class_name": ..., "config": obj.get_config()}
+def serialize(obj):
+    """{"class_name": ..., "config": obj.get_config()}; a custom initializer (a class or a function)
+    also carries the registered name that finds it again."""
+    return _serialize(obj, _CLASSES)
 
 
-def deserialize(d):
-    return _deserialize("initializer", _CLASSES, d)
+def deserialize(d, custom_objects=None):
+    return _deserialize("initializer", _CLASSES, d, custom_objects)

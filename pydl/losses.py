@@ -15,6 +15,7 @@ NumPy targets are converted to tensors of the prediction's dtype. The module-lev
 import numpy as np
 
 from . import _C
+from . import _registry
 
 
 def _as_pred(y_pred):
@@ -179,8 +180,12 @@ def get(identifier):
     if isinstance(identifier, str):
         cls = _NAMES.get(identifier.lower()) or _CLASSES.get(identifier)
         if cls is None:
+            obj = _registry.get_registered_object(identifier)
+            if obj is not None:  # a registered custom loss: a class gives an instance
+                return obj() if isinstance(obj, type) else obj
             raise ValueError(f"Unknown loss '{identifier}'. Valid names: {', '.join(sorted(_NAMES))} "
-                             f"(or a class name: {', '.join(sorted(_CLASSES))})")
+                             f"(or a class name: {', '.join(sorted(_CLASSES))}; a custom loss needs "
+                             "@pydl.saving.register_serializable())")
         return cls()
     if isinstance(identifier, dict):
         return deserialize(identifier)
@@ -217,14 +222,15 @@ def get_from_logits(name):
 
 
 def serialize(loss):
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    """``{"class_name", "config"}`` of a Loss; a custom loss (a Loss subclass or a plain
+    function) also carries the registered name that finds it again."""
+    return _registry.serialize(loss, _CLASSES)
 
 
-def deserialize(config):
-    cls = _CLASSES.get(config.get("class_name"))
-    if cls is None:
-        raise ValueError(f"Unknown loss class {config.get('class_name')!r}. Valid: {', '.join(sorted(_CLASSES))}")
-    return cls.from_config(config.get("config", {}))
+def deserialize(config, custom_objects=None):
+    """A Loss (or a custom loss function) from ``serialize``'s dict; custom ones are found in
+    ``custom_objects`` or the registry."""
+    return _registry.deserialize("loss", _CLASSES, config, custom_objects)
 
 
 __all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy", "CategoricalCrossentropy",

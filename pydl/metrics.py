@@ -6,6 +6,7 @@ binary_crossentropy or one output unit, sparse for integer labels, categorical f
 """
 import numpy as np
 
+from . import _registry
 from ._registry import lookup
 
 
@@ -32,6 +33,14 @@ class Metric:
     def per_sample(self, y_true, y_pred):
         raise NotImplementedError
 
+    def get_config(self):
+        """The constructor's arguments (a subclass with more adds its own), for saving."""
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
 
 def _labels(y):
     return y.reshape(-1).astype(np.int64) if y.ndim == 1 or y.shape[-1] == 1 else y.argmax(-1)
@@ -57,6 +66,9 @@ class BinaryAccuracy(Metric):
     def __init__(self, name=None, threshold=0.5):
         self.threshold = threshold
         super().__init__(name)
+
+    def get_config(self):
+        return {**super().get_config(), "threshold": self.threshold}
 
     def per_sample(self, y_true, y_pred):
         hit = (y_pred > self.threshold) == (y_true.reshape(y_pred.shape) > 0.5)
@@ -94,10 +106,31 @@ _ALL = {
 }
 
 
+_CLASSES = {c.__name__: c for c in (CategoricalAccuracy, SparseCategoricalAccuracy, BinaryAccuracy,
+                                     MeanSquaredError, MeanAbsoluteError, RootMeanSquaredError)}
+
+
+def serialize(metric):
+    """``{"class_name", "config"}`` of a Metric; a custom one also carries its registered name."""
+    return _registry.serialize(metric, _CLASSES)
+
+
+def deserialize(config, custom_objects=None):
+    return _registry.deserialize("metric", _CLASSES, config, custom_objects)
+
+
 def get(identifier, loss_name=None, y_true=None, y_pred_shape=None):
-    """A fresh metric object for a name; 'accuracy' picks its kind from the loss and shapes."""
+    """A fresh metric object for a name; 'accuracy' picks its kind from the loss and shapes.
+    A Metric instance is returned as is; a ``serialize`` dict or a registered name
+    ('my_course>F1') gives the custom metric."""
     if isinstance(identifier, Metric):
         return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str) and identifier.lower() not in _ALL:
+        obj = _registry.get_registered_object(identifier)
+        if isinstance(obj, type) and issubclass(obj, Metric):
+            return obj()
     cls = lookup("metric", _ALL, identifier)
     if cls is not None:
         m = cls()

@@ -19,7 +19,7 @@ from .autograd import no_grad
 from .data import BatchIterator
 from .layers.base import _unique_name, assign_weights
 from .layers.core import Activation, Dense, Input
-from .saving import load_model, save_model, load_weights, save_weights  # noqa: F401
+from .saving import load_model, save_model, load_weights, save_weights, clone_model  # noqa: F401
 
 
 def _as_array(name, a):

@@ -306,6 +306,12 @@ class Optimizer:
             s.numpy()[...] = np.asarray(a)
         self.iterations = int(state.get("iterations", 0))
 
+    def __setstate__(self, state):
+        # copy.deepcopy and pickle: the slot index is keyed by each variable's identity, so it
+        # is rebuilt for the copied variables (else the copy would look up the original's).
+        self.__dict__.update(state)
+        self._index = {hash(v): i for i, v in enumerate(self._vars)}
+
     def __repr__(self):
         lr = self._learning_rate
         return f"{type(self).__name__}(learning_rate={lr!r}, iterations={self.iterations})"

@@ -140,5 +140,12 @@ class Layer:
     def from_config(cls, config):
         return cls(**config)
 
+    def __getstate__(self):
+        # copy.deepcopy and pickle: `losses` holds the last call's penalty terms, tensors of that
+        # call's graph (which cannot be copied); the copy starts without them, as before a call
+        state = dict(self.__dict__)
+        state["losses"] = []
+        return state
+
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
