@@ -183,6 +183,66 @@ def test_probabilities_are_clipped_like_keras(backend):
     assert _C.binary_crossentropy(p, t).item() == pytest.approx(expected, rel=1e-9)
 
 
+@pytest.mark.parametrize("dtype", [pydl.float32, pydl.float64])
+def test_all_zero_probability_rows_give_a_finite_loss(backend, dtype):
+    # a row of zeros predicts every class with probability 0, clipped to eps as Keras clips any
+    # zero: -log(eps) per unit of target mass, and no gradient through the clipped values
+    probs = np.array([[0.0, 0.0, 0.0], [0.2, 0.3, 0.5]])
+    onehot = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    expected = (-np.log(EPS) - np.log(0.3)) / 2
+    rel = 1e-5 if dtype == pydl.float32 else 1e-12
+    for name, fn, target in [("cce", _C.categorical_crossentropy, onehot),
+                             ("scce", _C.sparse_categorical_crossentropy, onehot.argmax(-1).astype(np.float64))]:
+        p = pydl.tensor(probs, dtype=dtype, requires_grad=True)
+        loss = fn(p, target)
+        assert loss.item() == pytest.approx(expected, rel=rel), name
+        loss.backward()
+        g = p.grad.numpy()
+        assert np.all(np.isfinite(g)), name
+        np.testing.assert_array_equal(g[0], 0.0)
+        # the ordinary row keeps its gradient: d/dp_c of -log(p_1 / sum p) / 2
+        np.testing.assert_allclose(g[1], (np.array([1.0, 1.0, 1.0]) - np.array([0, 1 / 0.3, 0])) / 2,
+                                   rtol=rel, atol=1e-6)
+    p = pydl.tensor(probs, dtype=dtype, requires_grad=True)
+    loss = _C.binary_crossentropy(p, onehot)
+    assert loss.item() == pytest.approx(reduce(np_bce(probs, onehot)), rel=rel)
+    loss.backward()
+    assert np.all(np.isfinite(p.grad.numpy()))
+
+
+def test_loss_function_wrapper_applies_weights_outside_the_function():
+    def per_sample(y_true, y_pred):
+        return pydl.mean(pydl.square(y_pred - y_true), axis=-1)
+
+    def per_element(y_true, y_pred):
+        return pydl.square(y_pred - y_true)
+
+    p = pydl.tensor(REAL, dtype=pydl.float64)
+    sq = (REAL - TARGET01) ** 2
+    for fn in (per_sample, per_element):
+        wrapped = losses.LossFunctionWrapper(fn)
+        assert wrapped.name == fn.__name__
+        vals = sq.mean(-1) if fn is per_sample else sq
+        wv = vals * W.reshape((-1,) + (1,) * (vals.ndim - 1))
+        assert wrapped(TARGET01, p).item() == pytest.approx(vals.sum() / vals.size, rel=1e-12)
+        assert wrapped(TARGET01, p, sample_weight=W).item() == pytest.approx(wv.sum() / wv.size, rel=1e-12)
+        assert losses.LossFunctionWrapper(fn, reduction="sum")(TARGET01, p, W).item() == \
+            pytest.approx(wv.sum(), rel=1e-12)
+        np.testing.assert_allclose(losses.LossFunctionWrapper(fn, reduction="none")(TARGET01, p, W).numpy(), wv,
+                                   rtol=1e-12)
+    check_backward(lambda p: losses.LossFunctionWrapper(per_element)(TARGET01, p, sample_weight=W), [REAL])
+    with pytest.raises(ValueError, match=r"per_sample: sample_weight has shape \(5,\)"):
+        losses.LossFunctionWrapper(per_sample)(TARGET01, p, sample_weight=W[:5])
+
+
+def test_from_logits_form_keeps_every_argument_of_the_loss():
+    for loss in (losses.CategoricalCrossentropy(label_smoothing=0.3, reduction="sum", name="cce"),
+                 losses.BinaryCrossentropy(label_smoothing=0.1, reduction="sum"),
+                 losses.SparseCategoricalCrossentropy(reduction="sum", name="s")):
+        twin = losses.get_from_logits(loss)
+        assert type(twin) is type(loss) and twin.get_config() == {**loss.get_config(), "from_logits": True}
+
+
 # ---------------------------------------------------------------- errors
 def test_sparse_labels_out_of_range():
     p = pydl.tensor(PROBS)
