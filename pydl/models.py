@@ -176,6 +176,7 @@ class Sequential:
     # ---------------------------------------------------------------- compile
     _loss_weight = 1.0  # set by compile
     _metric_specs_all = ()
+    _weighted_metric_names = ()
     _COMPILE_ARGS = ("optimizer", "loss", "metrics", "loss_weights", "weighted_metrics", "run_eagerly",
                      "steps_per_execution", "jit_compile", "auto_scale_loss")
 

@@ -75,6 +75,8 @@ def save_model(model, path):
     if model.optimizer is not None:
         meta["compile"] = {"loss": model.loss_name if isinstance(model.loss_name, str) else None,
                            "metrics": [m for m in model._metric_names if isinstance(m, str)],
+                           "weighted_metrics": [m for m in model._weighted_metric_names if isinstance(m, str)],
+                           "loss_weights": model._loss_weight,
                            "optimizer": _opt.serialize(model.optimizer)}
         state = model.optimizer.get_state() if model._optimizer_built else None
         if state is not None:
@@ -106,7 +108,8 @@ def load_model(path, compile=True):
         raise ModelFileError(f"{path}: the model config is invalid ({e})") from None
     model.set_weights(weights)
     if compile and comp:
-        model.compile(optimizer=_opt.deserialize(comp["optimizer"]), loss=comp["loss"], metrics=comp["metrics"])
+        model.compile(optimizer=_opt.deserialize(comp["optimizer"]), loss=comp["loss"], metrics=comp["metrics"],
+                      weighted_metrics=comp.get("weighted_metrics"), loss_weights=comp.get("loss_weights"))
         if slots is not None:
             model.optimizer.build(model.parameters())
             model._optimizer_built = True

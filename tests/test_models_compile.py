@@ -253,6 +253,18 @@ def test_bad_loss_weights():
         m.compile(loss="mse", optimizer="sgd", loss_weights="high")
 
 
+def test_loss_weights_and_weighted_metrics_survive_save_and_load(tmp_path):
+    x, y = blobs(32)
+    w = np.linspace(0.5, 2.0, len(x))
+    m = linear_model()
+    m.compile(loss="sparse_categorical_crossentropy", optimizer="sgd", loss_weights=0.25,
+              weighted_metrics=["accuracy"])
+    before = m.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True)
+    m.save(tmp_path / "m.pydl")
+    again = pydl.models.load_model(tmp_path / "m.pydl")
+    assert again.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True) == pytest.approx(before, rel=1e-6)
+
+
 # ---------------------------------------------------------------- 6. a metrics string is one metric
 def test_metrics_string_is_one_metric():
     x, y = blobs(40)
