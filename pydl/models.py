@@ -208,6 +208,7 @@ class Sequential:
             raise ValueError(f"compile: steps_per_execution={steps_per_execution!r} is not supported: pydl runs one "
                              "training step per call (and the batch callbacks after each); use 1")
         optimizer = _optimizers.get(optimizer)
+        loss = self._one_output("loss", loss)
         loss_obj = _losses.get(loss)
         if not isinstance(loss_obj, _losses.Loss):  # a Keras-style function fn(y_true, y_pred)
             loss_obj = _losses.LossFunctionWrapper(loss_obj)
@@ -223,24 +224,30 @@ class Sequential:
         self._metric_names = [m for m, weighted in specs if not weighted]
         self._weighted_metric_names = [m for m, weighted in specs if weighted]
         self._metric_specs_all = specs
+        self._make_metrics(None, "check")  # two metrics under one log name fail here, before training
         self._fused = self._find_fusion()
         self._optimizer_built = False
 
     def _output_name(self):
         return self.layers[-1].name if self.layers else None
 
+    def _one_output(self, arg, value):
+        """The value for the model's one output from a dict keyed by its name (Keras's per-output
+        form); ``loss`` and ``loss_weights`` also take a list of one."""
+        if isinstance(value, dict):
+            if len(value) != 1 or next(iter(value)) != self._output_name():
+                raise ValueError(f"compile: {arg} {value!r} must have one entry, keyed by the model's output "
+                                 f"name {self._output_name()!r} (the model has one output)")
+            return next(iter(value.values()))
+        if arg in ("loss", "loss_weights") and isinstance(value, (list, tuple)):
+            if len(value) != 1:
+                raise ValueError(f"compile: {arg} has {len(value)} entries but the model has one output")
+            return value[0]
+        return value
+
     def _check_loss_weights(self, loss_weights):
         """The scalar multiplier of the loss: a number, or a list / dict holding one (one output)."""
-        w = loss_weights
-        if isinstance(w, dict):
-            if len(w) != 1 or next(iter(w)) != self._output_name():
-                raise ValueError(f"compile: loss_weights {w!r} must have one entry, keyed by the model's output "
-                                 f"name {self._output_name()!r} (the model has one output)")
-            w = next(iter(w.values()))
-        elif isinstance(w, (list, tuple)):
-            if len(w) != 1:
-                raise ValueError(f"compile: loss_weights has {len(w)} entries but the model has one output")
-            w = w[0]
+        w = self._one_output("loss_weights", loss_weights)
         if w is None:
             return 1.0
         if isinstance(w, (bool, np.bool_)) or not isinstance(w, (int, float, np.integer, np.floating)):
@@ -255,10 +262,7 @@ class Sequential:
         if metrics is None:
             return []
         if isinstance(metrics, dict):
-            if len(metrics) != 1 or next(iter(metrics)) != self._output_name():
-                raise ValueError(f"compile: {arg} {metrics!r} must have one entry, keyed by the model's output "
-                                 f"name {self._output_name()!r} (the model has one output)")
-            metrics = next(iter(metrics.values()))
+            metrics = self._one_output(arg, metrics)
         if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
             metrics = [metrics]
         out = []
@@ -464,9 +468,10 @@ class Sequential:
     def _make_metrics(self, y, role):
         """(metric, weighted) pairs with a fresh state for one pass over data. role 'train': a Metric
         object given to compile is used itself (fit resets it every epoch); 'val' and 'evaluate'
-        get copies of it, so training and validation never share a state."""
+        get copies of it, so training and validation never share a state ('check': compile's copies,
+        to check the log names)."""
         import copy
-        out_shape = self.layers[-1].output_shape
+        out_shape = self.layers[-1].output_shape if self.layers and self.layers[-1].built else None
         loss_key = _losses.canonical_name(self.loss) or (self.loss_name if isinstance(self.loss_name, str) else None)
         objs, names = [], set()
         for spec, weighted in self._metric_specs_all:
@@ -480,8 +485,8 @@ class Sequential:
                     m = copy.deepcopy(spec)
                 m.name = "weighted_" + m.name
             if m.name in names or m.name == "loss":
-                raise ValueError(f"compile: two metrics report under the name {m.name!r}; give one a name= "
-                                 "(or list it once)")
+                raise ValueError(f"compile: two metrics report under the name {m.name!r} (the loss is 'loss'); "
+                                 "give one a name= (or list it once)")
             names.add(m.name)
             objs.append((m, weighted))
         return objs

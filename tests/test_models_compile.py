@@ -276,6 +276,21 @@ def test_metrics_string_is_one_metric():
     with pytest.raises(ValueError, match="listed twice"):
         acc = metrics.SparseCategoricalAccuracy()
         m.compile(loss="mse", optimizer="sgd", metrics=[acc, acc])
+    with pytest.raises(ValueError, match="two metrics report under the name 'accuracy'"):
+        m.compile(loss="mse", optimizer="sgd", metrics=["accuracy", metrics.CategoricalAccuracy()])
+
+
+def test_per_output_forms_of_one_output():
+    x, y = blobs(40)
+    m = linear_model()
+    out = m.layers[-1].name
+    m.compile(loss={out: "sparse_categorical_crossentropy"}, optimizer="sgd", metrics={out: "accuracy"})
+    p = m.predict(x)
+    got = m.evaluate(x, y, verbose=0, return_dict=True)
+    assert got["loss"] == pytest.approx(np.mean(-np.log(p[np.arange(len(y)), y])), rel=1e-5)
+    assert got["accuracy"] == pytest.approx(np.mean(p.argmax(-1) == y), rel=1e-12)
+    m.compile(loss=["sparse_categorical_crossentropy"], optimizer="sgd")
+    assert m.evaluate(x, y, verbose=0) == pytest.approx(got["loss"], rel=1e-6)
 
 
 # ---------------------------------------------------------------- 7. Keras-style custom losses and metrics
