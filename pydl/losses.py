@@ -127,9 +127,18 @@ class LossFunctionWrapper(Loss):
         return {**super().get_config(), "fn": getattr(self.fn, "__name__", repr(self.fn)), **self.fn_kwargs}
 
 
+def _check_axis(owner, axis):
+    # Keras's axis argument: pydl's crossentropies run over the last axis only
+    if axis not in (-1, None):
+        raise ValueError(f"{owner}: axis={axis!r} is not supported; pydl computes crossentropy over the last axis "
+                         "(axis=-1): move the class axis last first (pydl.permute)")
+
+
 class _Crossentropy(Loss):
-    def __init__(self, from_logits=False, label_smoothing=0.0, reduction="sum_over_batch_size", name=None):
+    def __init__(self, from_logits=False, label_smoothing=0.0, reduction="sum_over_batch_size", name=None, *,
+                 axis=-1):
         super().__init__(reduction=reduction, name=name)
+        _check_axis(type(self).__name__, axis)
         if not 0.0 <= float(label_smoothing) <= 1.0:
             raise ValueError(f"{type(self).__name__}: label_smoothing must be in [0, 1], got {label_smoothing}")
         self.from_logits = bool(from_logits)
@@ -167,19 +176,57 @@ class CategoricalCrossentropy(_Crossentropy):
 
 
 class SparseCategoricalCrossentropy(Loss):
-    """Categorical crossentropy against integer class ids (shape (batch,) or (batch, 1))."""
+    """Categorical crossentropy against integer class ids (shape (batch,) or (batch, 1)).
+    ignore_class k (Keras): positions labelled k contribute nothing; with the default reduction
+    the sum is divided by the number of the other positions (Keras: by valid + 1e-7)."""
     canonical_name = "sparse_categorical_crossentropy"
 
-    def __init__(self, from_logits=False, reduction="sum_over_batch_size", name=None):
+    def __init__(self, from_logits=False, reduction="sum_over_batch_size", name=None, *, ignore_class=None,
+                 axis=-1):
         super().__init__(reduction=reduction, name=name)
+        _check_axis(type(self).__name__, axis)
+        if ignore_class is not None and (isinstance(ignore_class, bool) or int(ignore_class) != ignore_class):
+            raise ValueError(f"SparseCategoricalCrossentropy: ignore_class must be an integer class id or None, "
+                             f"got {ignore_class!r}")
         self.from_logits = bool(from_logits)
+        self.ignore_class = None if ignore_class is None else int(ignore_class)
 
     def call(self, y_true, y_pred, sample_weight):
-        return _C.sparse_categorical_crossentropy(y_pred, y_true, from_logits=self.from_logits,
-                                                  sample_weight=sample_weight, reduction=self.reduction)
+        if self.ignore_class is None:
+            return _C.sparse_categorical_crossentropy(y_pred, y_true, from_logits=self.from_logits,
+                                                      sample_weight=sample_weight, reduction=self.reduction)
+        return self._call_ignoring(y_true, y_pred, sample_weight)
+
+    def _call_ignoring(self, y_true, y_pred, sample_weight):
+        # per-position losses with the ignored labels replaced by class 0, then masked out
+        y = np.asarray(y_true.detach().numpy() if isinstance(y_true, _C.Tensor) else y_true, dtype=np.float64)
+        lead = tuple(y_pred.shape[:-1])
+        if y.shape == lead + (1,):
+            y = y.reshape(lead)
+        valid = y != self.ignore_class
+        per = _C.sparse_categorical_crossentropy(y_pred, np.where(valid, y, 0.0), from_logits=self.from_logits,
+                                                 reduction="none")
+        m = valid.astype(np.float64)
+        if sample_weight is not None:
+            w = np.asarray(sample_weight.detach().numpy() if isinstance(sample_weight, _C.Tensor) else sample_weight,
+                           dtype=np.float64).reshape(-1)
+            if w.size == 1:
+                w = np.full(lead[0], w[0])
+            if w.size != lead[0]:
+                raise ValueError(f"sparse_categorical_crossentropy: sample_weight has shape {np.shape(sample_weight)} "
+                                 f"but pred has shape {tuple(y_pred.shape)}; expected one weight per sample, shape "
+                                 f"({lead[0]},)")
+            m = m * w.reshape((-1,) + (1,) * (m.ndim - 1))
+        values = per * _C.tensor(m, dtype=per.dtype)
+        if self.reduction == "none":
+            return values
+        total = values.sum()
+        if self.reduction == "sum":
+            return total
+        return total / (float(valid.sum()) + 1e-7)  # Keras: mask *= total / (valid + epsilon), then / total
 
     def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits}
+        return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": self.ignore_class}
 
 
 # ---------------------------------------------------------------- Keras's functions: per-sample values
@@ -191,16 +238,17 @@ def mean_absolute_error(y_true, y_pred):
     return MeanAbsoluteError(reduction="none")(y_true, y_pred)
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
-    return BinaryCrossentropy(from_logits, label_smoothing, reduction="none")(y_true, y_pred)
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    return BinaryCrossentropy(from_logits, label_smoothing, reduction="none", axis=axis)(y_true, y_pred)
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
-    return CategoricalCrossentropy(from_logits, label_smoothing, reduction="none")(y_true, y_pred)
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    return CategoricalCrossentropy(from_logits, label_smoothing, reduction="none", axis=axis)(y_true, y_pred)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
-    return SparseCategoricalCrossentropy(from_logits, reduction="none")(y_true, y_pred)
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+    return SparseCategoricalCrossentropy(from_logits, reduction="none", ignore_class=ignore_class,
+                                         axis=axis)(y_true, y_pred)
 
 
 mse = MSE = mean_squared_error

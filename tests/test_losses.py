@@ -235,10 +235,36 @@ def test_loss_function_wrapper_applies_weights_outside_the_function():
         losses.LossFunctionWrapper(per_sample)(TARGET01, p, sample_weight=W[:5])
 
 
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "none"])
+def test_sparse_ignore_class_like_keras(backend, reduction):
+    # Keras: ignored positions get zero loss and weight; the default reduction divides the
+    # weighted sum by the number of valid positions (+ epsilon)
+    x = rng.uniform(-2, 2, size=(3, 4, 5))
+    y = rng.integers(0, 5, size=(3, 4)).astype(np.float64)
+    y[0, 1] = y[2, 3] = y[2, 0] = -1
+    w = np.array([1.0, 0.5, 2.0])
+    valid = y != -1
+    per = np_cce_logits(x, one_hot(np.where(valid, y, 0), 5)) * valid * w[:, None]
+    expected = {"sum_over_batch_size": per.sum() / (valid.sum() + EPS), "sum": per.sum(), "none": per}[reduction]
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1, reduction=reduction)
+    got = loss(y, pydl.tensor(x, dtype=pydl.float64), sample_weight=w)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12)
+    if reduction != "none":
+        check_backward(lambda p: loss(y, p, sample_weight=w), [x])
+    assert loss.get_config()["ignore_class"] == -1
+
+
+def test_axis_other_than_last_is_refused():
+    for cls in (losses.CategoricalCrossentropy, losses.BinaryCrossentropy, losses.SparseCategoricalCrossentropy):
+        assert cls(axis=-1).get_config() == cls().get_config()
+        with pytest.raises(ValueError, match="axis=1 is not supported"):
+            cls(axis=1)
+
+
 def test_from_logits_form_keeps_every_argument_of_the_loss():
     for loss in (losses.CategoricalCrossentropy(label_smoothing=0.3, reduction="sum", name="cce"),
                  losses.BinaryCrossentropy(label_smoothing=0.1, reduction="sum"),
-                 losses.SparseCategoricalCrossentropy(reduction="sum", name="s")):
+                 losses.SparseCategoricalCrossentropy(reduction="sum", name="s", ignore_class=2)):
         twin = losses.get_from_logits(loss)
         assert type(twin) is type(loss) and twin.get_config() == {**loss.get_config(), "from_logits": True}
 

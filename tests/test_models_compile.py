@@ -143,6 +143,19 @@ def test_fused_binary_crossentropy_keeps_label_smoothing_and_reduction():
     np.testing.assert_allclose(b2, b - lr * dz.sum(0), rtol=1e-4, atol=1e-6)
 
 
+def test_fused_sparse_categorical_crossentropy_keeps_ignore_class():
+    x, y = blobs(24)
+    y = y.astype(np.float64)
+    y[::4] = 7  # ignored
+    m = linear_model()
+    m.compile(loss=losses.SparseCategoricalCrossentropy(ignore_class=7), optimizer="sgd")
+    p = np_softmax(logits_of(m, x))
+    valid = y != 7
+    yi = np.where(valid, y, 0).astype(np.int64)
+    expected = np.sum(-np.log(p[np.arange(len(y)), yi]) * valid) / (valid.sum() + EPS)
+    assert m.evaluate(x, y, batch_size=len(x), verbose=0) == pytest.approx(expected, rel=1e-5)
+
+
 def test_from_logits_loss_after_a_softmax_treats_the_probabilities_as_logits_and_warns():
     x, y = blobs(24)
     t = to_categorical(y, 3).astype(np.float64)
