@@ -108,7 +108,9 @@ class LossFunctionWrapper(Loss):
             else:
                 w = _C.tensor(np.asarray(sample_weight, dtype=np.float64), dtype=values.dtype)
             n = w.numel()
-            if values.dim() == 0:
+            if w.dim() == 0:  # one weight for every sample
+                values = values * w
+            elif values.dim() == 0:
                 values = values * w.mean()
             else:
                 if values.shape[0] != n or not (w.dim() <= 1 or (w.dim() == 2 and w.shape[1] == 1)):

@@ -231,6 +231,8 @@ def test_loss_function_wrapper_applies_weights_outside_the_function():
         np.testing.assert_allclose(losses.LossFunctionWrapper(fn, reduction="none")(TARGET01, p, W).numpy(), wv,
                                    rtol=1e-12)
     check_backward(lambda p: losses.LossFunctionWrapper(per_element)(TARGET01, p, sample_weight=W), [REAL])
+    assert losses.LossFunctionWrapper(per_element)(TARGET01, p, sample_weight=pydl.tensor(2.0, dtype=pydl.float64)) \
+        .item() == pytest.approx(2 * sq.mean(), rel=1e-12)
     with pytest.raises(ValueError, match=r"per_sample: sample_weight has shape \(5,\)"):
         losses.LossFunctionWrapper(per_sample)(TARGET01, p, sample_weight=W[:5])
 
