@@ -174,35 +174,137 @@ class Sequential:
         return self._forward(x, training=training)
 
     # ---------------------------------------------------------------- compile
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **kwargs):
+    _loss_weight = 1.0  # set by compile
+    _metric_specs_all = ()
+    _weighted_metric_names = ()
+    _COMPILE_ARGS = ("optimizer", "loss", "metrics", "loss_weights", "weighted_metrics", "run_eagerly",
+                     "steps_per_execution", "jit_compile", "auto_scale_loss")
+
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, *, weighted_metrics=None,
+                run_eagerly=None, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True, **kwargs):
+        """Keras's compile. ``loss``: a name, a Loss, or a function ``fn(y_true, y_pred)`` returning
+        per-sample values (sample weights are applied outside it). ``loss_weights``: a scalar (or a
+        list / dict of one) multiplying the loss (not the weight penalties), as Keras does.
+        ``metrics`` are computed without sample weights, ``weighted_metrics`` with them (and with
+        class_weight), as in Keras; a Metric object keeps one state for training, reset every epoch,
+        and validation / evaluate work on fresh copies of it. pydl always runs eagerly, one C++ op per
+        layer: ``run_eagerly``, ``jit_compile`` and ``auto_scale_loss`` (loss scaling only acts under
+        mixed precision, which pydl does not have) are accepted and change nothing;
+        ``steps_per_execution`` must be 1."""
+        if kwargs:
+            import difflib
+            hints = [f"{k!r} (did you mean {difflib.get_close_matches(k, self._COMPILE_ARGS, 1)[0]!r}?)"
+                     if difflib.get_close_matches(k, self._COMPILE_ARGS, 1) else repr(k) for k in sorted(kwargs)]
+            raise TypeError(f"compile: unexpected argument(s) {', '.join(hints)}; valid arguments: "
+                            f"{', '.join(self._COMPILE_ARGS)}")
         if loss is None:
             raise ValueError("compile: give a loss, e.g. loss='categorical_crossentropy'")
-        self.optimizer = _optimizers.get(optimizer)
-        self.loss = _losses.get(loss)
-        self.loss_name = loss if isinstance(loss, str) else getattr(self.loss, "name", type(self.loss).__name__)
-        self._metric_names = list(metrics or [])
-        for m in self._metric_names:  # unknown names fail here, before any training
-            if isinstance(m, str):
-                _metrics.get(m)
+        for name, v in (("run_eagerly", run_eagerly), ("auto_scale_loss", auto_scale_loss)):
+            if v is not None and not isinstance(v, (bool, np.bool_)):
+                raise TypeError(f"compile: {name} must be True or False, got {v!r}")
+        if jit_compile not in ("auto", True, False, None):
+            raise ValueError(f"compile: jit_compile must be 'auto', True or False, got {jit_compile!r}")
+        if steps_per_execution not in (1, None):
+            raise ValueError(f"compile: steps_per_execution={steps_per_execution!r} is not supported: pydl runs one "
+                             "training step per call (and the batch callbacks after each); use 1")
+        optimizer = _optimizers.get(optimizer)
+        loss = self._one_output("loss", loss)
+        loss_obj = _losses.get(loss)
+        if not isinstance(loss_obj, _losses.Loss):  # a Keras-style function fn(y_true, y_pred)
+            loss_obj = _losses.LossFunctionWrapper(loss_obj)
+        if loss_obj.reduction == "none":
+            raise ValueError(f"compile: the loss {loss_obj!r} has reduction='none' (per-sample values); fit needs a "
+                             "scalar: use reduction='sum_over_batch_size' (the default) or 'sum'")
+        loss_weight = self._check_loss_weights(loss_weights)
+        specs = self._metric_specs(metrics, "metrics") + self._metric_specs(weighted_metrics, "weighted_metrics")
+        self.optimizer = optimizer
+        self.loss = loss_obj
+        self.loss_name = loss if isinstance(loss, str) else loss_obj.name
+        self._loss_weight = loss_weight
+        self._metric_names = [m for m, weighted in specs if not weighted]
+        self._weighted_metric_names = [m for m, weighted in specs if weighted]
+        self._metric_specs_all = specs
+        self._make_metrics(None, "check")  # two metrics under one log name fail here, before training
         self._fused = self._find_fusion()
         self._optimizer_built = False
 
+    def _output_name(self):
+        return self.layers[-1].name if self.layers else None
+
+    def _one_output(self, arg, value):
+        """The value for the model's one output from a dict keyed by its name (Keras's per-output
+        form); ``loss`` and ``loss_weights`` also take a list of one."""
+        if isinstance(value, dict):
+            if len(value) != 1 or next(iter(value)) != self._output_name():
+                raise ValueError(f"compile: {arg} {value!r} must have one entry, keyed by the model's output "
+                                 f"name {self._output_name()!r} (the model has one output)")
+            return next(iter(value.values()))
+        if arg in ("loss", "loss_weights") and isinstance(value, (list, tuple)):
+            if len(value) != 1:
+                raise ValueError(f"compile: {arg} has {len(value)} entries but the model has one output")
+            return value[0]
+        return value
+
+    def _check_loss_weights(self, loss_weights):
+        """The scalar multiplier of the loss: a number, or a list / dict holding one (one output)."""
+        w = self._one_output("loss_weights", loss_weights)
+        if w is None:
+            return 1.0
+        if isinstance(w, (bool, np.bool_)) or not isinstance(w, (int, float, np.integer, np.floating)):
+            raise TypeError(f"compile: loss_weights must be a number (or a list / dict of one), got {loss_weights!r}")
+        if not math.isfinite(float(w)):
+            raise ValueError(f"compile: loss_weights must be finite, got {w!r}")
+        return float(w)
+
+    def _metric_specs(self, metrics, arg):
+        """(spec, weighted) pairs; a string or a single metric is one metric, not a sequence."""
+        weighted = arg == "weighted_metrics"
+        if metrics is None:
+            return []
+        if isinstance(metrics, dict):
+            metrics = self._one_output(arg, metrics)
+        if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
+            metrics = [metrics]
+        out = []
+        for m in metrics:
+            if isinstance(m, str):
+                _metrics.get(m)  # unknown names fail here, before any training
+            elif isinstance(m, type) and issubclass(m, _metrics.Metric):
+                m = m()
+            elif not (isinstance(m, _metrics.Metric) or callable(m)):
+                raise TypeError(f"compile: {arg} entries must be metric names, Metric objects or functions "
+                                f"fn(y_true, y_pred); got {m!r}")
+            out.append((m, weighted))
+        seen = set()
+        for m, _ in out:
+            if not isinstance(m, str):
+                if id(m) in seen:
+                    raise ValueError(f"compile: the metric object {m!r} is listed twice in {arg}")
+                seen.add(id(m))
+        return out
+
     def _find_fusion(self):
         """softmax + categorical crossentropy (or sigmoid + binary crossentropy) at the end of the
-        model are computed together from the logits: stable, and one pass cheaper."""
+        model are computed together from the logits: stable, and one pass cheaper. The fused loss is
+        the user's loss with from_logits=True and every other argument kept (label_smoothing,
+        reduction, ...). A loss already from_logits=True is applied to the softmax's outputs as given
+        (as Keras does; it warns), and a subclass is never fused (its call may differ)."""
         if not self.layers:
             return None
         last = self.layers[-1]
         act = getattr(last, "activation", None)
-        if not isinstance(last, (Dense, Activation)) or act is None:
+        if not isinstance(last, (Dense, Activation)) or act is None or type(self.loss) not in _losses._FUSABLE:
             return None
-        key = _losses.canonical_name(self.loss) if hasattr(_losses, "canonical_name") else self.loss_name
         from .activations import softmax, sigmoid
-        if act is softmax and key in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
-            return _losses.get_from_logits(key)
-        if act is sigmoid and key == "binary_crossentropy":
-            return _losses.get_from_logits(key)
-        return None
+        binary = type(self.loss) is _losses.BinaryCrossentropy
+        if not ((act is softmax and not binary) or (act is sigmoid and binary)):
+            return None
+        if self.loss.from_logits:
+            warnings.warn(f"compile: the loss has from_logits=True but the last layer ({last.name}) applies "
+                          f"{act.__name__}, so its outputs are probabilities, not logits; the loss treats them as "
+                          "logits. Drop the activation, or use from_logits=False", UserWarning, stacklevel=3)
+            return None
+        return _losses.get_from_logits(self.loss)
 
     def _check_compiled(self, what):
         if self.optimizer is None or self.loss is None:
@@ -217,6 +319,8 @@ class Sequential:
         if self._fused is not None:
             logits = self._forward(x, training=training, logits=True)
             loss = self._fused(y, logits, sample_weight=w)
+            if self._loss_weight != 1.0:
+                loss = loss * self._loss_weight
             out = None
             if outputs:  # the fused loss never formed the probabilities
                 with no_grad():
@@ -224,6 +328,12 @@ class Sequential:
         else:
             out = self._forward(x, training=training)
             loss = self.loss(y, out, sample_weight=w)
+            if self._loss_weight != 1.0:
+                loss = loss * self._loss_weight
+        if loss.dim() != 0:
+            raise ValueError(f"{self.loss_name}: the loss gave shape {tuple(loss.shape)}, not a scalar; a loss "
+                             "object must reduce its values (reduction 'sum_over_batch_size' or 'sum')")
+        # loss_weights scale the compiled loss only, not the penalties (Keras's compute_loss).
         # The weight penalties are part of the loss (as Keras reports it, so val_loss and
         # EarlyStopping see them too); autograd adds their gradients to the weights'.
         for t in self._regularization():
@@ -325,11 +435,11 @@ class Sequential:
         params = {"epochs": int(epochs), "steps": len(batches), "batch_size": batch_size, "verbose": verbose}
         cl = _cb.CallbackList(cbs, self, params)
         self.stop_training = False
-        metric_objs = self._make_metrics(y)
+        metric_objs = self._make_metrics(y, "train")
         cl.call("on_train_begin", {})
         for epoch in range(int(initial_epoch), int(epochs)):
             cl.call("on_epoch_begin", epoch, {})
-            for m in metric_objs:
+            for m, _ in metric_objs:  # each epoch's training metrics start afresh (Keras)
                 m.reset_state()
             total, seen = 0.0, 0
             logs = {}
@@ -340,12 +450,9 @@ class Sequential:
                 loss, out = self._train_step(xb, yb, wb, outputs=bool(metric_objs))
                 total += loss * len(xb)
                 seen += len(xb)
-                if metric_objs:
-                    outn = out.numpy()
-                    for m in metric_objs:
-                        m.update_state(yb, outn, wb)
+                self._update_metrics(metric_objs, yb, out, wb)
                 logs = {"loss": total / seen if math.isfinite(loss) else loss}
-                logs.update({m.name: m.result() for m in metric_objs})
+                logs.update({m.name: m.result() for m, _ in metric_objs})
                 cl.call("on_train_batch_end", step, logs)
                 if self.stop_training:
                     break
@@ -358,14 +465,45 @@ class Sequential:
         cl.call("on_train_end", {})
         return self.history
 
-    def _make_metrics(self, y):
-        out_shape = self.layers[-1].output_shape
-        return [_metrics.get(m, loss_name=self.loss_name if isinstance(self.loss_name, str) else None,
-                             y_true=y, y_pred_shape=out_shape) for m in self._metric_names]
+    def _make_metrics(self, y, role):
+        """(metric, weighted) pairs with a fresh state for one pass over data. role 'train': a Metric
+        object given to compile is used itself (fit resets it every epoch); 'val' and 'evaluate'
+        get copies of it, so training and validation never share a state ('check': compile's copies,
+        to check the log names)."""
+        import copy
+        out_shape = self.layers[-1].output_shape if self.layers and self.layers[-1].built else None
+        loss_key = _losses.canonical_name(self.loss) or (self.loss_name if isinstance(self.loss_name, str) else None)
+        objs, names = [], set()
+        for spec, weighted in self._metric_specs_all:
+            if isinstance(spec, _metrics.Metric):
+                m = spec if role == "train" else copy.deepcopy(spec)
+            else:
+                m = _metrics.get(spec, loss_name=loss_key, y_true=y, y_pred_shape=out_shape)
+            m.reset_state()
+            if weighted and m.name in names:  # Keras: a weighted twin of a metric is 'weighted_<name>'
+                if role == "train" and m is spec:
+                    m = copy.deepcopy(spec)
+                m.name = "weighted_" + m.name
+            if m.name in names or m.name == "loss":
+                raise ValueError(f"compile: two metrics report under the name {m.name!r} (the loss is 'loss'); "
+                                 "give one a name= (or list it once)")
+            names.add(m.name)
+            objs.append((m, weighted))
+        return objs
+
+    @staticmethod
+    def _update_metrics(metric_objs, yb, out, wb):
+        """Metrics see no sample weights; weighted_metrics see them (and class_weight), as in Keras."""
+        if not metric_objs:
+            return
+        outn = out.detach().numpy()
+        for m, weighted in metric_objs:
+            m.update_state(yb, outn, wb if weighted else None)
 
     # ---------------------------------------------------------------- evaluate / predict
     def _evaluate_arrays(self, x, y, sample_weight=None, batch_size=32, y_for_metrics=None):
-        metric_objs = self._make_metrics(y if y_for_metrics is None else y_for_metrics)
+        metric_objs = self._make_metrics(y if y_for_metrics is None else y_for_metrics,
+                                         "evaluate" if y_for_metrics is None else "val")
         total, seen = 0.0, 0
         with no_grad():
             for batch in BatchIterator(x, y, batch_size=batch_size, shuffle=False, sample_weight=sample_weight):
@@ -374,12 +512,9 @@ class Sequential:
                 loss, out = self._loss_and_outputs(xb, yb, wb, training=False, outputs=bool(metric_objs))
                 total += float(loss.item()) * len(xb)
                 seen += len(xb)
-                if metric_objs:
-                    outn = out.numpy()
-                    for m in metric_objs:
-                        m.update_state(yb, outn, wb)
+                self._update_metrics(metric_objs, yb, out, wb)
         logs = {"loss": total / max(seen, 1)}
-        logs.update({m.name: m.result() for m in metric_objs})
+        logs.update({m.name: m.result() for m, _ in metric_objs})
         return logs
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False,
@@ -419,12 +554,11 @@ class Sequential:
         _check_finite("train_on_batch: x", x)
         self._ensure_built(x)
         xb = np.ascontiguousarray(x, dtype=np.float32)
-        metric_objs = self._make_metrics(y)
+        metric_objs = self._make_metrics(y, "train")
         loss, out = self._train_step(xb, np.ascontiguousarray(y), sample_weight, outputs=bool(metric_objs))
         logs = {"loss": loss}
-        for m in metric_objs:
-            m.update_state(y, out.numpy(), sample_weight)
-            logs[m.name] = m.result()
+        self._update_metrics(metric_objs, y, out, sample_weight)
+        logs.update({m.name: m.result() for m, _ in metric_objs})
         if return_dict:
             return logs
         vals = list(logs.values())

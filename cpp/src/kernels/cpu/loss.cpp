@@ -83,6 +83,7 @@ void crossentropy_fast(const T* pred, const T* target, const int64_t* labels, in
       T s = 0;
 #pragma omp simd reduction(+ : s)
       for (int64_t c = 0; c < C; ++c) s += x[c];
+      if (s == T(0)) s = T(1);  // an all-zero row: every q_c = 0, clipped to eps (finite, not 0/0)
       aux[r] = s;
       if (!t) {
         T q = x[labels[r]] / s;

@@ -60,6 +60,7 @@ void crossentropy_reference(const T* pred, const T* target, const int64_t* label
       // q_c = clip(p_c / sum p, eps, 1 - eps);  loss = -sum_c t_c log q_c
       T s = 0;
       for (int64_t c = 0; c < C; ++c) s += x[c];
+      if (s == T(0)) s = T(1);  // an all-zero row: every q_c = 0, clipped to eps (finite, not 0/0)
       for (int64_t c = 0; c < C; ++c) {
         T q = x[c] / s;
         q = q < lo ? lo : (q > hi ? hi : q);
