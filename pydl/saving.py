@@ -108,8 +108,7 @@ def load_model(path, compile=True):
     if compile and comp:
         model.compile(optimizer=_opt.deserialize(comp["optimizer"]), loss=comp["loss"], metrics=comp["metrics"])
         if slots is not None:
-            model.optimizer.build(model.parameters())
-            model._optimizer_built = True
+            model._build_optimizer()
             model.optimizer.set_state({"iterations": comp["optimizer_state"]["iterations"], "slots": slots})
     return model
 
