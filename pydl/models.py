@@ -315,6 +315,8 @@ class Sequential:
         """Check and convert one call's data: x to the model's input dtype (uint8 images stay
         uint8 for a float32 model: the batcher converts them), y and sample_weight to its output
         dtype; rows must match and everything be finite. ``name`` starts every message."""
+        if x is None:
+            raise ValueError(f"{name}: x is missing (the input samples)")
         x = _as_array(f"{name}: x", x)
         dtype = np.dtype(self._input_dtype.name)
         if x.dtype != dtype and not (x.dtype == np.uint8 and dtype == np.float32):
