@@ -33,7 +33,7 @@ def _as_array(name, a):
     if a.dtype == object:
         raise TypeError(f"{name}: could not convert the data to a numeric array")
     if a.ndim == 0:
-        raise ValueError(f"{name} must be an array with a samples axis first, got the scalar {a!r}")
+        raise ValueError(f"{name} must be an array with a samples axis first, got the scalar {a.item()!r}")
     return a
 
 
@@ -318,6 +318,8 @@ class Sequential:
         if x is None:
             raise ValueError(f"{name}: x is missing (the input samples)")
         x = _as_array(f"{name}: x", x)
+        if len(x) == 0:
+            raise ValueError(f"{name}: x has no samples (shape {x.shape})")
         dtype = np.dtype(self._input_dtype.name)
         if x.dtype != dtype and not (x.dtype == np.uint8 and dtype == np.float32):
             x = x.astype(dtype)

@@ -395,6 +395,12 @@ def test_predict_with_the_wrong_sample_shape_names_predict_and_the_shapes():
         m.predict(np.zeros(2), verbose=0)
     with pytest.raises(ValueError, match=r"evaluate: .*\(2,\).*\(4,\)"):
         m.evaluate(np.zeros((3, 4)), np.zeros((3, 3)), verbose=0)
+    with pytest.raises(ValueError, match=r"predict: x has no samples \(shape \(0, 2\)\)"):
+        m.predict(np.zeros((0, 2)), verbose=0)
+    with pytest.raises(ValueError, match=r"predict: x must be an array .*3\.0"):
+        m.predict(3.0, verbose=0)
+    with pytest.raises(ValueError, match=r"fit: x is missing"):
+        m.fit(None, np.zeros((3, 3)), verbose=0)
 
 
 def test_y_with_the_wrong_number_of_rows_names_the_function():
