@@ -57,7 +57,8 @@ class Sequential:
         self.history = None
         self._input_shape = None
         self._trainable = True
-        self._trained = []  # the weights fit trains, fixed at the first step after compile
+        self._compiled_trainable = None  # (model.trainable, {id(layer): layer.trainable}) at compile
+        self._trained = []  # the weights fit trains (those trainable at compile)
         for layer in layers or []:
             self.add(layer)
 
@@ -232,6 +233,7 @@ class Sequential:
                 _metrics.get(m)
         self._fused = self._find_fusion()
         self._optimizer_built = False
+        self._compiled_trainable = (self.trainable, {id(l): l.trainable for l in self.layers})
 
     def _find_fusion(self):
         """softmax + categorical crossentropy (or sigmoid + binary crossentropy) at the end of the
@@ -286,27 +288,46 @@ class Sequential:
     def _train_step(self, xb, yb, wb=None, outputs=True):
         if not self._optimizer_built:
             self._build_optimizer()
-        for w in self.weights:  # frozen weights too: their gradients must not pile up
+        trained = {id(w) for w in self._trained}
+        # Frozen weights record no gradient for this step (backward skips their work).
+        frozen = [w for w in self.weights if w.requires_grad and id(w) not in trained]
+        for w in self.weights:
             w.grad = None
-        loss, out = self._loss_and_outputs(xb, yb, wb, training=True, outputs=outputs)
-        loss.backward()
-        # Only the compiled trainable weights, even if the optimizer also knows others (one
-        # that trained this model before a layer was frozen and the model compiled again).
-        self.optimizer.apply([w.grad for w in self._trained], self._trained)
+        for w in frozen:
+            w.requires_grad = False
+        try:
+            loss, out = self._loss_and_outputs(xb, yb, wb, training=True, outputs=outputs)
+            if self._trained:
+                loss.backward()
+                # Only the compiled trainable weights, even if the optimizer also knows others
+                # (one that trained this model before a layer was frozen and it was compiled again).
+                self.optimizer.apply([w.grad for w in self._trained], self._trained)
+        finally:
+            for w in frozen:
+                w.requires_grad = True
         return float(loss.item()), out
 
+    def _compiled_parameters(self):
+        """The weights that were trainable when the model was compiled (Keras fixes them then)."""
+        if self._compiled_trainable is None:
+            return self.parameters()
+        model_trainable, flags = self._compiled_trainable
+        if not model_trainable:
+            return []
+        return [w for l in self.layers for w in l._weights_trainable_when(flags.get(id(l), l.trainable))]
+
     def _build_optimizer(self):
-        """Fix the weights ``fit`` trains and create their optimizer slots. As Keras, which
-        weights train is fixed at compile (here: the first step after it, or load_model), so a
-        change of ``trainable`` takes effect when the model is compiled again."""
-        self._trained = self.parameters()
+        """Fix the weights ``fit`` trains (those trainable at compile: as in Keras, a change of
+        ``trainable`` takes effect when the model is compiled again) and create their optimizer
+        slots. Runs at the first training step after compile, or in load_model."""
+        self._trained = self._compiled_parameters()
         self.optimizer.build(self._trained)
         self._optimizer_built = True
 
     def _warn_if_trainable_changed(self, name, stacklevel=3):
-        if self._optimizer_built and [id(w) for w in self.parameters()] != [id(w) for w in self._trained]:
+        if [id(w) for w in self.parameters()] != [id(w) for w in self._compiled_parameters()]:
             warnings.warn(f"{name}: the trainable weights changed since the model was compiled (a layer's or the "
-                          "model's `trainable` was set), and this still trains the weights fixed then; call "
+                          "model's `trainable` was set), and this still trains the weights trainable then; call "
                           "model.compile(...) again for the change to take effect (as in Keras)", UserWarning,
                           stacklevel=stacklevel)
 

@@ -102,13 +102,42 @@ def test_trainable_weights_and_summary_follow_the_flag(capsys):
     assert "Trainable params: 26" in capsys.readouterr().out
 
 
-def test_changing_trainable_without_recompiling_warns():
+def test_changing_trainable_without_recompiling_warns_and_keeps_the_compiled_state():
+    # Keras: the trainable state is the one at compile, until the model is compiled again
     x, y = blobs()
     m = two_layer()
-    m.fit(x, to_categorical(y, 3), epochs=1, verbose=0)
-    m.layers[1].trainable = False
+    m.layers[1].trainable = False  # after compile, before the first fit
+    before = m.layers[1].get_weights()
     with pytest.warns(UserWarning, match="compile"):
         m.fit(x, to_categorical(y, 3), epochs=1, verbose=0)
+    assert not same(m.layers[1].get_weights(), before)
+    m.compile(loss="categorical_crossentropy", optimizer=Adam(learning_rate=0.01))
+    before = m.layers[1].get_weights()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m.fit(x, to_categorical(y, 3), epochs=1, verbose=0)
+    assert same(m.layers[1].get_weights(), before)
+    assert m.layers[1].kernel.grad is None  # a frozen weight records no gradient
+    assert m.layers[1].kernel.requires_grad  # and is left ready to be unfrozen
+
+
+def test_a_layer_shared_by_two_models_trains_in_the_one_compiled_with_it_trainable():
+    # the GAN recipe: the discriminator compiled trainable on its own, frozen inside the stack
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((16, 2)).astype(np.float32)
+    y = rng.standard_normal((16, 1)).astype(np.float32)
+    shared = Dense(4, input_shape=(2,))
+    alone = Sequential([shared, Dense(1)])
+    alone.compile(loss="mse", optimizer=SGD(learning_rate=0.1))
+    shared.trainable = False
+    stacked = Sequential([shared, Dense(1)])
+    stacked.compile(loss="mse", optimizer=SGD(learning_rate=0.1))
+    before = shared.get_weights()
+    stacked.train_on_batch(x, y)
+    assert same(shared.get_weights(), before)
+    with pytest.warns(UserWarning, match="compile"):
+        alone.train_on_batch(x, y)
+    assert not same(shared.get_weights(), before)
 
 
 def test_parameters_docstring_says_what_the_optimizer_holds():

@@ -99,9 +99,10 @@ def assign_weights(owner, weights, values):
 class Layer:
     """The base of every layer.
 
-    ``trainable``: whether ``fit`` updates the layer's weights. As in Keras, ``compile`` (more
-    exactly, the first training step after it) fixes which weights ``fit`` trains: after
-    changing ``trainable`` call ``compile`` again (``fit`` warns if you did not).
+    ``trainable``: whether ``fit`` updates the layer's weights. As in Keras, ``compile`` fixes
+    which weights a model's ``fit`` trains: after changing ``trainable`` call ``compile`` again
+    (``fit`` warns if you did not). A layer shared by two models trains in the one compiled
+    while it was trainable (the GAN recipe).
     ``dtype``: 'float32' (default) or 'float64'; the weights are created in it and floating
     inputs are cast to it (Keras's rule), so layers of different dtypes can be stacked.
     ``activity_regularizer``: a penalty on the layer's output (after its activation), added to
@@ -175,9 +176,11 @@ class Layer:
 
     @property
     def trainable_weights(self):
-        if not self.trainable:
-            return []
-        return [w for w in self.weights if w.name not in self._untrainable]
+        return self._weights_trainable_when(self.trainable)
+
+    def _weights_trainable_when(self, trainable):
+        """The weights that train when the layer's ``trainable`` is ``trainable``."""
+        return [w for w in self.weights if w.name not in self._untrainable] if trainable else []
 
     @property
     def non_trainable_weights(self):
