@@ -29,7 +29,8 @@ def keras1_names(**aliases):
     def wrap(fn):
         positional = [n for n, p in inspect.signature(fn).parameters.items()
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        owner = fn.__qualname__.replace(".__init__", "")
+        parts = fn.__qualname__.split(".")
+        owner = parts[-2] if parts[-1] == "__init__" and len(parts) > 1 else parts[-1]  # 'Dense', 'fit'
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
