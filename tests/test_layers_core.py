@@ -178,8 +178,11 @@ def test_a_layer_casts_floating_inputs_to_its_dtype_and_the_cast_has_a_gradient(
     out.sum().backward()
     assert x.grad.dtype == pydl.float32
     np.testing.assert_allclose(x.grad.numpy(), np.full((3, 4), 2.0))  # d/dx sum(x @ ones(4, 2))
-    # a layer without weights or a dtype of its own keeps its input's dtype
+    # a layer without weights or a dtype of its own keeps its input's dtype, also once reloaded
     assert L.Activation("tanh")(out).dtype == pydl.float64
+    assert L.Activation.from_config(L.Activation("tanh").get_config())(out).dtype == pydl.float64
+    assert L.Activation("tanh", dtype="float32")(out).dtype == pydl.float32
+    assert Dense.from_config(layer.get_config()).dtype == pydl.float64
 
 
 # ---- trainable

@@ -253,7 +253,8 @@ class Layer:
             raise ValueError(f"{self.name}: expected input of shape {self.input_shape}, got (batch,) + {shape}")
 
     def get_config(self):
-        cfg = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name}
+        # dtype None: not given (a layer without weights then keeps its input's dtype)
+        cfg = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name if self._dtype_given else None}
         if self.activity_regularizer is not None:
             cfg["activity_regularizer"] = _reg.serialize(self.activity_regularizer)
         if self._input_shape_arg is not None:
