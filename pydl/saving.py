@@ -203,8 +203,7 @@ def load_model(path, custom_objects=None, compile=True):
             extra = {"loss_weights": comp["loss_weights"]} if "loss_weights" in comp else {}
             model.compile(optimizer=optimizer, loss=loss, **metrics, **extra)
             if slots is not None:
-                model.optimizer.build(model.parameters())
-                model._optimizer_built = True
+                model._build_optimizer()
                 model.optimizer.set_state({"iterations": comp["optimizer_state"]["iterations"], "slots": slots})
     return model
 
