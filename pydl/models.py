@@ -244,7 +244,10 @@ class Sequential:
         self.optimizer.zero_grad()
         loss, out = self._loss_and_outputs(xb, yb, wb, training=True, outputs=outputs)
         loss.backward()
-        self.optimizer.step()
+        try:
+            self.optimizer.step()
+        except _optimizers.NonFiniteGradientError as e:  # no weight changed; say which layer
+            raise e.for_layers(self.layers, loss=float(loss.item())) from None
         return float(loss.item()), out
 
     # ---------------------------------------------------------------- data
@@ -337,7 +340,18 @@ class Sequential:
                 xb, yb = batch[0], batch[1]
                 wb = batch[2] if len(batch) > 2 else None
                 cl.call("on_train_batch_begin", step, {"size": len(xb)})
-                loss, out = self._train_step(xb, yb, wb, outputs=bool(metric_objs))
+                try:
+                    loss, out = self._train_step(xb, yb, wb, outputs=bool(metric_objs))
+                except _optimizers.NonFiniteGradientError as e:
+                    # The step changed nothing. A non-finite loss goes to the callbacks first, so
+                    # TerminateOnNaN ends training as in Keras; otherwise fit stops with the error.
+                    if e.loss is None or math.isfinite(e.loss):
+                        raise
+                    logs = {"loss": e.loss}
+                    cl.call("on_train_batch_end", step, logs)
+                    if not self.stop_training:
+                        raise
+                    break
                 total += loss * len(xb)
                 seen += len(xb)
                 if metric_objs:

@@ -176,7 +176,7 @@ TEST(adamax_first_two_steps_by_hand) {
   // m = m + (g - m)(1 - b1); u = max(b2 u, |g|); p = p - lr m / ((1 - b1^t)(u + eps))
   Hyper h;
   h.learning_rate = 0.1;
-  const double b1 = 0.9, b2 = 0.999, eps = 1e-7;
+  const double b1 = 0.9, eps = 1e-7;
   std::vector<Tensor> p{Tensor::full({3}, 1.0, DType::Float64)};
   std::vector<std::vector<Tensor>> s{{Tensor::zeros({3}, DType::Float64), Tensor::zeros({3}, DType::Float64)}};
   // step 1: g = -3 -> m = -0.3, u = 3, p = 1 + 0.1 * 0.3 / (0.1 * (3 + eps))
