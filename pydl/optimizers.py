@@ -47,6 +47,16 @@ def _is_number(x):
     return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
 
 
+# Keras 3 base-optimizer arguments pydl does not implement: refused by name (never ignored).
+_KERAS_UNSUPPORTED = {
+    "use_ema": "keep a copy of the weights and average it yourself, or leave it out",
+    "ema_momentum": "pydl keeps no moving average of the weights",
+    "ema_overwrite_frequency": "pydl keeps no moving average of the weights",
+    "loss_scale_factor": "pydl trains in float32 or float64, where loss scaling is not needed",
+    "gradient_accumulation_steps": "accumulate by calling loss.backward() on several batches before step() "
+                                   "(gradients add up until zero_grad()), scaling the loss by 1/steps",
+}
+
 # Hyperparameters that are on/off flags; every other one is a number (None: off, for the
 # optional ones of _COMMON).
 _FLAGS = ("nesterov", "centered", "amsgrad")
@@ -170,6 +180,9 @@ class Optimizer:
         for k, v in zip(names, args):
             values[k] = v
         for k, v in kwargs.items():
+            if k in _KERAS_UNSUPPORTED:
+                raise TypeError(f"{cls}(): `{k}` (a Keras 3 optimizer argument) is not supported by pydl; "
+                                f"{_KERAS_UNSUPPORTED[k]}")
             if k not in values:
                 raise TypeError(f"{cls}() got an unexpected keyword argument '{k}'; valid arguments: "
                                 f"params, {', '.join(names)}")

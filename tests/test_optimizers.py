@@ -509,7 +509,7 @@ BAD_HYPER = [
     (O.RMSprop, "rho", 1.0), (O.RMSprop, "rho", -0.1), (O.Adadelta, "rho", 1.0),
     (O.Adam, "beta_1", 1.0), (O.Adam, "beta_2", -0.5), (O.AdamW, "beta_1", 1.2),
     (O.Nadam, "beta_1", 1.0), (O.Nadam, "beta_2", 1.0), (O.Adamax, "beta_1", -0.1), (O.Adamax, "beta_2", 1.0),
-    (O.Adam, "epsilon", -1e-7), (O.Adagrad, "epsilon", -1.0), (O.Adagrad, "initial_accumulator_value", -0.1),
+    (O.Adam, "epsilon", -1e-7), (O.Adagrad, "epsilon", -1.0), (O.Adam, "epsilon", 0.0), (O.Adadelta, "epsilon", 0.0), (O.Adagrad, "initial_accumulator_value", -0.1),
     (O.SGD, "clipnorm", -1.0), (O.Adam, "clipvalue", -0.5), (O.Adam, "global_clipnorm", -2.0),
     (O.SGD, "weight_decay", -0.1),
 ]
@@ -544,6 +544,20 @@ def test_learning_rate_setter_checks_and_schedules_stay_allowed():
     with pytest.raises(ValueError, match="learning_rate"):
         opt.step()
     assert w.detach().numpy()[0] == 1.0
+
+
+def test_epsilon_zero_is_refused_because_a_zero_gradient_would_write_nan():
+    # with epsilon 0, a parameter whose gradient is 0 (a dead ReLU unit) has m = v = 0 and Adam's
+    # step m / (sqrt(v) + 0) is 0 / 0: NaN written into the weights without a word
+    with pytest.raises(ValueError, match=r"Adam: `epsilon` must be > 0 .*NaN"):
+        O.Adam(epsilon=0.0)
+
+
+@pytest.mark.parametrize("arg", ["use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
+                                 "gradient_accumulation_steps"])
+def test_keras_arguments_pydl_does_not_implement_are_refused_by_name(arg):
+    with pytest.raises(TypeError, match=rf"Adam\(\): `{arg}` \(a Keras 3 optimizer argument\) is not supported"):
+        O.Adam(**{arg: 1})
 
 
 def test_hyperparameter_types_and_deprecated_decay_are_checked():

@@ -298,6 +298,7 @@ TEST(hyperparameter_ranges) {
   CHECK(bad(Rule::Nadam, [](Hyper& h) { h.beta_1 = 1.0; }));
   CHECK(bad(Rule::Adamax, [](Hyper& h) { h.beta_2 = -0.1; }));
   CHECK(bad(Rule::Adam, [](Hyper& h) { h.epsilon = -1e-7; }));
+  CHECK(bad(Rule::RMSprop, [](Hyper& h) { h.epsilon = 0; }));
   CHECK(bad(Rule::Adam, [](Hyper& h) { h.clipvalue = -1; }));
   CHECK(bad(Rule::Adam, [](Hyper& h) { h.weight_decay = INFINITY; }));
   CHECK(!bad(Rule::Adam, [](Hyper& h) { h.beta_1 = 0.0; h.beta_2 = 0.0; }));

@@ -74,7 +74,11 @@ void check_hyper(Rule rule, const Hyper& h) {
       throw ValueError(msg(op, ": `", name, "` must be a float in [0, 1", closed_right ? "]" : ")", ", got ", v));
   };
   nonneg(h.learning_rate, "learning_rate");
-  nonneg(h.epsilon, "epsilon");
+  finite(h.epsilon, "epsilon");
+  // every rule divides by a root plus epsilon that is 0 for a zero gradient: 0 / 0 would be NaN
+  if (!(h.epsilon > 0))
+    throw ValueError(msg(op, ": `epsilon` must be > 0 (with 0 a zero gradient divides 0 by 0 and writes NaN into ",
+                         "the weights), got ", h.epsilon));
   nonneg(h.weight_decay, "weight_decay");
   nonneg(h.clipnorm, "clipnorm");
   nonneg(h.clipvalue, "clipvalue");
