@@ -323,41 +323,45 @@ class Optimizer:
     # ---------------------------------------------------------------- the update
     def apply_gradients(self, grads_and_vars):
         """Keras's entry point: one update from (gradient, variable) pairs; None gradients are skipped."""
-        pairs = [(g, v) for g, v in grads_and_vars if g is not None]
-        if pairs:
-            grads, variables = zip(*pairs)
-            self.apply(list(grads), list(variables))
+        pairs = list(grads_and_vars)
+        self._apply([g for g, _ in pairs], [v for _, v in pairs], "apply_gradients")
         return self.iterations
 
     def apply(self, grads, variables):
         """One update of ``variables`` with ``grads`` (same order); None gradients are skipped."""
-        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+        self._apply(grads, variables, "apply")
+
+    def _apply(self, grads, variables, what):
+        grads, variables = list(grads), list(variables)
         if len(grads) != len(variables):
-            raise ValueError(f"{type(self).__name__}.apply: got {len(grads)} gradients for {len(variables)} variables")
-        if not pairs:
+            raise ValueError(f"{type(self).__name__}.{what}: got {len(grads)} gradients for {len(variables)} variables")
+        positions = [i for i, g in enumerate(grads) if g is not None]
+        if not positions:
             return
-        missing = [v for _, v in pairs if hash(v) not in self._index]
+        missing = [variables[i] for i in positions if hash(variables[i]) not in self._index]
         if missing:
             self.build(missing)
         params, gs, slots = [], [], []
-        for g, v in pairs:
+        for i in positions:
+            g, v = grads[i], variables[i]
             if not isinstance(g, _C.Tensor):
                 g = _C.tensor(np.asarray(g), dtype=v.dtype)
             params.append(v)
             gs.append(g)
             slots.append(self._slots[self._index[hash(v)]])
-        self._run("apply", params, gs, slots)
+        self._run(what, params, gs, slots, positions)
 
-    def _run(self, what, params, grads, slots):
-        """The one C++ call of a step; a NaN or inf gradient raises before any weight changes."""
+    def _run(self, what, params, grads, slots, positions=None):
+        """The one C++ call of a step; a NaN or inf gradient raises before any weight changes.
+        ``positions[i]``: where params[i] stands in the caller's list (None gradients skipped)."""
         bad = _C.optimizer_step(self.rule, params, grads, slots, self._hyper_for_cpp(self.learning_rate))
         if bad:
-            first = bad[0]
-            more = f"; so do those of parameters {', '.join(str(i) for i in bad[1:])}" if len(bad) > 1 else ""
+            at = [positions[i] if positions is not None else i for i in bad]
+            more = f"; so do those of parameters {', '.join(str(i) for i in at[1:])}" if len(at) > 1 else ""
             raise NonFiniteGradientError(
-                f"{type(self).__name__}.{what}: the gradient of {_describe(params[first], first)} holds NaN or inf"
-                f"{more}. No parameter was updated (a non-finite gradient would turn the weights into NaN).",
-                bad, [params[i] for i in bad])
+                f"{type(self).__name__}.{what}: the gradient of {_describe(params[bad[0]], at[0])} holds NaN or "
+                f"inf{more}. No parameter was updated (a non-finite gradient would turn the weights into NaN).",
+                at, [params[i] for i in bad])
         self._advance()
 
     def _advance(self):
@@ -381,7 +385,7 @@ class Optimizer:
             # The common case (a built optimizer, every gradient present): one C++ call.
             self._run("step", params, grads, self._slots)
         else:
-            self.apply(grads, params)
+            self._apply(grads, params, "step")
         return loss
 
     def zero_grad(self, set_to_none=True):

@@ -473,6 +473,16 @@ def test_non_finite_gradient_names_every_bad_parameter_and_apply_gradients_raise
     np.testing.assert_array_equal(w.numpy(), [1.0, 2.0])
     np.testing.assert_array_equal(u.numpy(), [4.0, 5.0])
     assert opt.iterations == 0
+    # positions count in the caller's list, skipped (None) gradients included
+    with pytest.raises(O.NonFiniteGradientError, match=r"SGD.apply_gradients: the gradient of parameter 2 "):
+        opt.apply_gradients([(None, w), (pydl.tensor([1.0]), v), (pydl.tensor([1.0, np.nan]), u)])
+    p = pydl.tensor([1.0], requires_grad=True)
+    q = pydl.tensor([1.0], requires_grad=True)
+    opt = O.Adam([p, q])
+    (q * float("inf")).sum().backward()  # p.grad stays None
+    with pytest.raises(O.NonFiniteGradientError, match=r"Adam.step: the gradient of parameter 1 ") as e:
+        opt.step()
+    assert e.value.index == 1 and e.value.parameters[0] is q
 
 
 def test_clipnorm_with_an_infinite_norm_of_finite_values_clips_exactly():
@@ -558,6 +568,15 @@ def test_epsilon_zero_is_refused_because_a_zero_gradient_would_write_nan():
 def test_keras_arguments_pydl_does_not_implement_are_refused_by_name(arg):
     with pytest.raises(TypeError, match=rf"Adam\(\): `{arg}` \(a Keras 3 optimizer argument\) is not supported"):
         O.Adam(**{arg: 1})
+
+
+def test_nesterov_without_momentum_raises_as_in_pytorch():
+    with pytest.raises(ValueError, match=r"SGD: `nesterov=True` needs a momentum > 0"):
+        O.SGD(learning_rate=0.1, nesterov=True)
+    opt = O.SGD(momentum=0.9, nesterov=True)
+    with pytest.raises(ValueError, match="nesterov"):
+        opt.momentum = 0.0
+    assert opt.momentum == 0.9
 
 
 def test_hyperparameter_types_and_deprecated_decay_are_checked():

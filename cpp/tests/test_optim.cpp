@@ -292,6 +292,7 @@ TEST(hyperparameter_ranges) {
   CHECK(bad(Rule::SGD, [](Hyper& h) { h.learning_rate = NAN; }));
   CHECK(bad(Rule::SGD, [](Hyper& h) { h.momentum = -0.1; }));
   CHECK(!bad(Rule::SGD, [](Hyper& h) { h.momentum = 1.0; }));
+  CHECK(bad(Rule::SGD, [](Hyper& h) { h.nesterov = true; }));
   CHECK(bad(Rule::RMSprop, [](Hyper& h) { h.rho = 1.0; }));
   CHECK(bad(Rule::Adadelta, [](Hyper& h) { h.rho = 1.0; }));
   CHECK(bad(Rule::Adadelta, [](Hyper& h) { h.rho = -0.5; }));

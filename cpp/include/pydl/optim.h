@@ -60,7 +60,7 @@ std::vector<SlotSpec> slot_specs(Rule rule, const Hyper& h);
 // Checks the hyperparameters (ValueError naming the optimizer, the argument and the value):
 // every number finite; epsilon > 0; learning_rate, weight_decay, clipnorm, clipvalue,
 // global_clipnorm, initial_accumulator_value >= 0; momentum in [0, 1]; rho, beta_1, beta_2 in
-// [0, 1); at most one of clipnorm and global_clipnorm.
+// [0, 1); at most one of clipnorm and global_clipnorm; SGD's nesterov only with momentum > 0.
 void check_hyper(Rule rule, const Hyper& h);
 
 // One parameter's update, in place. grad is scaled by grad_scale (the clipnorm /

@@ -88,7 +88,13 @@ void check_hyper(Rule rule, const Hyper& h) {
                          " and global_clipnorm=", h.global_clipnorm));
   if (h.iterations < 0) throw ValueError(msg(op, ": `iterations` must be >= 0, got ", h.iterations));
   switch (rule) {
-    case Rule::SGD: in01(h.momentum, "momentum", true); break;
+    case Rule::SGD:
+      in01(h.momentum, "momentum", true);
+      // as PyTorch: without momentum Nesterov's look-ahead does nothing, so asking for it is a slip
+      if (h.nesterov && !(h.momentum > 0))
+        throw ValueError(msg(op, ": `nesterov=True` needs a momentum > 0 (the look-ahead is along the momentum), got "
+                             "momentum=", h.momentum));
+      break;
     case Rule::Adagrad: nonneg(h.initial_accumulator_value, "initial_accumulator_value"); break;
     case Rule::Adadelta: in01(h.rho, "rho", false); break;
     case Rule::RMSprop:
