@@ -91,7 +91,7 @@ class NonFiniteGradientError(RuntimeError):
                 w = owned[0]
                 what = _describe(w)
                 loss_note = f"; the batch's loss was {loss}" if loss is not None else ""
-                message = (f"fit: the gradient of layer '{layer.name}' ({type(layer).__name__}) is not finite "
+                message = (f"The gradient of layer '{layer.name}' ({type(layer).__name__}) is not finite "
                            f"(NaN or inf) in {what}{loss_note}. Training stopped before this step changed any "
                            "weight. Common causes: a learning rate too large, inputs not scaled, NaN or inf in "
                            "the data, a log or division of 0 in a custom loss.")
