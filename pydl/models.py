@@ -411,7 +411,10 @@ class Sequential:
                 loss.backward()
                 # Only the compiled trainable weights, even if the optimizer also knows others
                 # (one that trained this model before a layer was frozen and it was compiled again).
-                self.optimizer.apply([w.grad for w in self._trained], self._trained)
+                try:
+                    self.optimizer.apply([w.grad for w in self._trained], self._trained)
+                except _optimizers.NonFiniteGradientError as e:  # no weight changed; say which layer
+                    raise e.for_layers(self.layers, loss=float(loss.item())) from None
         finally:
             for w in frozen:
                 w.requires_grad = True
@@ -562,7 +565,18 @@ class Sequential:
                 xb, yb = batch[0], batch[1]
                 wb = batch[2] if len(batch) > 2 else None
                 cl.call("on_train_batch_begin", step, {"size": len(xb)})
-                loss, out = self._train_step(xb, yb, wb, outputs=bool(metric_objs))
+                try:
+                    loss, out = self._train_step(xb, yb, wb, outputs=bool(metric_objs))
+                except _optimizers.NonFiniteGradientError as e:
+                    # The step changed nothing. A non-finite loss goes to the callbacks first, so
+                    # TerminateOnNaN ends training as in Keras; otherwise fit stops with the error.
+                    if e.loss is None or math.isfinite(e.loss):
+                        raise
+                    logs = {"loss": e.loss}
+                    cl.call("on_train_batch_end", step, logs)
+                    if not self.stop_training:
+                        raise
+                    break
                 total += loss * len(xb)
                 seen += len(xb)
                 self._update_metrics(metric_objs, yb, out, wb)
