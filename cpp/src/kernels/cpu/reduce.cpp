@@ -11,15 +11,22 @@
 
 namespace pydl::kernels {
 
-// Reduce one contiguous run x[0..n) (the vectorisable case).
+// Sums accumulate in double, for float32 too (a float sum stops counting at 2^24 and loses the
+// low digits of data with a large mean); the accumulator is converted once, at the end. The
+// double loop still vectorises (float lanes widened to double, half as many per register).
+
+// Sum of one contiguous run x[0..n) (the vectorisable case).
 template <typename T>
-static T reduce_run(Reduce op, const T* x, int64_t n) {
-  if (op == Reduce::Sum) {
-    T acc = 0;
+static double sum_run(const T* x, int64_t n) {
+  double acc = 0;
 #pragma omp simd reduction(+ : acc)
-    for (int64_t i = 0; i < n; ++i) acc += x[i];
-    return acc;
-  }
+  for (int64_t i = 0; i < n; ++i) acc += double(x[i]);
+  return acc;
+}
+
+// Max or min of one contiguous run (NaN propagates, as np.max).
+template <typename T>
+static T extreme_run(Reduce op, const T* x, int64_t n) {
   T acc = x[0];
   if (op == Reduce::Max) {
     for (int64_t i = 1; i < n; ++i) acc = MaximumF::f(x[i], acc, P<T>{});
@@ -31,43 +38,64 @@ static T reduce_run(Reduce op, const T* x, int64_t n) {
 
 template <typename T>
 void reduce_fast(Reduce op, const T* x, int64_t outer, int64_t r, int64_t inner, T* out) {
+  const bool sum = op == Reduce::Sum;
   if (inner == 1) {
     if (outer == 1 && r >= 2 * kTile) {
-      // One long run: fixed blocks, partial results combined in block order.
+      // One long run: fixed blocks, partial results combined in block order. (part is
+      // allocated here, before the parallel region: nothing in a region may throw.)
       const int64_t nb = (r + kTile - 1) / kTile;
-      std::vector<T> part(static_cast<size_t>(nb));
+      std::vector<double> part(static_cast<size_t>(nb));
+      std::vector<T> ext(sum ? 0 : static_cast<size_t>(nb));
 #pragma omp parallel for schedule(static)
       for (int64_t b = 0; b < nb; ++b) {
         int64_t s = b * kTile, n = r - s < kTile ? r - s : kTile;
-        part[b] = reduce_run(op, x + s, n);
+        if (sum) part[b] = sum_run(x + s, n);
+        else ext[b] = extreme_run(op, x + s, n);
       }
-      T acc = part[0];
-      for (int64_t b = 1; b < nb; ++b)
-        acc = op == Reduce::Sum ? acc + part[b]
-                                : (op == Reduce::Max ? MaximumF::f(part[b], acc, P<T>{}) : MinimumF::f(part[b], acc, P<T>{}));
-      out[0] = acc;
+      if (sum) {
+        double acc = 0;
+        for (int64_t b = 0; b < nb; ++b) acc += part[b];
+        out[0] = static_cast<T>(acc);
+      } else {
+        T acc = ext[0];
+        for (int64_t b = 1; b < nb; ++b)
+          acc = op == Reduce::Max ? MaximumF::f(ext[b], acc, P<T>{}) : MinimumF::f(ext[b], acc, P<T>{});
+        out[0] = acc;
+      }
       return;
     }
 #pragma omp parallel for schedule(static) if (outer * r >= kParallelMin && outer > 1)
-    for (int64_t o = 0; o < outer; ++o) out[o] = reduce_run(op, x + o * r, r);
+    for (int64_t o = 0; o < outer; ++o)
+      out[o] = sum ? static_cast<T>(sum_run(x + o * r, r)) : extreme_run(op, x + o * r, r);
     return;
   }
   // inner > 1: add whole rows, vectorised along the inner axis; threads split (o, column block).
+  // Sums go through a double accumulator per output, allocated before the region.
   const int64_t cb = inner < 1024 ? inner : 1024;
   const int64_t ncb = (inner + cb - 1) / cb;
+  std::vector<double> acc_buf(sum ? static_cast<size_t>(outer * inner) : 0);
+  double* acc_all = acc_buf.data();
 #pragma omp parallel for schedule(static) if (outer * r * inner >= kParallelMin && outer * ncb > 1)
   for (int64_t t = 0; t < outer * ncb; ++t) {
     const int64_t o = t / ncb, j0 = (t % ncb) * cb;
     const int64_t m = inner - j0 < cb ? inner - j0 : cb;
     T* dst = out + o * inner + j0;
     const T* src = x + o * r * inner + j0;
-    for (int64_t j = 0; j < m; ++j) dst[j] = op == Reduce::Sum ? T(0) : src[j];
-    for (int64_t i = (op == Reduce::Sum ? 0 : 1); i < r; ++i) {
-      const T* row = src + i * inner;
-      if (op == Reduce::Sum) {
+    if (sum) {
+      double* acc = acc_all + o * inner + j0;
+      for (int64_t j = 0; j < m; ++j) acc[j] = 0;
+      for (int64_t i = 0; i < r; ++i) {
+        const T* row = src + i * inner;
 #pragma omp simd
-        for (int64_t j = 0; j < m; ++j) dst[j] += row[j];
-      } else if (op == Reduce::Max) {
+        for (int64_t j = 0; j < m; ++j) acc[j] += double(row[j]);
+      }
+      for (int64_t j = 0; j < m; ++j) dst[j] = static_cast<T>(acc[j]);
+      continue;
+    }
+    for (int64_t j = 0; j < m; ++j) dst[j] = src[j];
+    for (int64_t i = 1; i < r; ++i) {
+      const T* row = src + i * inner;
+      if (op == Reduce::Max) {
         for (int64_t j = 0; j < m; ++j) dst[j] = MaximumF::f(row[j], dst[j], P<T>{});
       } else {
         for (int64_t j = 0; j < m; ++j) dst[j] = MinimumF::f(row[j], dst[j], P<T>{});
