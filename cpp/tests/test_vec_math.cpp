@@ -124,7 +124,8 @@ TEST(sigmoid_vec_matches_the_reference_over_the_whole_range) {
   double at = 0;
   const double err = max_rel_error(sigmoid_vec, ref, -87.0, 30.0, 2000003, &at);
   std::printf("  sigmoid_vec on [-87, 30]: max relative error %.3g at x = %.9g\n", err, at);
-  CHECK(err < 3e-7);
+  // exp_full_vec's bound (3e-7, above) plus the division's rounding (2^-24 = 6e-8)
+  CHECK(err < 3.6e-7);
   const double denorm_min = std::numeric_limits<float>::denorm_min();
   int bad = 0;
   for (int i = 0; i <= 100000; ++i) {  // the denormal tail: sigma(x) ~ e^x below x = -87.3

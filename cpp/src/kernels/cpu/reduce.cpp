@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/vec_math.h"
 #include "kernels/kernels.h"
 #include "kernels/math.h"
@@ -15,13 +16,29 @@ namespace pydl::kernels {
 // low digits of data with a large mean); the accumulator is converted once, at the end. The
 // double loop still vectorises (float lanes widened to double, half as many per register).
 
-// Sum of one contiguous run x[0..n) (the vectorisable case).
+// Sum of one contiguous run x[0..n), and acc[j] += row[j] for the inner > 1 case: one copy
+// per instruction set (isa.h), so the widened double lanes use the CPU's full vector width.
+#define PYDL_SUM_RUN(ISA, TARGET)                                                       \
+  template <typename T>                                                                 \
+  TARGET double sum_run_##ISA(const T* x, int64_t n) {                                  \
+    double acc = 0;                                                                     \
+    _Pragma("omp simd reduction(+ : acc)") for (int64_t i = 0; i < n; ++i) acc += double(x[i]); \
+    return acc;                                                                         \
+  }                                                                                     \
+  template <typename T>                                                                 \
+  TARGET void add_row_##ISA(double* acc, const T* row, int64_t m) {                     \
+    _Pragma("omp simd") for (int64_t j = 0; j < m; ++j) acc[j] += double(row[j]);      \
+  }
+PYDL_FOR_EACH_ISA(PYDL_SUM_RUN)
+#undef PYDL_SUM_RUN
+
 template <typename T>
 static double sum_run(const T* x, int64_t n) {
-  double acc = 0;
-#pragma omp simd reduction(+ : acc)
-  for (int64_t i = 0; i < n; ++i) acc += double(x[i]);
-  return acc;
+  return pick(&sum_run_generic<T>, &sum_run_avx2<T>, &sum_run_avx512<T>)(x, n);
+}
+template <typename T>
+static void add_row(double* acc, const T* row, int64_t m) {
+  pick(&add_row_generic<T>, &add_row_avx2<T>, &add_row_avx512<T>)(acc, row, m);
 }
 
 // Max or min of one contiguous run (NaN propagates, as np.max).
@@ -84,11 +101,7 @@ void reduce_fast(Reduce op, const T* x, int64_t outer, int64_t r, int64_t inner,
     if (sum) {
       double* acc = acc_all + o * inner + j0;
       for (int64_t j = 0; j < m; ++j) acc[j] = 0;
-      for (int64_t i = 0; i < r; ++i) {
-        const T* row = src + i * inner;
-#pragma omp simd
-        for (int64_t j = 0; j < m; ++j) acc[j] += double(row[j]);
-      }
+      for (int64_t i = 0; i < r; ++i) add_row(acc, src + i * inner, m);
       for (int64_t j = 0; j < m; ++j) dst[j] = static_cast<T>(acc[j]);
       continue;
     }
