@@ -254,3 +254,74 @@ def test_softmax_fast_matches_reference_over_wide_rows(log):
             _assert_close_ulps(fast, ref, 8, "log_softmax", abs_ulps_of_one=8)
         else:
             _assert_close_ulps(fast, ref, 8, "softmax")
+
+
+def _elu_grad(alpha):
+    def fn(t):
+        t.requires_grad = True
+        F.elu(t, alpha).backward(pydl.ones(t.shape))
+        return t.grad
+    return fn
+
+
+SWEEP["elu_grad"] = (_elu_grad(1.0), 4, 0)  # alpha e^x below 0 (the fast one through exp_full_vec)
+
+
+# NaN through every activation and select, forward and backward, on this process's SIMD path
+# (CI runs this module under each PYDL_SIMD): NaN first, at the ends of 8- and 16-lane vectors,
+# in the scalar tail, and in a run long enough for the tiled parallel path. Both backends must
+# put NaN exactly where the input has one (the selects: where the selected value is NaN), and
+# give the same values elsewhere.
+NAN_OPS = {
+    "relu": F.relu, "leaky_relu": lambda t: F.leaky_relu(t, 0.2), "elu": F.elu, "sigmoid": F.sigmoid,
+    "tanh": F.tanh, "abs": pydl.abs, "clip": lambda t: pydl.clip(t, -0.5, 0.5),
+    "maximum": lambda t: pydl.maximum(t, pydl.zeros(t.shape, dtype=t.dtype)),
+    "minimum": lambda t: pydl.minimum(pydl.zeros(t.shape, dtype=t.dtype), t),
+    "maximum_bcast": lambda t: pydl.maximum(t, pydl.tensor(0.0, dtype=t.dtype)),
+    "where": lambda t: pydl.where(pydl.ones(t.shape, dtype=t.dtype), t, pydl.zeros(t.shape, dtype=t.dtype)),
+    "exp": pydl.exp, "square": pydl.square,
+}
+
+
+@pytest.mark.parametrize("dtype", [pydl.float32, pydl.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("n", [37, 70001])
+@pytest.mark.parametrize("name", NAN_OPS)
+def test_nan_propagates_on_both_backends(name, n, dtype):
+    x = np.random.default_rng(n).uniform(-2, 2, n)
+    at = [0, 7, 8, 15, 16, 31, 32, 36] if n == 37 else [0, 16, 35000, 69984, 70000]
+    x[at] = np.nan
+    nan = np.isnan(x)
+    res = {}
+    for backend in ("reference", "fast"):
+        pydl.set_backend(backend)
+        t = pydl.tensor(x, dtype=dtype, requires_grad=True)
+        y = NAN_OPS[name](t)
+        y.backward(pydl.ones(n, dtype=dtype))
+        res[backend] = (y.detach().numpy().copy(), t.grad.numpy().copy())
+        np.testing.assert_array_equal(np.isnan(res[backend][0]), nan, err_msg=f"{name} forward on {backend}")
+        # where(c, t, u) is linear in t: its gradient, c, does not depend on t's value (as in PyTorch)
+        grad_nan = np.zeros(n, bool) if name == "where" else nan
+        np.testing.assert_array_equal(np.isnan(res[backend][1]), grad_nan, err_msg=f"{name} backward on {backend}")
+    tol = TOL[dtype]
+    for r, f in zip(res["reference"], res["fast"]):
+        np.testing.assert_allclose(f[~nan], r[~nan], **tol)
+    if name == "where":
+        np.testing.assert_array_equal(res["fast"][1], np.ones(n))
+
+
+@pytest.mark.parametrize("dtype", [pydl.float32, pydl.float64], ids=["f32", "f64"])
+def test_nan_propagates_through_reductions_on_both_backends(dtype):
+    x = np.random.default_rng(0).uniform(-2, 2, (40001, 3))
+    x[[0, 16, 40000], [0, 1, 2]] = np.nan
+    for backend in ("reference", "fast"):
+        pydl.set_backend(backend)
+        t = pydl.tensor(x, dtype=dtype)
+        for fn in (pydl.max, pydl.min, pydl.sum):
+            assert np.isnan(fn(t).item()), (fn, backend)
+            assert np.isnan(fn(t, axis=0).numpy()).all(), (fn, backend)
+            assert np.isnan(fn(t.T.contiguous(), axis=1).numpy()).all(), (fn, backend)
+        rows = np.isnan(fn(t, axis=1).numpy())
+        np.testing.assert_array_equal(rows, np.isnan(x).any(axis=1))
+        for log in (False, True):
+            y = (F.log_softmax if log else F.softmax)(t, 0).numpy()
+            assert np.isnan(y).all(), backend  # each column holds a NaN

@@ -33,7 +33,8 @@ static inline float pow2i(int32_t n) {
 
 // e^x for float32 in plain arithmetic, so `omp simd` loops vectorise it (std::exp is a
 // library call that stops vectorisation). Inputs are clamped to [-87.3, 88.3], so the result
-// is never denormal or inf: callers use it where that cannot matter (sigmoid, softmax).
+// is never denormal or inf: only for tanh_vec, where e^-2|x| below e^-87 cannot change
+// (1 - e) / (1 + e). Everything else takes exp_full_vec (the whole range, as std::exp).
 static inline float exp_vec(float x) {
   x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
   float n;
