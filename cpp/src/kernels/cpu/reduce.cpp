@@ -128,12 +128,13 @@ void softmax_fast(const T* x, int64_t outer, int64_t n, int64_t inner, T* y, boo
     if (inner == 1) {
       T m = xr[0];
       for (int64_t i = 1; i < n; ++i) m = xr[i] > m ? xr[i] : m;
-      T s = 0;
+      double acc = 0;  // row sums in double, as the reductions
       for (int64_t i = 0; i < n; ++i) {
         T e = exp_fast(xr[i] - m);
         if (!log) yr[i] = e;
-        s += e;
+        acc += double(e);
       }
+      const T s = static_cast<T>(acc);
       if (log) {
         // (x - m) - log s, not x - (m + log s): for |m| >> log s the latter rounds log s away
         const T ls = std::log(s);
@@ -147,8 +148,9 @@ void softmax_fast(const T* x, int64_t outer, int64_t n, int64_t inner, T* y, boo
     } else {
       T m = xr[0];
       for (int64_t i = 1; i < n; ++i) m = xr[i * inner] > m ? xr[i * inner] : m;
-      T s = 0;
-      for (int64_t i = 0; i < n; ++i) s += exp_fast(xr[i * inner] - m);
+      double acc = 0;
+      for (int64_t i = 0; i < n; ++i) acc += double(exp_fast(xr[i * inner] - m));
+      const T s = static_cast<T>(acc);
       const T ls = std::log(s);
       for (int64_t i = 0; i < n; ++i)
         yr[i * inner] = log ? (xr[i * inner] - m) - ls : exp_fast(xr[i * inner] - m) / s;
@@ -166,20 +168,23 @@ void softmax_backward_fast(const T* g, const T* y, int64_t outer, int64_t n, int
     const T* gr = g + base;
     const T* yr = y + base;
     T* dr = dx + base;
-    T s = 0;
+    double acc = 0;  // row sums in double, as the reductions
     if (inner == 1) {
       if (log) {
-#pragma omp simd reduction(+ : s)
-        for (int64_t i = 0; i < n; ++i) s += gr[i];
+#pragma omp simd reduction(+ : acc)
+        for (int64_t i = 0; i < n; ++i) acc += double(gr[i]);
+        const T s = static_cast<T>(acc);
         for (int64_t i = 0; i < n; ++i) dr[i] = gr[i] - std::exp(yr[i]) * s;
       } else {
-#pragma omp simd reduction(+ : s)
-        for (int64_t i = 0; i < n; ++i) s += gr[i] * yr[i];
+#pragma omp simd reduction(+ : acc)
+        for (int64_t i = 0; i < n; ++i) acc += double(gr[i] * yr[i]);
+        const T s = static_cast<T>(acc);
 #pragma omp simd
         for (int64_t i = 0; i < n; ++i) dr[i] = yr[i] * (gr[i] - s);
       }
     } else {
-      for (int64_t i = 0; i < n; ++i) s += log ? gr[i * inner] : gr[i * inner] * yr[i * inner];
+      for (int64_t i = 0; i < n; ++i) acc += double(log ? gr[i * inner] : gr[i * inner] * yr[i * inner]);
+      const T s = static_cast<T>(acc);
       for (int64_t i = 0; i < n; ++i) {
         const int64_t k = i * inner;
         dr[k] = log ? gr[k] - std::exp(yr[k]) * s : yr[k] * (gr[k] - s);

@@ -36,7 +36,7 @@ static inline float pow2i(int32_t n) {
 // is never denormal or inf: only for tanh_vec, where e^-2|x| below e^-87 cannot change
 // (1 - e) / (1 + e). Everything else takes exp_full_vec (the whole range, as std::exp).
 static inline float exp_vec(float x) {
-  x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
+  x = x > -87.3f ? (x < 88.3f ? x : 88.3f) : -87.3f;  // NaN -> -87.3 (never converted to int)
   float n;
   const float p = exp_reduced(x, n);
   return p * pow2i(static_cast<int32_t>(n));

@@ -35,8 +35,9 @@ void softmax_reference(const T* x, int64_t outer, int64_t n, int64_t inner, T* y
       T* yr = y + o * n * inner + j;
       T m = xr[0];
       for (int64_t i = 1; i < n; ++i) m = xr[i * inner] > m ? xr[i * inner] : m;
-      T s = 0;
-      for (int64_t i = 0; i < n; ++i) s += std::exp(xr[i * inner] - m);
+      double acc = 0;  // the row sum in double, as the reductions
+      for (int64_t i = 0; i < n; ++i) acc += double(std::exp(xr[i * inner] - m));
+      const T s = static_cast<T>(acc);
       for (int64_t i = 0; i < n; ++i)
         yr[i * inner] = log ? xr[i * inner] - m - std::log(s) : std::exp(xr[i * inner] - m) / s;
     }
@@ -47,8 +48,9 @@ void softmax_backward_reference(const T* g, const T* y, int64_t outer, int64_t n
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t j = 0; j < inner; ++j) {
       const int64_t base = o * n * inner + j;
-      T s = 0;
-      for (int64_t i = 0; i < n; ++i) s += log ? g[base + i * inner] : g[base + i * inner] * y[base + i * inner];
+      double acc = 0;
+      for (int64_t i = 0; i < n; ++i) acc += double(log ? g[base + i * inner] : g[base + i * inner] * y[base + i * inner]);
+      const T s = static_cast<T>(acc);
       for (int64_t i = 0; i < n; ++i) {
         const int64_t k = base + i * inner;
         dx[k] = log ? g[k] - std::exp(y[k]) * s : y[k] * (g[k] - s);
