@@ -117,8 +117,26 @@ void reduce_fast(Reduce op, const T* x, int64_t outer, int64_t r, int64_t inner,
   }
 }
 
+// y[i] = e^(x[i] - m) for a contiguous row, returning sum_i y[i] (in double): one copy per
+// instruction set, so float's exp_full_vec runs at the CPU's vector width.
+#define PYDL_EXP_SHIFT_RUN(ISA, TARGET)                                                   \
+  template <typename T>                                                                   \
+  TARGET double exp_shift_run_##ISA(const T* x, T m, T* y, int64_t n) {                   \
+    double acc = 0;                                                                       \
+    _Pragma("omp simd reduction(+ : acc)") for (int64_t i = 0; i < n; ++i) {              \
+      const T e = exp_fast(x[i] - m);                                                     \
+      y[i] = e;                                                                           \
+      acc += double(e);                                                                   \
+    }                                                                                     \
+    return acc;                                                                           \
+  }
+PYDL_FOR_EACH_ISA(PYDL_EXP_SHIFT_RUN)
+#undef PYDL_EXP_SHIFT_RUN
+
 template <typename T>
 void softmax_fast(const T* x, int64_t outer, int64_t n, int64_t inner, T* y, bool log) {
+  using ExpShift = double (*)(const T*, T, T*, int64_t);
+  const ExpShift exp_shift = pick<ExpShift>(&exp_shift_run_generic<T>, &exp_shift_run_avx2<T>, &exp_shift_run_avx512<T>);
   const int64_t rows = outer * inner;
 #pragma omp parallel for schedule(static) if (rows * n >= kParallelMin && rows > 1)
   for (int64_t t = 0; t < rows; ++t) {
@@ -128,13 +146,8 @@ void softmax_fast(const T* x, int64_t outer, int64_t n, int64_t inner, T* y, boo
     if (inner == 1) {
       T m = xr[0];
       for (int64_t i = 1; i < n; ++i) m = xr[i] > m ? xr[i] : m;
-      double acc = 0;  // row sums in double, as the reductions
-      for (int64_t i = 0; i < n; ++i) {
-        T e = exp_fast(xr[i] - m);
-        if (!log) yr[i] = e;
-        acc += double(e);
-      }
-      const T s = static_cast<T>(acc);
+      // row sums in double, as the reductions; for log_softmax yr holds e^(x - m) until overwritten
+      const T s = static_cast<T>(exp_shift(xr, m, yr, n));
       if (log) {
         // (x - m) - log s, not x - (m + log s): for |m| >> log s the latter rounds log s away
         const T ls = std::log(s);
