@@ -10,10 +10,10 @@ void point_loss_reference(PointLoss k, const T* pred, const T* target, int64_t R
   with_point_loss(k, [&](auto F) {
     using L = decltype(F);
     for (int64_t r = 0; r < R; ++r) {
-      // loss[r] = (1/D) sum_d f(p, t)
-      T acc = 0;
-      for (int64_t d = 0; d < D; ++d) acc += L::f(pred[r * D + d], target[r * D + d]);
-      loss[r] = D > 0 ? acc / T(D) : T(0);
+      // loss[r] = (1/D) sum_d f(p, t)   (summed in double, as the reductions are)
+      double acc = 0;
+      for (int64_t d = 0; d < D; ++d) acc += double(L::f(pred[r * D + d], target[r * D + d]));
+      loss[r] = D > 0 ? T(acc / double(D)) : T(0);
     }
   });
 }
