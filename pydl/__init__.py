@@ -25,11 +25,12 @@ from ._C import (  # noqa: F401  (re-exported API)
 )
 from .autograd import no_grad, enable_grad, set_grad_enabled, backward  # noqa: F401
 from . import _tensor_repr  # noqa: F401  (installs Tensor.__repr__)
+from . import _tensor_copy  # noqa: F401  (installs copy.copy, copy.deepcopy and pickling of Tensor)
 from . import functional  # noqa: F401
 from . import utils  # noqa: F401
 from . import (  # noqa: F401  (the Keras-style API)
     activations, initializers, regularizers, losses, metrics, optimizers, schedules, callbacks, layers, models,
-    datasets,
+    datasets, saving,
 )
 
 __version__ = _C._build_info()["version"]

@@ -42,8 +42,10 @@ class Callback:
     def on_batch_end(self, batch, logs=None): pass
 
 
-# Each per-batch hook and its Keras 1/2 alias: both run, the new name first.
-_BATCH_ALIASES = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
+# Each per-batch hook and its Keras 1/2 alias (None: it has none): both run, the new name first.
+_BATCH_ALIASES = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end",
+                  "on_test_batch_begin": None, "on_test_batch_end": None,
+                  "on_predict_batch_begin": None, "on_predict_batch_end": None}
 
 
 def _overrides(cb, hook):
@@ -60,12 +62,18 @@ class CallbackList:
         for c in self.callbacks:
             c.set_model(model)
             c.set_params(params)
-        self._batch_callbacks = {hook: [c for c in self.callbacks if _overrides(c, hook) or _overrides(c, alias)]
+        self._batch_callbacks = {hook: [c for c in self.callbacks
+                                        if _overrides(c, hook) or (alias is not None and _overrides(c, alias))]
                                  for hook, alias in _BATCH_ALIASES.items()}
 
+    def has(self, hook):
+        """Whether any callback would run for ``hook`` (so the caller can skip building its logs)."""
+        return bool(self._batch_callbacks[hook]) if hook in self._batch_callbacks else bool(self.callbacks)
+
     def call(self, hook, *args):
+        per_batch = hook in self._batch_callbacks
         alias = _BATCH_ALIASES.get(hook)
-        for c in (self._batch_callbacks[hook] if alias else self.callbacks):
+        for c in (self._batch_callbacks[hook] if per_batch else self.callbacks):
             getattr(c, hook)(*args)
             if alias:
                 getattr(c, alias)(*args)
@@ -298,11 +306,20 @@ class LambdaCallback(Callback):
 
 
 class ProgbarLogger(Callback):
-    """The one-line progress display of ``fit`` (verbose=1: a live bar; 2: a line per epoch)."""
+    """The progress display of ``fit``, ``evaluate`` and ``predict`` (verbose=1: a live bar;
+    2: one line per epoch, or one line at the end of an evaluate/predict). Inside ``fit`` the
+    validation pass shows no bar of its own: its results join the epoch's line as val_*."""
 
     def __init__(self, verbose=1, width=30):
         super().__init__()
         self.verbose, self.width = verbose, width
+        self._in_fit = False
+
+    def on_train_begin(self, logs=None):
+        self._in_fit = True
+
+    def on_train_end(self, logs=None):
+        self._in_fit = False
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
@@ -314,20 +331,53 @@ class ProgbarLogger(Callback):
     def _fmt(logs):
         return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if isinstance(v, (int, float)))
 
-    def on_train_batch_end(self, batch, logs=None):
-        if self.verbose != 1:
-            return
+    def _bar(self, done, logs):
         steps = self.params.get("steps") or 1
-        done = batch + 1
         filled = int(self.width * done / steps)
         bar = "=" * max(filled - 1, 0) + (">" if filled < self.width else "=") + "." * (self.width - filled)
-        line = f"\r{done}/{steps} [{bar}] - {time.perf_counter() - self.start:.0f}s - {self._fmt(logs or {})}"
-        print(line, end="", flush=True)
+        line = f"\r{done}/{steps} [{bar}] - {time.perf_counter() - self.start:.0f}s"
+        text = self._fmt(logs or {})
+        print(line + (f" - {text}" if text else ""), end="", flush=True)
+
+    def _last_line(self, logs):
+        """The final line: the full bar (verbose=1) or just the totals (verbose=2)."""
+        dt = time.perf_counter() - self.start
+        steps = self.params.get("steps") or 1
+        text = self._fmt(logs or {})
+        head = f"\r{steps}/{steps} [{'=' * self.width}]" if self.verbose == 1 else f"{steps}/{steps}"
+        print(f"{head} - {dt:.1f}s" + (f" - {text}" if text else ""), flush=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.verbose == 1:
+            self._bar(batch + 1, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         dt = time.perf_counter() - self.start
         if self.verbose == 1:
-            steps = self.params.get("steps") or 1
-            print(f"\r{steps}/{steps} [{'=' * self.width}] - {dt:.1f}s - {self._fmt(logs or {})}", flush=True)
+            self._last_line(logs)
         elif self.verbose == 2:
             print(f"Epoch {epoch + 1}/{self.params.get('epochs')} - {dt:.1f}s - {self._fmt(logs or {})}", flush=True)
+
+    # evaluate and predict (silent inside fit, whose epoch line shows the validation results)
+    def on_test_begin(self, logs=None):
+        if not self._in_fit:  # inside fit, self.start times the epoch
+            self.start = time.perf_counter()
+
+    def on_test_batch_end(self, batch, logs=None):
+        if self.verbose == 1 and not self._in_fit:
+            self._bar(batch + 1, logs)
+
+    def on_test_end(self, logs=None):
+        if self.verbose and not self._in_fit:
+            self._last_line(logs)
+
+    def on_predict_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_predict_batch_end(self, batch, logs=None):
+        if self.verbose == 1:
+            self._bar(batch + 1, None)
+
+    def on_predict_end(self, logs=None):
+        if self.verbose:
+            self._last_line(None)

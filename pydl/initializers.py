@@ -1,6 +1,13 @@
 """Weight initializers (Keras names and defaults). Each is an object called with a shape that
 returns a NumPy array; layers turn it into a parameter tensor.
 
+Names follow Keras 3, which still accepts Keras 1's ``'uniform'`` (RandomUniform(-0.05, 0.05)),
+``'normal'`` (RandomNormal(0, 0.05)), ``'zero'``, ``'one'`` and ``'identity'`` (so the slides'
+``Dense(64, init='uniform')`` runs unchanged), and the class names (``'GlorotUniform'``). The
+other Keras 1 names (glorot_*, he_*, lecun_uniform, orthogonal) are today's initializers with
+the same variance; Keras 1 drew glorot_normal and he_normal untruncated (Keras 2 and 3 truncate
+at two standard deviations, rescaled) and gave orthogonal a gain of 1.1 (today 1.0).
+
 Randomness comes from pydl's generator (so ``pydl.manual_seed`` repeats every run), or from
 the initializer's own ``seed`` when one is given (then the same seed gives the same values).
 """
@@ -10,6 +17,7 @@ import numpy as np
 
 from . import _C
 from ._registry import Configurable, lookup
+from ._registry import get_registered_object as _registered
 from ._registry import deserialize as _deserialize, serialize as _serialize
 
 
@@ -172,12 +180,30 @@ class Orthogonal(Initializer):
         return {"gain": self.gain, "seed": self.seed}
 
 
+class Identity(Initializer):
+    """gain times the identity matrix (``np.eye(rows, cols)`` for a rectangular one); 2D shapes only."""
+
+    def __init__(self, gain=1.0):
+        self.gain = float(gain)
+
+    def __call__(self, shape, dtype="float32"):
+        if len(shape) != 2:
+            raise ValueError(f"Identity: the identity initializer needs a 2D shape, got {tuple(shape)}")
+        return (self.gain * np.eye(shape[0], shape[1])).astype(dtype)
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
 _ALL = {
     "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
     "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
     "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_uniform": HeUniform, "he_normal": HeNormal, "lecun_uniform": LecunUniform,
-    "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
+    "lecun_normal": LecunNormal, "orthogonal": Orthogonal, "identity": Identity,
+    # Keras 1's names, which Keras 3 keeps as aliases (RandomUniform and RandomNormal's defaults
+    # are Keras 1's uniform(-0.05, 0.05) and normal(0, 0.05))
+    "uniform": RandomUniform, "normal": RandomNormal, "zero": Zeros, "one": Ones,
 }
 _CLASSES = {cls.__name__: cls for cls in _ALL.values()}
 
@@ -190,11 +216,22 @@ def get(identifier):
         return deserialize(identifier)
     if isinstance(identifier, Initializer) or callable(identifier) and not isinstance(identifier, type):
         return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
+    if isinstance(identifier, str) and identifier in _CLASSES:  # 'GlorotUniform', as Keras accepts
+        return _CLASSES[identifier]()
+    if isinstance(identifier, str) and identifier.lower() not in _ALL:
+        obj = _registered(identifier)
+        if obj is not None:  # a registered custom initializer: a class gives an instance
+            return obj() if isinstance(obj, type) else obj
     return lookup("initializer", _ALL, identifier)()
 
 
-serialize = _serialize  # {"class_name": ..., "config": obj.get_config()}
+def serialize(obj):
+    """{"class_name": ..., "config": obj.get_config()}; a custom initializer (a class or a function)
+    also carries the registered name that finds it again."""
+    return _serialize(obj, _CLASSES)
 
 
-def deserialize(d):
-    return _deserialize("initializer", _CLASSES, d)
+def deserialize(d, custom_objects=None):
+    return _deserialize("initializer", _CLASSES, d, custom_objects)

@@ -11,10 +11,14 @@ the last axis; crossentropies sum over the class axis) weighted and averaged ove
 
 NumPy targets are converted to tensors of the prediction's dtype. The module-level functions
 (``mean_squared_error(y_true, y_pred)``, ...) return per-sample losses as Keras's do.
+A loss written as Keras writes it, ``fn(y_true, y_pred)`` returning per-sample (or per-element)
+values built with pydl ops, becomes a Loss through ``LossFunctionWrapper`` (``compile`` does
+this): sample weights multiply its values outside ``fn``, then the reduction applies.
 """
 import numpy as np
 
 from . import _C
+from . import _registry
 
 
 def _as_pred(y_pred):
@@ -78,9 +82,66 @@ class MeanAbsoluteError(Loss):
         return _C.mae_loss(y_pred, y_true, sample_weight=sample_weight, reduction=self.reduction)
 
 
+class LossFunctionWrapper(Loss):
+    """A Keras-style loss function ``fn(y_true, y_pred, **kwargs)`` -> per-sample (or per-element)
+    values, as a Loss named after the function. y_true reaches ``fn`` as a tensor of y_pred's dtype.
+    Sample weights (one per sample) multiply the values outside ``fn``; then, as Keras's
+    ``reduce_weighted_values``: 'sum_over_batch_size' = sum of the weighted values / their count,
+    'sum' = their sum, 'none' = the weighted values. A scalar from ``fn`` is scaled by the mean
+    weight (Keras broadcasts it over the weights)."""
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, **kwargs):
+        if not callable(fn):
+            raise TypeError(f"LossFunctionWrapper: fn must be callable, got {type(fn).__name__}")
+        super().__init__(reduction=reduction, name=name or getattr(fn, "__name__", type(fn).__name__))
+        self.fn, self.fn_kwargs = fn, kwargs
+
+    def call(self, y_true, y_pred, sample_weight):
+        values = self.fn(_as_target(y_true, y_pred), y_pred, **self.fn_kwargs)
+        if not isinstance(values, _C.Tensor):
+            raise TypeError(f"loss {self.name}: the function returned {type(values).__name__}, not a pydl Tensor; "
+                            "compute it from y_pred with pydl ops (pydl.mean, pydl.square, ...) so it can be "
+                            "differentiated")
+        if sample_weight is not None:
+            if isinstance(sample_weight, _C.Tensor):
+                w = sample_weight.detach()
+                w = w.to(values.dtype) if w.dtype != values.dtype else w
+            else:
+                w = _C.tensor(np.asarray(sample_weight, dtype=np.float64), dtype=values.dtype)
+            n = w.numel()
+            if w.dim() == 0:  # one weight for every sample
+                values = values * w
+            elif values.dim() == 0:
+                values = values * w.mean()
+            else:
+                if values.shape[0] != n or not (w.dim() <= 1 or (w.dim() == 2 and w.shape[1] == 1)):
+                    raise ValueError(f"loss {self.name}: sample_weight has shape {tuple(w.shape)} but the function "
+                                     f"returned shape {tuple(values.shape)}; expected one weight per sample "
+                                     "(the values' first axis)")
+                values = values * w.reshape([n] + [1] * (values.dim() - 1))
+        if self.reduction == "none" or values.dim() == 0:
+            return values
+        total = values.sum()
+        if self.reduction == "sum":
+            return total
+        return total / float(values.numel()) if values.numel() else total  # Keras: divide_no_nan
+
+    def get_config(self):
+        return {**super().get_config(), "fn": getattr(self.fn, "__name__", repr(self.fn)), **self.fn_kwargs}
+
+
+def _check_axis(owner, axis):
+    # Keras's axis argument: pydl's crossentropies run over the last axis only
+    if axis not in (-1, None):
+        raise ValueError(f"{owner}: axis={axis!r} is not supported; pydl computes crossentropy over the last axis "
+                         "(axis=-1): move the class axis last first (pydl.permute)")
+
+
 class _Crossentropy(Loss):
-    def __init__(self, from_logits=False, label_smoothing=0.0, reduction="sum_over_batch_size", name=None):
+    def __init__(self, from_logits=False, label_smoothing=0.0, reduction="sum_over_batch_size", name=None, *,
+                 axis=-1):
         super().__init__(reduction=reduction, name=name)
+        _check_axis(type(self).__name__, axis)
         if not 0.0 <= float(label_smoothing) <= 1.0:
             raise ValueError(f"{type(self).__name__}: label_smoothing must be in [0, 1], got {label_smoothing}")
         self.from_logits = bool(from_logits)
@@ -118,19 +179,57 @@ class CategoricalCrossentropy(_Crossentropy):
 
 
 class SparseCategoricalCrossentropy(Loss):
-    """Categorical crossentropy against integer class ids (shape (batch,) or (batch, 1))."""
+    """Categorical crossentropy against integer class ids (shape (batch,) or (batch, 1)).
+    ignore_class k (Keras): positions labelled k contribute nothing; with the default reduction
+    the sum is divided by the number of the other positions (Keras: by valid + 1e-7)."""
     canonical_name = "sparse_categorical_crossentropy"
 
-    def __init__(self, from_logits=False, reduction="sum_over_batch_size", name=None):
+    def __init__(self, from_logits=False, reduction="sum_over_batch_size", name=None, *, ignore_class=None,
+                 axis=-1):
         super().__init__(reduction=reduction, name=name)
+        _check_axis(type(self).__name__, axis)
+        if ignore_class is not None and (isinstance(ignore_class, bool) or int(ignore_class) != ignore_class):
+            raise ValueError(f"SparseCategoricalCrossentropy: ignore_class must be an integer class id or None, "
+                             f"got {ignore_class!r}")
         self.from_logits = bool(from_logits)
+        self.ignore_class = None if ignore_class is None else int(ignore_class)
 
     def call(self, y_true, y_pred, sample_weight):
-        return _C.sparse_categorical_crossentropy(y_pred, y_true, from_logits=self.from_logits,
-                                                  sample_weight=sample_weight, reduction=self.reduction)
+        if self.ignore_class is None:
+            return _C.sparse_categorical_crossentropy(y_pred, y_true, from_logits=self.from_logits,
+                                                      sample_weight=sample_weight, reduction=self.reduction)
+        return self._call_ignoring(y_true, y_pred, sample_weight)
+
+    def _call_ignoring(self, y_true, y_pred, sample_weight):
+        # per-position losses with the ignored labels replaced by class 0, then masked out
+        y = np.asarray(y_true.detach().numpy() if isinstance(y_true, _C.Tensor) else y_true, dtype=np.float64)
+        lead = tuple(y_pred.shape[:-1])
+        if y.shape == lead + (1,):
+            y = y.reshape(lead)
+        valid = y != self.ignore_class
+        per = _C.sparse_categorical_crossentropy(y_pred, np.where(valid, y, 0.0), from_logits=self.from_logits,
+                                                 reduction="none")
+        m = valid.astype(np.float64)
+        if sample_weight is not None:
+            w = np.asarray(sample_weight.detach().numpy() if isinstance(sample_weight, _C.Tensor) else sample_weight,
+                           dtype=np.float64).reshape(-1)
+            if w.size == 1:
+                w = np.full(lead[0], w[0])
+            if w.size != lead[0]:
+                raise ValueError(f"sparse_categorical_crossentropy: sample_weight has shape {np.shape(sample_weight)} "
+                                 f"but pred has shape {tuple(y_pred.shape)}; expected one weight per sample, shape "
+                                 f"({lead[0]},)")
+            m = m * w.reshape((-1,) + (1,) * (m.ndim - 1))
+        values = per * _C.tensor(m, dtype=per.dtype)
+        if self.reduction == "none":
+            return values
+        total = values.sum()
+        if self.reduction == "sum":
+            return total
+        return total / (float(valid.sum()) + 1e-7)  # Keras: mask *= total / (valid + epsilon), then / total
 
     def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits}
+        return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": self.ignore_class}
 
 
 # ---------------------------------------------------------------- Keras's functions: per-sample values
@@ -142,16 +241,17 @@ def mean_absolute_error(y_true, y_pred):
     return MeanAbsoluteError(reduction="none")(y_true, y_pred)
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
-    return BinaryCrossentropy(from_logits, label_smoothing, reduction="none")(y_true, y_pred)
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    return BinaryCrossentropy(from_logits, label_smoothing, reduction="none", axis=axis)(y_true, y_pred)
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
-    return CategoricalCrossentropy(from_logits, label_smoothing, reduction="none")(y_true, y_pred)
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    return CategoricalCrossentropy(from_logits, label_smoothing, reduction="none", axis=axis)(y_true, y_pred)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
-    return SparseCategoricalCrossentropy(from_logits, reduction="none")(y_true, y_pred)
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+    return SparseCategoricalCrossentropy(from_logits, reduction="none", ignore_class=ignore_class,
+                                         axis=axis)(y_true, y_pred)
 
 
 mse = MSE = mean_squared_error
@@ -170,7 +270,8 @@ _FUNCTIONS = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbs
 
 def get(identifier):
     """A loss from a Keras name ('mse', 'categorical_crossentropy', ...) or class name, a serialized
-    dict, a Loss instance or any callable(y_true, y_pred, sample_weight=None).
+    dict, a Loss instance or a Keras-style function ``fn(y_true, y_pred)`` (returned as is;
+    ``compile`` wraps it in ``LossFunctionWrapper``, which applies sample weights outside it).
 
     Names give a Loss object (reducing to a scalar, ready for ``compile``); Keras's
     functions (``pydl.losses.mse``) map to their Loss class as well. None gives None."""
@@ -179,8 +280,12 @@ def get(identifier):
     if isinstance(identifier, str):
         cls = _NAMES.get(identifier.lower()) or _CLASSES.get(identifier)
         if cls is None:
+            obj = _registry.get_registered_object(identifier)
+            if obj is not None:  # a registered custom loss: a class gives an instance
+                return obj() if isinstance(obj, type) else obj
             raise ValueError(f"Unknown loss '{identifier}'. Valid names: {', '.join(sorted(_NAMES))} "
-                             f"(or a class name: {', '.join(sorted(_CLASSES))})")
+                             f"(or a class name: {', '.join(sorted(_CLASSES))}; a custom loss needs "
+                             "@pydl.saving.register_serializable())")
         return cls()
     if isinstance(identifier, dict):
         return deserialize(identifier)
@@ -205,29 +310,40 @@ def canonical_name(loss):
     return cls.canonical_name if cls else None
 
 
-def get_from_logits(name):
-    """The from-logits form of a crossentropy ('categorical_crossentropy', ...): what a model uses
-    when its last activation is the matching softmax / sigmoid (stable, one pass cheaper)."""
-    key = canonical_name(name) if not isinstance(name, str) else (canonical_name(name) or name)
+_FUSABLE = (BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy)
+
+
+def get_from_logits(loss):
+    """The from-logits form of a crossentropy: what a model uses when its last activation is the
+    matching softmax / sigmoid (stable, one pass cheaper). ``loss`` is a name
+    ('categorical_crossentropy', ...) or a crossentropy object, whose every other argument
+    (label_smoothing, reduction, name) the result keeps."""
+    if isinstance(loss, Loss):
+        if type(loss) not in _FUSABLE:  # a subclass may compute something else in call()
+            raise ValueError(f"get_from_logits: {loss!r} is not one of pydl's crossentropies; valid: "
+                             "BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy")
+        return type(loss).from_config({**loss.get_config(), "from_logits": True})
+    key = canonical_name(loss) if not isinstance(loss, str) else (canonical_name(loss) or loss)
     cls = _NAMES.get(key)
-    if cls not in (BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy):
-        raise ValueError(f"get_from_logits: {name!r} is not a crossentropy; valid: binary_crossentropy, "
+    if cls not in _FUSABLE:
+        raise ValueError(f"get_from_logits: {loss!r} is not a crossentropy; valid: binary_crossentropy, "
                          "categorical_crossentropy, sparse_categorical_crossentropy")
     return cls(from_logits=True)
 
 
 def serialize(loss):
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    """``{"class_name", "config"}`` of a Loss; a custom loss (a Loss subclass or a plain
+    function) also carries the registered name that finds it again."""
+    return _registry.serialize(loss, _CLASSES)
 
 
-def deserialize(config):
-    cls = _CLASSES.get(config.get("class_name"))
-    if cls is None:
-        raise ValueError(f"Unknown loss class {config.get('class_name')!r}. Valid: {', '.join(sorted(_CLASSES))}")
-    return cls.from_config(config.get("config", {}))
+def deserialize(config, custom_objects=None):
+    """A Loss (or a custom loss function) from ``serialize``'s dict; custom ones are found in
+    ``custom_objects`` or the registry."""
+    return _registry.deserialize("loss", _CLASSES, config, custom_objects)
 
 
-__all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy", "CategoricalCrossentropy",
-           "SparseCategoricalCrossentropy", "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
+__all__ = ["Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
+           "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
            "categorical_crossentropy", "sparse_categorical_crossentropy", "mse", "mae", "get", "canonical_name",
            "get_from_logits", "serialize", "deserialize"]

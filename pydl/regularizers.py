@@ -5,6 +5,7 @@ autograd adds its gradient (l1 * sign(w), 2 * l2 * w) to the weight's.
 """
 from . import _C
 from ._registry import Configurable, lookup
+from ._registry import get_registered_object as _registered
 from ._registry import deserialize as _deserialize, serialize as _serialize
 
 
@@ -69,11 +70,18 @@ def get(identifier):
         return deserialize(identifier)
     if isinstance(identifier, Regularizer) or callable(identifier):
         return identifier
+    if isinstance(identifier, str) and identifier.lower() not in _ALL:
+        obj = _registered(identifier)
+        if obj is not None:  # a registered custom regularizer: a class gives an instance
+            return obj() if isinstance(obj, type) else obj
     return lookup("regularizer", _ALL, identifier)()
 
 
-serialize = _serialize  # {"class_name": ..., "config": obj.get_config()}
+def serialize(obj):
+    """{"class_name": ..., "config": obj.get_config()}; a custom regularizer (a class or a function)
+    also carries the registered name that finds it again."""
+    return _serialize(obj, _CLASSES)
 
 
-def deserialize(d):
-    return _deserialize("regularizer", _CLASSES, d)
+def deserialize(d, custom_objects=None):
+    return _deserialize("regularizer", _CLASSES, d, custom_objects)

@@ -142,3 +142,186 @@ def test_set_backend_roundtrip():
     assert pydl.get_backend() == "reference"
     pydl.set_backend("fast")
     assert pydl.get_backend() == "fast"
+
+
+# ---------------------------------------------------------------- the whole float32 range (issue 7)
+# The fast kernels' vectorised exp / log / tanh / sigmoid / ELU / softmax against the reference's
+# C library over every binade: float32 bit patterns at a stride of 4099 (about a million values,
+# both signs, denormals, +-inf, NaNs), a dense sweep of [-110, 110] where exp moves from 0
+# through the denormals to overflow, and the special values by hand. The SIMD path is the one
+# this process picked: PYDL_SIMD=avx2|generic lowers it, and CI runs this module under each, so
+# every copy (AVX-512, AVX2, generic) is held to the same bound.
+#
+# Tolerance, in units in the last place (ulps: the count of float32 values between the two
+# results, which also measures denormals correctly): the reference is libm (within 1 ulp); the
+# fast exp's polynomial is within 2e-7 relative (< 3.4 ulps); sigmoid adds one division and
+# tanh one division after a cancellation-free 1 - e (|x| >= 0.25) or a series: 6 ulps for all.
+# ELU's negative branch alpha (e^x - 1) cancels near 0 in both backends alike, so its error is
+# absolute: 4 ulps of 1 (the size of e^x's error), not of the result. softmax sums the same
+# terms in the same order (a few ulps each) and scales by 1 / s instead of dividing: 8 ulps;
+# log_softmax is (x - m) - log s with s within 8 ulps, an absolute error of 8 ulps of 1.
+SPECIALS = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 1e-40, -1e-40, 1.1754944e-38, -1.1754944e-38,
+            1.0, -1.0, 0.25, -0.25, 87.3, -87.3, 88.3, -88.3, 88.7, -88.7, 88.72, -88.72, 88.73, -88.73,
+            100.0, -100.0, 103.0, -103.0, 103.97, -103.97, 104.0, -104.0, 3.4028235e38, -3.4028235e38]
+
+
+def _float_sweep():
+    bits = (np.arange(0, 2 ** 32, 4099, dtype=np.uint64)).astype(np.uint32)
+    dense = np.linspace(-110, 110, 220001, dtype=np.float32)
+    return np.concatenate([np.array(SPECIALS, np.float32), bits.view(np.float32), dense])
+
+
+def _ordered(a):
+    """float32 -> int64 in the same order as the floats (-0 and +0 adjacent), for ulp distances."""
+    i = a.astype(np.float32).view(np.int32).astype(np.int64)
+    return np.where(i < 0, -(i & 0x7FFFFFFF), i)
+
+
+def _assert_close_ulps(fast, ref, ulps, what, abs_ulps_of_one=0):
+    both_nan = np.isnan(fast) & np.isnan(ref)
+    assert np.array_equal(np.isnan(fast), np.isnan(ref)), f"{what}: NaN positions differ"
+    f, r = fast[~both_nan], ref[~both_nan]
+    inf = np.isinf(r) | np.isinf(f)
+    assert np.array_equal(f[inf], r[inf]), f"{what}: infinities differ"
+    f, r = f[~inf], r[~inf]
+    dist = np.abs(_ordered(f) - _ordered(r))
+    ok = dist <= ulps
+    if abs_ulps_of_one:
+        ok |= np.abs(f.astype(np.float64) - r) <= abs_ulps_of_one * 2.0 ** -23
+    worst = np.argmax(np.where(ok, 0, dist)) if not ok.all() else None
+    assert ok.all(), (f"{what}: {np.count_nonzero(~ok)} values beyond {ulps} ulps, e.g. fast {f[worst]!r} "
+                      f"vs reference {r[worst]!r} ({dist[worst]} ulps)")
+
+
+def _both(fn, x):
+    out = []
+    for backend in ("reference", "fast"):
+        pydl.set_backend(backend)
+        with np.errstate(all="ignore"):
+            out.append(fn(pydl.tensor(x)).numpy().copy())
+    return out
+
+
+SWEEP = {"exp": (pydl.exp, 4, 0), "log": (pydl.log, 4, 0), "sigmoid": (F.sigmoid, 6, 0), "tanh": (F.tanh, 6, 0),
+         "elu": (F.elu, 4, 4), "elu_0.3": (lambda t: F.elu(t, 0.3), 4, 4)}
+
+
+def test_sweep_runs_the_simd_path_pydl_simd_asks_for():
+    import os
+    order = ["generic", "avx2", "avx512"]
+    path = pydl._C._build_info()["gemm_path"]
+    want = os.environ.get("PYDL_SIMD")
+    if want in order:
+        assert order.index(path) <= order.index(want), (path, want)
+
+
+@pytest.mark.parametrize("name", SWEEP)
+def test_fast_matches_reference_over_the_whole_float_range(name):
+    fn, ulps, abs_ulps = SWEEP[name]
+    x = _float_sweep()
+    ref, fast = _both(fn, x)
+    _assert_close_ulps(fast, ref, ulps, f"{name} [{pydl._C._build_info()['gemm_path']}]", abs_ulps)
+    # the tail of an odd-sized run (the scalar remainder after the last full vector) too
+    ref, fast = _both(fn, x[: 16 * 1001 + 13])
+    _assert_close_ulps(fast, ref, ulps, f"{name} (ragged tail)", abs_ulps)
+
+
+def test_log_sigmoid_of_minus_100_is_minus_100():
+    """The issue's example: the fast sigmoid clamped its input, log(sigmoid(-100)) was -88.3.
+    sigma(-100) = 3.7e-44 is a float32 denormal (26 steps of 1.4e-45), so the best float32 answer
+    is log(float32(e^-100)) = -99.98; one step either way moves the log by 0.04."""
+    best = np.log(np.float64(np.float32(np.exp(-100.0))))
+    for backend in ("reference", "fast"):
+        pydl.set_backend(backend)
+        v = pydl.log(F.sigmoid(pydl.tensor(np.full(40, -100.0, np.float32)))).numpy()
+        np.testing.assert_allclose(v, best, atol=0.05)
+
+
+@pytest.mark.parametrize("log", [False, True], ids=["softmax", "log_softmax"])
+def test_softmax_fast_matches_reference_over_wide_rows(log):
+    """Rows spanning [-110, 110] and beyond, so exp(x - max) runs down through the denormals to 0."""
+    rng = np.random.default_rng(3)
+    dense = np.linspace(-110, 110, 220001, dtype=np.float32)
+    rows = [rng.permutation(dense)[: 37 * 1000].reshape(1000, 37),
+            (rng.uniform(-200, 0, (300, 64))).astype(np.float32),
+            np.array([[0, -100, -103, -104, -1e30, -np.inf] + [0] * 11,
+                      [np.inf, 0, 1] + [0] * 14, [np.nan, 0] + [0] * 15,
+                      [3.4e38, -3.4e38] + [0] * 15], np.float32)]
+    fn = (lambda t: F.log_softmax(t, -1)) if log else (lambda t: F.softmax(t, -1))
+    for x in rows:
+        ref, fast = _both(fn, x)
+        if log:
+            _assert_close_ulps(fast, ref, 8, "log_softmax", abs_ulps_of_one=8)
+        else:
+            _assert_close_ulps(fast, ref, 8, "softmax")
+
+
+def _elu_grad(alpha):
+    def fn(t):
+        t.requires_grad = True
+        F.elu(t, alpha).backward(pydl.ones(t.shape))
+        return t.grad
+    return fn
+
+
+SWEEP["elu_grad"] = (_elu_grad(1.0), 4, 0)  # alpha e^x below 0 (the fast one through exp_full_vec)
+
+
+# NaN through every activation and select, forward and backward, on this process's SIMD path
+# (CI runs this module under each PYDL_SIMD): NaN first, at the ends of 8- and 16-lane vectors,
+# in the scalar tail, and in a run long enough for the tiled parallel path. Both backends must
+# put NaN exactly where the input has one (the selects: where the selected value is NaN), and
+# give the same values elsewhere.
+NAN_OPS = {
+    "relu": F.relu, "leaky_relu": lambda t: F.leaky_relu(t, 0.2), "elu": F.elu, "sigmoid": F.sigmoid,
+    "tanh": F.tanh, "abs": pydl.abs, "clip": lambda t: pydl.clip(t, -0.5, 0.5),
+    "maximum": lambda t: pydl.maximum(t, pydl.zeros(t.shape, dtype=t.dtype)),
+    "minimum": lambda t: pydl.minimum(pydl.zeros(t.shape, dtype=t.dtype), t),
+    "maximum_bcast": lambda t: pydl.maximum(t, pydl.tensor(0.0, dtype=t.dtype)),
+    "where": lambda t: pydl.where(pydl.ones(t.shape, dtype=t.dtype), t, pydl.zeros(t.shape, dtype=t.dtype)),
+    "exp": pydl.exp, "square": pydl.square,
+}
+
+
+@pytest.mark.parametrize("dtype", [pydl.float32, pydl.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("n", [37, 70001])
+@pytest.mark.parametrize("name", NAN_OPS)
+def test_nan_propagates_on_both_backends(name, n, dtype):
+    x = np.random.default_rng(n).uniform(-2, 2, n)
+    at = [0, 7, 8, 15, 16, 31, 32, 36] if n == 37 else [0, 16, 35000, 69984, 70000]
+    x[at] = np.nan
+    nan = np.isnan(x)
+    res = {}
+    for backend in ("reference", "fast"):
+        pydl.set_backend(backend)
+        t = pydl.tensor(x, dtype=dtype, requires_grad=True)
+        y = NAN_OPS[name](t)
+        y.backward(pydl.ones(n, dtype=dtype))
+        res[backend] = (y.detach().numpy().copy(), t.grad.numpy().copy())
+        np.testing.assert_array_equal(np.isnan(res[backend][0]), nan, err_msg=f"{name} forward on {backend}")
+        # where(c, t, u) is linear in t: its gradient, c, does not depend on t's value (as in PyTorch)
+        grad_nan = np.zeros(n, bool) if name == "where" else nan
+        np.testing.assert_array_equal(np.isnan(res[backend][1]), grad_nan, err_msg=f"{name} backward on {backend}")
+    tol = TOL[dtype]
+    for r, f in zip(res["reference"], res["fast"]):
+        np.testing.assert_allclose(f[~nan], r[~nan], **tol)
+    if name == "where":
+        np.testing.assert_array_equal(res["fast"][1], np.ones(n))
+
+
+@pytest.mark.parametrize("dtype", [pydl.float32, pydl.float64], ids=["f32", "f64"])
+def test_nan_propagates_through_reductions_on_both_backends(dtype):
+    x = np.random.default_rng(0).uniform(-2, 2, (40001, 3))
+    x[[0, 16, 40000], [0, 1, 2]] = np.nan
+    for backend in ("reference", "fast"):
+        pydl.set_backend(backend)
+        t = pydl.tensor(x, dtype=dtype)
+        for fn in (pydl.max, pydl.min, pydl.sum):
+            assert np.isnan(fn(t).item()), (fn, backend)
+            assert np.isnan(fn(t, axis=0).numpy()).all(), (fn, backend)
+            assert np.isnan(fn(t.T.contiguous(), axis=1).numpy()).all(), (fn, backend)
+        rows = np.isnan(fn(t, axis=1).numpy())
+        np.testing.assert_array_equal(rows, np.isnan(x).any(axis=1))
+        for log in (False, True):
+            y = (F.log_softmax if log else F.softmax)(t, 0).numpy()
+            assert np.isnan(y).all(), backend  # each column holds a NaN

@@ -118,3 +118,80 @@ def test_softmax_large_rows_fast_path(backend):
                                rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(F.log_softmax(pydl.tensor(x, dtype=pydl.float64), 0).numpy(), np_log_softmax(x, 0),
                                rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------- NaN propagates (issue 7)
+# NaN in, NaN out, as NumPy and torch.relu do: a NaN row must not come out of a network as a
+# plausible probability vector. Positions cover the first element, the ends of 8- and 16-lane
+# vectors and the scalar tail after the last full vector, in a short run (37) and a long one that
+# takes the tiled, parallel path. The other positions must equal the NaN-free result.
+# Gradients: a NaN input gets a NaN gradient (pydl's rule). PyTorch is not uniform here: its
+# sigmoid/tanh/elu gradients at NaN are NaN too, but relu and leaky_relu pass the incoming
+# gradient through (threshold_backward tests `x <= 0`, false for NaN); pydl makes them NaN so a
+# NaN cannot vanish between the loss and the weights.
+NAN_SIZES = {37: [0, 7, 8, 15, 16, 31, 32, 36], 70001: [0, 16, 35000, 69984, 70000]}
+NAN_ACTIVATIONS = {"relu": F.relu, "leaky_relu": lambda x: F.leaky_relu(x, 0.2), "elu": F.elu,
+                   "sigmoid": F.sigmoid, "tanh": F.tanh}
+
+
+def _nan_case(n, dtype):
+    clean = np.random.default_rng(n).uniform(-3, 3, n)
+    nan_at = NAN_SIZES[n]
+    dirty = clean.copy()
+    dirty[nan_at] = np.nan
+    return clean, dirty, np.isin(np.arange(n), nan_at)
+
+
+def _forward_backward(fn, values, dtype):
+    x = pydl.tensor(values, dtype=dtype, requires_grad=True)
+    y = fn(x)
+    y.backward(pydl.ones(y.shape, dtype=dtype))
+    return y.detach().numpy().astype(np.float64), x.grad.numpy().astype(np.float64)
+
+
+@pytest.mark.parametrize("dtype", [pydl.float32, pydl.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("n", sorted(NAN_SIZES))
+@pytest.mark.parametrize("name", NAN_ACTIVATIONS)
+def test_activation_propagates_nan(name, n, dtype, backend):
+    clean, dirty, mask = _nan_case(n, dtype)
+    fn = NAN_ACTIVATIONS[name]
+    y0, g0 = _forward_backward(fn, clean, dtype)
+    y, g = _forward_backward(fn, dirty, dtype)
+    np.testing.assert_array_equal(np.isnan(y), mask, err_msg=f"{name} forward: NaN exactly where the input is")
+    np.testing.assert_array_equal(np.isnan(g), mask, err_msg=f"{name} backward: NaN gradient at NaN inputs")
+    np.testing.assert_array_equal(y[~mask], y0[~mask])
+    np.testing.assert_array_equal(g[~mask], g0[~mask])
+
+
+@pytest.mark.parametrize("dtype", [pydl.float32, pydl.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("log", [False, True], ids=["softmax", "log_softmax"])
+def test_softmax_propagates_nan_to_its_row(log, dtype, backend):
+    """A NaN anywhere in a row makes that row NaN (NumPy's and torch's result); other rows are
+    untouched. Rows of 37 (vector body and tail) and 3000 values, NaN first, mid and last."""
+    fn = F.log_softmax if log else F.softmax
+    for cols in (37, 3000):
+        x = np.random.default_rng(cols).uniform(-5, 5, (5, cols))
+        bad_rows = {1: 0, 2: cols // 2, 4: cols - 1}
+        for r, c in bad_rows.items():
+            x[r, c] = np.nan
+        rows = np.isin(np.arange(5), list(bad_rows))
+        y, g = _forward_backward(lambda t: fn(t, -1) * pydl.tensor(np.arange(cols) + 1.0, dtype=dtype), x, dtype)
+        assert np.isnan(y[rows]).all() and not np.isnan(y[~rows]).any()
+        assert np.isnan(g[rows]).all() and not np.isnan(g[~rows]).any()
+        ref = (np_log_softmax if log else np_softmax)(x[~rows]) * (np.arange(cols) + 1.0)
+        tol = 1e-5 if dtype == pydl.float32 else 1e-12
+        np.testing.assert_allclose(y[~rows], ref, rtol=tol, atol=tol)
+        # along axis 0 too (the strided inner > 1 path): NaN columns
+        y0 = fn(pydl.tensor(x, dtype=dtype), 0).numpy()
+        cols_bad = np.isnan(x).any(axis=0)
+        assert np.isnan(y0[:, cols_bad]).all() and not np.isnan(y0[:, ~cols_bad]).any()
+
+
+def test_nan_input_row_gives_nan_probabilities(backend):
+    """The issue's symptom: relu hid a NaN, and softmax then made a plausible probability row."""
+    x = np.random.default_rng(0).standard_normal((4, 6))
+    x[2, 3] = np.nan
+    w = pydl.tensor(np.random.default_rng(1).standard_normal((6, 5)))
+    p = F.softmax(pydl.matmul(F.relu(pydl.tensor(x)), w), -1).numpy()
+    assert np.isnan(p[2]).all()
+    assert np.isfinite(p[[0, 1, 3]]).all()

@@ -64,3 +64,46 @@ def test_serialize_round_trip():
     init = I.VarianceScaling(2.0, "fan_out", "uniform", seed=3)
     back = I.deserialize(I.serialize(init))
     np.testing.assert_array_equal(back((4, 4)), init((4, 4)))
+
+
+# ---------------------------------------------------------------- Keras 1 names (issue 7)
+def test_keras1_uniform_and_normal_names_have_keras1_ranges():
+    u = I.get("uniform")((300, 200))
+    assert u.min() >= -0.05 and u.max() <= 0.05 and u.min() < -0.049 and u.max() > 0.049
+    assert abs(u.std() - 0.1 / math.sqrt(12)) < 0.02 * 0.1 / math.sqrt(12)  # U(-a, a): std a / sqrt(3)
+    n = I.get("normal")((300, 200))
+    assert abs(n.mean()) < 0.001 and abs(n.std() - 0.05) < 0.001
+    assert np.abs(n).max() > 3 * 0.05  # untruncated: 60000 draws reach past 3 sigma
+    assert np.all(I.get("zero")((2, 3)) == 0) and np.all(I.get("one")((3,)) == 1)
+    np.testing.assert_array_equal(I.get("identity")((3, 4)), np.eye(3, 4, dtype=np.float32))
+    np.testing.assert_array_equal(I.Identity(gain=2.0)((2, 2)), 2 * np.eye(2, dtype=np.float32))
+    with pytest.raises(ValueError, match=r"Identity.*2D.*\(2, 2, 2\)"):
+        I.get("identity")((2, 2, 2))
+    back = I.deserialize(I.serialize(I.Identity(gain=3.0)))
+    assert isinstance(back, I.Identity) and back.gain == 3.0
+
+
+@pytest.mark.parametrize("name,cls", [("glorot_normal", I.GlorotNormal), ("glorot_uniform", I.GlorotUniform),
+                                      ("he_normal", I.HeNormal), ("he_uniform", I.HeUniform),
+                                      ("lecun_uniform", I.LecunUniform), ("orthogonal", I.Orthogonal),
+                                      ("GlorotUniform", I.GlorotUniform), ("RandomNormal", I.RandomNormal),
+                                      ("uniform", I.RandomUniform), ("normal", I.RandomNormal)])
+def test_keras1_and_class_names_resolve(name, cls):
+    assert type(I.get(name)) is cls
+    assert type(I.get(cls)) is cls
+
+
+def test_dense_init_uniform_as_on_the_slides():
+    from pydl.layers import Dense
+    from pydl.models import Sequential
+    pydl.manual_seed(0)
+    with pytest.warns(DeprecationWarning, match="init"):
+        layer = Dense(200, init="uniform", input_dim=300)
+    Sequential([layer]).build()
+    k = layer.get_weights()[0]
+    assert k.shape == (300, 200) and k.min() >= -0.05 and k.max() <= 0.05
+    assert abs(k.std() - 0.1 / math.sqrt(12)) < 0.02 * 0.1 / math.sqrt(12)  # not glorot's 0.063
+    with pytest.warns(DeprecationWarning):
+        k = Dense(200, init="normal", input_dim=300)
+    Sequential([k]).build()
+    assert abs(k.get_weights()[0].std() - 0.05) < 0.001

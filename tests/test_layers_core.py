@@ -7,6 +7,8 @@ import pytest
 
 import pydl
 from pydl import layers as L
+from pydl import regularizers
+from pydl.layers import Dense, Dropout
 from pydl.models import Sequential
 
 
@@ -112,3 +114,107 @@ def test_dense_gradients_pass_gradcheck_in_float64():
         return layer(x).sum() + layer.regularization_losses()[0]
 
     assert pydl.utils.gradcheck(f, [x, layer.kernel, layer.bias])
+
+
+# ---- Keras 1 names given together with their new names
+@pytest.mark.parametrize("make", [
+    lambda: Dense(3, output_dim=2),
+    lambda: Dense(units=3, output_dim=2),
+    lambda: Dense(3, init="zeros", kernel_initializer="ones"),
+    lambda: Dense(3, W_regularizer="l2", kernel_regularizer="l1"),
+    lambda: Dense(3, b_regularizer="l2", bias_regularizer="l1"),
+    lambda: Dense(3, bias=False, use_bias=True),
+    lambda: Dropout(0.3, p=0.5),
+    lambda: Dropout(rate=0.3, p=0.5),
+])
+def test_keras1_alias_with_its_new_name_raises(make):
+    with pytest.raises(TypeError, match="Keras 1"):
+        make()
+
+
+def test_keras1_dropout_p_alone_works():
+    with pytest.warns(DeprecationWarning, match="'p'"):
+        layer = Dropout(p=0.25)
+    assert layer.rate == 0.25
+
+
+
+# ---- shapes given as ints, dtypes by name
+def test_an_int_input_shape_is_a_one_tuple_for_every_spelling():
+    assert Dense(3, input_shape=4)._input_shape_arg == (4,)
+    assert L.Input(shape=784)._input_shape_arg == (784,)
+    assert L.Input(784).get_config()["shape"] == [784]
+    assert Dense(2, batch_input_shape=(None, 5))._input_shape_arg == (5,)
+    assert Dense(2, input_dim=6)._input_shape_arg == (6,)
+    assert Dense(2, input_shape=(6,), input_dim=6)._input_shape_arg == (6,)  # agreeing: fine
+    with pytest.raises(ValueError, match="disagree"):
+        Dense(2, input_shape=(5,), input_dim=6)
+    with pytest.raises(TypeError, match="input_shape"):
+        Dense(2, input_shape="784")
+    with pytest.raises(TypeError, match="input_shape"):
+        Dense(2, input_shape=784.0)
+    with pytest.raises(ValueError, match="input_shape"):
+        Dense(2, input_shape=(0,))
+    with pytest.raises(TypeError, match="batch_input_shape"):
+        Dense(2, batch_input_shape=5)
+    with pytest.raises(TypeError, match="shape"):
+        L.Input(shape=3, input_shape=3)
+
+
+def test_dtype_names_are_checked():
+    assert Dense(2, dtype=np.float64).dtype == pydl.float64
+    assert Dense(2, dtype=pydl.float64).dtype == pydl.float64
+    assert Dense(2, dtype="float32").dtype == pydl.float32
+    with pytest.raises(ValueError, match="float16"):
+        Dense(2, dtype="float16")
+
+
+
+def test_a_layer_casts_floating_inputs_to_its_dtype_and_the_cast_has_a_gradient():
+    layer = Dense(2, dtype="float64", kernel_initializer="ones")
+    x = pydl.ones(3, 4, requires_grad=True)  # float32
+    out = layer(x)
+    assert out.dtype == pydl.float64
+    out.sum().backward()
+    assert x.grad.dtype == pydl.float32
+    np.testing.assert_allclose(x.grad.numpy(), np.full((3, 4), 2.0))  # d/dx sum(x @ ones(4, 2))
+    # a layer without weights or a dtype of its own keeps its input's dtype, also once reloaded
+    assert L.Activation("tanh")(out).dtype == pydl.float64
+    assert L.Activation.from_config(L.Activation("tanh").get_config())(out).dtype == pydl.float64
+    assert L.Activation("tanh", dtype="float32")(out).dtype == pydl.float32
+    assert Dense.from_config(layer.get_config()).dtype == pydl.float64
+
+
+# ---- trainable
+def test_layer_trainable_weights_follow_the_flag_even_if_built_frozen():
+    layer = Dense(3, trainable=False)
+    layer(pydl.ones(2, 4))
+    assert layer.trainable_weights == [] and len(layer.non_trainable_weights) == 2
+    layer.trainable = True
+    assert [w.name for w in layer.trainable_weights] == [layer.kernel.name, layer.bias.name]
+    assert all(w.requires_grad for w in layer.trainable_weights)
+    assert layer.get_config()["trainable"] is True
+
+
+# ---- activity_regularizer
+def test_activity_regularizer_penalises_the_output_after_the_activation():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((7, 3)).astype(np.float32)
+    layer = Dense(4, activation="relu", activity_regularizer=regularizers.l1(0.1))
+    out = layer(pydl.tensor(x)).numpy()
+    w, b = layer.get_weights()
+    act = np.maximum(x.astype(np.float64) @ w + b, 0)
+    np.testing.assert_allclose(out, act, rtol=1e-5, atol=1e-6)
+    (penalty,) = layer.losses
+    # Keras 3: activity_regularizer(outputs), summed over the batch (not divided by its size)
+    assert penalty.item() == pytest.approx(0.1 * np.abs(act).sum(), rel=1e-5)
+
+
+def test_activity_regularizer_is_in_the_base_layer_and_round_trips():
+    from pydl.layers import Activation
+    layer = Activation("tanh", activity_regularizer=regularizers.l2(0.25))
+    x = np.linspace(-2, 2, 6, dtype=np.float32).reshape(2, 3)
+    layer(pydl.tensor(x))
+    assert layer.losses[0].item() == pytest.approx(0.25 * (np.tanh(x.astype(np.float64)) ** 2).sum(), rel=1e-5)
+    clone = Activation.from_config(layer.get_config())
+    assert clone.activity_regularizer.get_config() == {"l2": 0.25}

@@ -183,6 +183,94 @@ def test_probabilities_are_clipped_like_keras(backend):
     assert _C.binary_crossentropy(p, t).item() == pytest.approx(expected, rel=1e-9)
 
 
+@pytest.mark.parametrize("dtype", [pydl.float32, pydl.float64])
+def test_all_zero_probability_rows_give_a_finite_loss(backend, dtype):
+    # a row of zeros predicts every class with probability 0, clipped to eps as Keras clips any
+    # zero: -log(eps) per unit of target mass, and no gradient through the clipped values
+    probs = np.array([[0.0, 0.0, 0.0], [0.2, 0.3, 0.5]])
+    onehot = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    expected = (-np.log(EPS) - np.log(0.3)) / 2
+    rel = 1e-5 if dtype == pydl.float32 else 1e-12
+    for name, fn, target in [("cce", _C.categorical_crossentropy, onehot),
+                             ("scce", _C.sparse_categorical_crossentropy, onehot.argmax(-1).astype(np.float64))]:
+        p = pydl.tensor(probs, dtype=dtype, requires_grad=True)
+        loss = fn(p, target)
+        assert loss.item() == pytest.approx(expected, rel=rel), name
+        loss.backward()
+        g = p.grad.numpy()
+        assert np.all(np.isfinite(g)), name
+        np.testing.assert_array_equal(g[0], 0.0)
+        # the ordinary row keeps its gradient: d/dp_c of -log(p_1 / sum p) / 2
+        np.testing.assert_allclose(g[1], (np.array([1.0, 1.0, 1.0]) - np.array([0, 1 / 0.3, 0])) / 2,
+                                   rtol=rel, atol=1e-6)
+    p = pydl.tensor(probs, dtype=dtype, requires_grad=True)
+    loss = _C.binary_crossentropy(p, onehot)
+    assert loss.item() == pytest.approx(reduce(np_bce(probs, onehot)), rel=rel)
+    loss.backward()
+    assert np.all(np.isfinite(p.grad.numpy()))
+
+
+def test_loss_function_wrapper_applies_weights_outside_the_function():
+    def per_sample(y_true, y_pred):
+        return pydl.mean(pydl.square(y_pred - y_true), axis=-1)
+
+    def per_element(y_true, y_pred):
+        return pydl.square(y_pred - y_true)
+
+    p = pydl.tensor(REAL, dtype=pydl.float64)
+    sq = (REAL - TARGET01) ** 2
+    for fn in (per_sample, per_element):
+        wrapped = losses.LossFunctionWrapper(fn)
+        assert wrapped.name == fn.__name__
+        vals = sq.mean(-1) if fn is per_sample else sq
+        wv = vals * W.reshape((-1,) + (1,) * (vals.ndim - 1))
+        assert wrapped(TARGET01, p).item() == pytest.approx(vals.sum() / vals.size, rel=1e-12)
+        assert wrapped(TARGET01, p, sample_weight=W).item() == pytest.approx(wv.sum() / wv.size, rel=1e-12)
+        assert losses.LossFunctionWrapper(fn, reduction="sum")(TARGET01, p, W).item() == \
+            pytest.approx(wv.sum(), rel=1e-12)
+        np.testing.assert_allclose(losses.LossFunctionWrapper(fn, reduction="none")(TARGET01, p, W).numpy(), wv,
+                                   rtol=1e-12)
+    check_backward(lambda p: losses.LossFunctionWrapper(per_element)(TARGET01, p, sample_weight=W), [REAL])
+    assert losses.LossFunctionWrapper(per_element)(TARGET01, p, sample_weight=pydl.tensor(2.0, dtype=pydl.float64)) \
+        .item() == pytest.approx(2 * sq.mean(), rel=1e-12)
+    with pytest.raises(ValueError, match=r"per_sample: sample_weight has shape \(5,\)"):
+        losses.LossFunctionWrapper(per_sample)(TARGET01, p, sample_weight=W[:5])
+
+
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "none"])
+def test_sparse_ignore_class_like_keras(backend, reduction):
+    # Keras: ignored positions get zero loss and weight; the default reduction divides the
+    # weighted sum by the number of valid positions (+ epsilon)
+    x = rng.uniform(-2, 2, size=(3, 4, 5))
+    y = rng.integers(0, 5, size=(3, 4)).astype(np.float64)
+    y[0, 1] = y[2, 3] = y[2, 0] = -1
+    w = np.array([1.0, 0.5, 2.0])
+    valid = y != -1
+    per = np_cce_logits(x, one_hot(np.where(valid, y, 0), 5)) * valid * w[:, None]
+    expected = {"sum_over_batch_size": per.sum() / (valid.sum() + EPS), "sum": per.sum(), "none": per}[reduction]
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1, reduction=reduction)
+    got = loss(y, pydl.tensor(x, dtype=pydl.float64), sample_weight=w)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12)
+    if reduction != "none":
+        check_backward(lambda p: loss(y, p, sample_weight=w), [x])
+    assert loss.get_config()["ignore_class"] == -1
+
+
+def test_axis_other_than_last_is_refused():
+    for cls in (losses.CategoricalCrossentropy, losses.BinaryCrossentropy, losses.SparseCategoricalCrossentropy):
+        assert cls(axis=-1).get_config() == cls().get_config()
+        with pytest.raises(ValueError, match="axis=1 is not supported"):
+            cls(axis=1)
+
+
+def test_from_logits_form_keeps_every_argument_of_the_loss():
+    for loss in (losses.CategoricalCrossentropy(label_smoothing=0.3, reduction="sum", name="cce"),
+                 losses.BinaryCrossentropy(label_smoothing=0.1, reduction="sum"),
+                 losses.SparseCategoricalCrossentropy(reduction="sum", name="s", ignore_class=2)):
+        twin = losses.get_from_logits(loss)
+        assert type(twin) is type(loss) and twin.get_config() == {**loss.get_config(), "from_logits": True}
+
+
 # ---------------------------------------------------------------- errors
 def test_sparse_labels_out_of_range():
     p = pydl.tensor(PROBS)

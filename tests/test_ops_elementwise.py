@@ -77,6 +77,67 @@ def test_maximum_propagates_nan():
     np.testing.assert_array_equal(np.isnan(pydl.minimum(a, b).numpy()), [True, True])
 
 
+# Selects propagate NaN on both backends, in the vector body and the scalar tail (issue 7):
+# positions 0, the ends of 8- and 16-lane vectors, the tail of a 37-run, and a 70001-run that
+# takes the tiled parallel path. A NaN input gets a NaN gradient (pydl's rule, see
+# test_functional.py); the non-NaN input of maximum/minimum gets none where the other was NaN.
+SELECT_NAN_AT = {37: [0, 7, 8, 15, 16, 31, 32, 36], 70001: [0, 16, 35000, 69984, 70000]}
+
+
+@pytest.mark.parametrize("dtype", [pydl.float32, pydl.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("n", sorted(SELECT_NAN_AT))
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_maximum_minimum_nan_forward_and_backward(name, n, dtype, backend):
+    rng = np.random.default_rng(n)
+    av, bv = rng.uniform(-2, 2, n), rng.uniform(-2, 2, n)
+    at = SELECT_NAN_AT[n]
+    bt = [i + 1 for i in at[1::2] if i + 1 < n]  # NaN in b at other positions
+    av[at], bv[bt] = np.nan, np.nan
+    a = pydl.tensor(av, dtype=dtype, requires_grad=True)
+    b = pydl.tensor(bv, dtype=dtype, requires_grad=True)
+    y = getattr(pydl, name)(a, b)
+    y.backward(pydl.ones(n, dtype=dtype))
+    nan_a, nan_b = np.isnan(av), np.isnan(bv)
+    want = getattr(np, name)(av, bv)  # np.maximum/minimum propagate NaN
+    np.testing.assert_array_equal(np.isnan(y.detach().numpy()), nan_a | nan_b)
+    np.testing.assert_allclose(y.detach().numpy()[~(nan_a | nan_b)], want[~(nan_a | nan_b)], rtol=1e-7)
+    ga, gb = a.grad.numpy(), b.grad.numpy()
+    np.testing.assert_array_equal(np.isnan(ga), nan_a)
+    np.testing.assert_array_equal(np.isnan(gb), nan_b)
+    assert (ga[nan_b & ~nan_a] == 0).all() and (gb[nan_a & ~nan_b] == 0).all()
+    wins = (av > bv) if name == "maximum" else (av < bv)
+    ok = ~(nan_a | nan_b)
+    np.testing.assert_array_equal(ga[ok], wins[ok].astype(np.float64))
+    np.testing.assert_array_equal(gb[ok], (~wins[ok]).astype(np.float64))
+
+
+@pytest.mark.parametrize("dtype", [pydl.float32, pydl.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("n", sorted(SELECT_NAN_AT))
+@pytest.mark.parametrize("name", ["abs", "clip", "where_a", "where_b"])
+def test_unary_selects_propagate_nan(name, n, dtype, backend):
+    rng = np.random.default_rng(n)
+    xv = rng.uniform(-2, 2, n)
+    xv[SELECT_NAN_AT[n]] = np.nan
+    nan = np.isnan(xv)
+    cond = pydl.tensor(np.arange(n) % 2 == 0, dtype=dtype)  # where: x selected at even positions
+    other = pydl.tensor(np.full(n, 7.0), dtype=dtype)
+    fns = {"abs": (pydl.abs, np.abs(xv), nan),
+           "clip": (lambda t: pydl.clip(t, -0.5, 0.7), np.clip(xv, -0.5, 0.7), nan),
+           "where_a": (lambda t: pydl.where(cond, t, other), np.where(np.arange(n) % 2 == 0, xv, 7.0),
+                       nan & (np.arange(n) % 2 == 0)),
+           "where_b": (lambda t: pydl.where(cond, other, t), np.where(np.arange(n) % 2 == 0, 7.0, xv),
+                       nan & (np.arange(n) % 2 == 1))}
+    fn, want, out_nan = fns[name]
+    x = pydl.tensor(xv, dtype=dtype, requires_grad=True)
+    y = fn(x)
+    y.backward(pydl.ones(n, dtype=dtype))
+    got = y.detach().numpy()
+    np.testing.assert_array_equal(np.isnan(got), out_nan)
+    np.testing.assert_allclose(got[~out_nan], want[~out_nan], rtol=1e-7)
+    if name in ("abs", "clip"):  # a NaN input gets a NaN gradient
+        np.testing.assert_array_equal(np.isnan(x.grad.numpy()), nan)
+
+
 @given(shapes=st_broadcast_shapes(2), data=st.data())
 def test_binary_broadcast_hypothesis(shapes, data):
     (a, av), (b, bv) = data.draw(st_arrays(shapes[0])), data.draw(st_arrays(shapes[1]))

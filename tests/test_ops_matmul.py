@@ -109,3 +109,58 @@ def test_linear_shape_errors():
         pydl.functional.linear(pydl.zeros(2, 3), pydl.zeros(3))
     with pytest.raises(TypeError, match="linear.*dtype"):
         pydl.functional.linear(pydl.zeros(2, 3), pydl.zeros(3, 5, dtype=pydl.float64))
+
+
+# ---------------------------------------------------------------- allocation failure (issue 7)
+# GEMM takes its packing scratch before any OpenMP region, so a failed allocation is a
+# std::bad_alloc in the calling thread, which pybind11 turns into MemoryError. (Inside a region
+# it would reach std::terminate and abort the interpreter.) The child process caps its address
+# space just above what it already uses and runs a product whose scratch cannot fit: a few rows
+# times a transposed (256, 2^20) matrix, the "direct" path that used to allocate a 16 MB scratch
+# block per thread inside its region. The operands are np.zeros (calloc: address space only, no
+# memory is touched), and the thread pool is started before the cap.
+_MEMORY_CHILD = r"""
+import os, sys
+try:
+    import resource
+except ImportError:
+    print("SKIP: no resource module"); sys.exit(0)
+import numpy as np
+import pydl
+pydl.set_backend("fast")
+pydl.set_num_threads(2)
+pydl.sum(pydl.ones(1 << 20)).item()  # start the OpenMP threads before the cap
+K = 1 << 20
+a = pydl.from_numpy(np.zeros((4, K), np.float32))
+b = pydl.from_numpy(np.zeros((256, K), np.float32))
+bt = b.T
+page = os.sysconf("SC_PAGE_SIZE")
+used = int(open("/proc/self/statm").read().split()[0]) * page
+try:
+    resource.setrlimit(resource.RLIMIT_AS, (used + (6 << 20), resource.RLIM_INFINITY))
+except (ValueError, OSError) as e:
+    print("SKIP: RLIMIT_AS cannot be set:", e); sys.exit(0)
+try:
+    pydl.matmul(a, bt)
+except MemoryError as e:
+    print("MEMORYERROR", e)
+    sys.exit(0)
+print("NO ERROR")
+"""
+
+
+def test_gemm_scratch_allocation_failure_is_memory_error():
+    import os
+    import subprocess
+    import sys
+    if not sys.platform.startswith("linux"):
+        pytest.skip("needs /proc/self/statm and RLIMIT_AS (Linux)")
+    if "asan" in os.environ.get("LD_PRELOAD", "") or "address" in os.environ.get("PYDL_SANITIZE", ""):
+        pytest.skip("AddressSanitizer reserves terabytes of address space: RLIMIT_AS cannot be capped")
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    proc = subprocess.run([sys.executable, "-c", _MEMORY_CHILD], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=os.path.dirname(os.path.abspath(__file__)))
+    if proc.stdout.startswith("SKIP"):
+        pytest.skip(proc.stdout.strip())
+    assert proc.returncode == 0, f"child died (rc {proc.returncode}): {proc.stderr[-2000:]}"
+    assert "MEMORYERROR" in proc.stdout, proc.stdout + proc.stderr

@@ -92,6 +92,22 @@ def test_large_reductions_match_numpy(shape, axis, backend):
     np.testing.assert_allclose(pydl.sum(t32, axis=axis).numpy(), x.sum(axis=axis), rtol=1e-4, atol=2e-3)
 
 
+@pytest.mark.parametrize("shape,axis", [((37,), None), ((70001,), None), ((3, 37), 1), ((37, 3), 0),
+                                        ((2, 40000), 1), ((40000, 3), 0)])
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_propagate_nan_from_every_position(name, shape, axis, backend):
+    """NaN at the first, a vector-boundary and the last position of each reduced run (issue 7)."""
+    x = np.random.default_rng(0).uniform(-2, 2, shape)
+    flat = x.reshape(-1) if axis is None else np.moveaxis(x, axis, -1)
+    n = flat.shape[-1]
+    for pos in (0, 15, 16, n - 1):
+        v = flat.copy()
+        v[..., pos] = np.nan
+        v = v if axis is None else np.moveaxis(v, -1, axis)
+        got = getattr(pydl, name)(pydl.tensor(v), axis=axis).numpy()
+        assert np.isnan(got).all(), (name, shape, axis, pos)
+
+
 def test_reduce_propagates_nan(backend):
     x = pydl.tensor([[1.0, np.nan, 3.0], [4.0, 5.0, 6.0]])
     assert np.isnan(pydl.max(x, axis=1).numpy()[0]) and pydl.max(x, axis=1).numpy()[1] == 6
@@ -171,3 +187,33 @@ def test_gradcheck_sum_of_random_inputs_in_all_layouts():
     for layout in ("strided", "transposed"):
         t = make_tensor(x, layout, requires_grad=True)
         assert pydl.utils.gradcheck(lambda a: pydl.mean(a * a, axis=0), [t])
+
+
+# ---------------------------------------------------------------- accuracy on large data (issue 7)
+# float32 sums accumulate in double on both backends, so a sum of float32 values is the exact
+# sum rounded once: within 1e-6 relative (about 8 float32 roundings) of NumPy's float64 sum of
+# the same values. var must stay accurate with a large mean (1e4 + noise): a float32 mean is
+# rounded by up to 5e-4 there, which the corrected two-pass formula removes.
+def test_mean_of_2_to_the_25_ones(backend):
+    x = pydl.ones(2 ** 25)
+    assert pydl.mean(x).item() == 1.0
+    assert pydl.sum(x).item() == 2.0 ** 25
+    np.testing.assert_array_equal(pydl.mean(x.reshape(2 ** 24, 2), axis=0).numpy(), [1.0, 1.0])
+
+
+@pytest.fixture(scope="module")
+def large_mean_data():
+    rng = np.random.default_rng(7)
+    return (1e4 + 0.1 * rng.standard_normal((1 << 20, 4))).astype(np.float32)
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_sum_mean_var_of_large_mean_data_match_float64(large_mean_data, axis, backend):
+    x32 = large_mean_data
+    x64 = x32.astype(np.float64)  # the same values, reduced in float64 by NumPy
+    t = pydl.tensor(x32)
+    np.testing.assert_allclose(pydl.sum(t, axis=axis).numpy(), x64.sum(axis=axis), rtol=1e-6)
+    np.testing.assert_allclose(pydl.mean(t, axis=axis).numpy(), x64.mean(axis=axis), rtol=1e-6)
+    for ddof in (0, 1):
+        np.testing.assert_allclose(pydl.var(t, axis=axis, ddof=ddof).numpy(), x64.var(axis=axis, ddof=ddof),
+                                   rtol=1e-5)

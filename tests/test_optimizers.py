@@ -23,6 +23,7 @@ class NumpyOptimizer:
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
         self.iterations = 0
         self.slots = None
+        self.u_product, self.u_product_step = 1.0, 0  # Nadam's momentum-cache product
 
     def clip(self, grads):
         if self.clipnorm:
@@ -97,6 +98,35 @@ class NumpyOptimizer:
             v = vhat
         p -= m * alpha / (np.sqrt(v) + eps)
 
+    def nadam(self, p, g, s, lr):
+        # Keras 3's Nadam: u_product (one scalar, s["u"] of the first parameter) advanced once
+        # per apply before the update steps, so every parameter sees the same product.
+        b1, b2 = self.h.get("beta_1", 0.9), self.h.get("beta_2", 0.999)
+        eps = self.h.get("epsilon", 1e-7)
+        t = self.iterations + 1
+        u_t = b1 * (1.0 - 0.5 * 0.96 ** t)
+        u_t_1 = b1 * (1.0 - 0.5 * 0.96 ** (t + 1))
+        if self.u_product_step != t:
+            self.u_product = self.u_product * u_t
+            self.u_product_step = t
+        u_product_t = self.u_product
+        u_product_t_1 = u_product_t * u_t_1
+        m, v = s["a"], s["b"]
+        m += (g - m) * (1 - b1)
+        v += (np.square(g) - v) * (1 - b2)
+        m_hat = u_t_1 * m / (1 - u_product_t_1) + (1 - u_t) * g / (1 - u_product_t)
+        v_hat = v / (1 - b2 ** t)
+        p -= m_hat * lr / (np.sqrt(v_hat) + eps)
+
+    def adamax(self, p, g, s, lr):
+        b1, b2 = self.h.get("beta_1", 0.9), self.h.get("beta_2", 0.999)
+        eps = self.h.get("epsilon", 1e-7)
+        t = self.iterations + 1
+        m, u = s["a"], s["b"]
+        m += (g - m) * (1 - b1)
+        u[...] = np.maximum(b2 * u, np.abs(g))
+        p -= lr * m / ((1 - b1 ** t) * (u + eps))
+
 
 # A quadratic with different curvature per coordinate: g = A * (p - c)
 rng = np.random.default_rng(1)
@@ -160,6 +190,12 @@ CONFIGS = [
     ("adagrad_clipvalue", O.Adagrad, dict(learning_rate=0.1, clipvalue=0.1)),
     ("sgd_global_clipnorm", O.SGD, dict(learning_rate=0.1, momentum=0.9, global_clipnorm=0.5)),
     ("rmsprop_global_clipnorm", O.RMSprop, dict(learning_rate=0.01, global_clipnorm=1.0)),
+    ("nadam", O.Nadam, dict(learning_rate=0.05)),
+    ("nadam_betas", O.Nadam, dict(learning_rate=0.05, beta_1=0.5, beta_2=0.9, epsilon=1e-3)),
+    ("nadam_weight_decay_clipnorm", O.Nadam, dict(learning_rate=0.05, weight_decay=0.1, clipnorm=0.3)),
+    ("adamax", O.Adamax, dict(learning_rate=0.05)),
+    ("adamax_betas", O.Adamax, dict(learning_rate=0.05, beta_1=0.5, beta_2=0.8, epsilon=1e-3)),
+    ("adamax_global_clipnorm", O.Adamax, dict(learning_rate=0.05, global_clipnorm=0.5, weight_decay=0.05)),
 ]
 
 
@@ -217,6 +253,9 @@ def test_keras_defaults():
     assert (d.learning_rate, d.rho, d.epsilon) == (0.001, 0.95, 1e-7)
     w = O.AdamW()
     assert (w.learning_rate, w.weight_decay) == (0.001, 0.004)
+    for cls in (O.Nadam, O.Adamax):  # Keras 3: learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7
+        n = cls()
+        assert (n.learning_rate, n.beta_1, n.beta_2, n.epsilon, n.weight_decay) == (0.001, 0.9, 0.999, 1e-7, None)
     assert O.Adam().weight_decay is None
     s = O.SGD(0.2, 0.9, True)  # Keras's positional order
     assert (s.learning_rate, s.momentum, s.nesterov) == (0.2, 0.9, True)
@@ -299,13 +338,14 @@ def test_deprecated_lr_and_decay_warn():
 
 def test_get_by_name_and_unknown_names():
     for name, cls in (("sgd", O.SGD), ("adam", O.Adam), ("adagrad", O.Adagrad), ("adadelta", O.Adadelta),
-                      ("rmsprop", O.RMSprop), ("adamw", O.AdamW), ("Adam", O.Adam), ("RMSprop", O.RMSprop)):
+                      ("rmsprop", O.RMSprop), ("adamw", O.AdamW), ("Adam", O.Adam), ("RMSprop", O.RMSprop),
+                      ("nadam", O.Nadam), ("Nadam", O.Nadam), ("adamax", O.Adamax), ("Adamax", O.Adamax)):
         assert type(O.get(name)) is cls
     opt = O.Adam(learning_rate=0.5)
     assert O.get(opt) is opt
     with pytest.raises(ValueError) as e:
-        O.get("adamax")
-    for valid in ("sgd", "adam", "adagrad", "adadelta", "rmsprop", "adamw"):
+        O.get("adamz")
+    for valid in ("sgd", "adam", "adagrad", "adadelta", "rmsprop", "adamw", "nadam", "adamax"):
         assert valid in str(e.value)
 
 
@@ -378,3 +418,210 @@ def test_set_state_before_build_waits_for_build():
     opt.build([w])
     assert opt.iterations == 4
     np.testing.assert_allclose(opt.variables()[0].numpy(), [0.5, 0.5])
+
+
+# ---------------------------------------------------------------- non-finite gradients (issue 7)
+NON_FINITE_CONFIGS = [(O.SGD, dict(learning_rate=0.1)), (O.SGD, dict(learning_rate=0.1, clipnorm=1.0)),
+                      (O.Adam, dict(learning_rate=0.1, global_clipnorm=1.0)), (O.RMSprop, dict(clipvalue=0.5)),
+                      (O.Nadam, dict()), (O.Adamax, dict(clipnorm=0.1))]
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("cls,kwargs", NON_FINITE_CONFIGS, ids=lambda c: getattr(c, "__name__", str(c)))
+def test_non_finite_gradient_raises_before_any_weight_changes(backend, cls, kwargs, bad):
+    r = np.random.default_rng(4)
+    w0, b0, v0 = r.standard_normal((40, 30)), r.standard_normal(30), r.standard_normal((30, 2))
+    w = pydl.tensor(w0, requires_grad=True)
+    b = pydl.tensor(b0, requires_grad=True)
+    v = pydl.tensor(v0, requires_grad=True)
+    b.name = "dense/bias"
+    opt = cls([w, b, v], **kwargs)
+    # one good step first, so the slots hold something to keep
+    opt.zero_grad()
+    (w.sum() + b.sum() + v.sum()).backward()
+    opt.step()
+    before = [t.detach().numpy().copy() for t in (w, b, v)]
+    slots = [s.copy() for s in opt.get_state()["slots"]]
+    opt.zero_grad()
+    scale = np.ones(30)
+    scale[7] = bad
+    (w.sum() + (b * pydl.tensor(scale)).sum() + v.sum()).backward()
+    assert np.isfinite(w.grad.numpy()).all() and not np.isfinite(b.grad.numpy()[7])
+    with pytest.raises(O.NonFiniteGradientError) as e:
+        opt.step()
+    msg = str(e.value)
+    assert "parameter 1" in msg and "'dense/bias'" in msg and "(30,)" in msg and "NaN or inf" in msg
+    assert cls.__name__ in msg
+    assert isinstance(e.value, RuntimeError)
+    assert (e.value.index, e.value.shape, e.value.name, e.value.indices) == (1, (30,), "dense/bias", [1])
+    for t, b4 in zip((w, b, v), before):  # nothing moved: not even the parameters before the bad one
+        assert np.array_equal(t.detach().numpy(), b4)
+    for s, s4 in zip(opt.get_state()["slots"], slots):
+        assert np.array_equal(s, s4)
+    assert opt.iterations == 1
+
+
+def test_non_finite_gradient_names_every_bad_parameter_and_apply_gradients_raises():
+    w = pydl.tensor([1.0, 2.0])
+    v = pydl.tensor([3.0])
+    u = pydl.tensor([4.0, 5.0])
+    opt = O.SGD(learning_rate=0.5)
+    with pytest.raises(O.NonFiniteGradientError, match=r"parameter 1 \(shape \(1,\)\).*parameters 2") as e:
+        opt.apply_gradients([(pydl.tensor([1.0, 1.0]), w), (pydl.tensor([np.nan]), v),
+                             (pydl.tensor([np.inf, 0.0]), u)])
+    assert e.value.indices == [1, 2] and e.value.name is None
+    np.testing.assert_array_equal(w.numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(u.numpy(), [4.0, 5.0])
+    assert opt.iterations == 0
+    # positions count in the caller's list, skipped (None) gradients included
+    with pytest.raises(O.NonFiniteGradientError, match=r"SGD.apply_gradients: the gradient of parameter 2 "):
+        opt.apply_gradients([(None, w), (pydl.tensor([1.0]), v), (pydl.tensor([1.0, np.nan]), u)])
+    p = pydl.tensor([1.0], requires_grad=True)
+    q = pydl.tensor([1.0], requires_grad=True)
+    opt = O.Adam([p, q])
+    (q * float("inf")).sum().backward()  # p.grad stays None
+    with pytest.raises(O.NonFiniteGradientError, match=r"Adam.step: the gradient of parameter 1 ") as e:
+        opt.step()
+    assert e.value.index == 1 and e.value.parameters[0] is q
+
+
+def test_clipnorm_with_an_infinite_norm_of_finite_values_clips_exactly():
+    # float64 values whose squares overflow: the norm is still finite (5e200) and the clipped
+    # gradient is g * c / |g| = (0.6, 0.8), not NaN (today) and not an error
+    for kw in (dict(clipnorm=1.0), dict(global_clipnorm=1.0)):
+        w = pydl.tensor([0.0, 0.0], dtype=pydl.float64)
+        opt = O.SGD(learning_rate=1.0, **kw)
+        opt.apply_gradients([(pydl.tensor([3e200, 4e200], dtype=pydl.float64), w)])
+        np.testing.assert_allclose(w.numpy(), [-0.6, -0.8], rtol=1e-14)
+
+
+def test_all_finite_scan_reference_matches_fast():
+    r = np.random.default_rng(5)
+    for dtype in (np.float32, np.float64):
+        for n in (1, 17, 4096 * 9 + 3):
+            x = (r.standard_normal(n) * 1e30).astype(dtype)
+            for backend in ("reference", "fast"):
+                pydl.set_backend(backend)
+                assert pydl._C.all_finite(pydl.tensor(x))
+            for where in (0, n // 2, n - 1):
+                for bad in (np.nan, np.inf, -np.inf):
+                    y = x.copy()
+                    y[where] = bad
+                    for backend in ("reference", "fast"):
+                        pydl.set_backend(backend)
+                        assert not pydl._C.all_finite(pydl.tensor(y))
+
+
+# ---------------------------------------------------------------- hyperparameter ranges (issue 7)
+BAD_HYPER = [
+    (O.SGD, "learning_rate", -0.1), (O.SGD, "learning_rate", float("nan")), (O.Adam, "learning_rate", float("inf")),
+    (O.SGD, "momentum", -0.1), (O.SGD, "momentum", 1.5), (O.RMSprop, "momentum", 1.01),
+    (O.RMSprop, "rho", 1.0), (O.RMSprop, "rho", -0.1), (O.Adadelta, "rho", 1.0),
+    (O.Adam, "beta_1", 1.0), (O.Adam, "beta_2", -0.5), (O.AdamW, "beta_1", 1.2),
+    (O.Nadam, "beta_1", 1.0), (O.Nadam, "beta_2", 1.0), (O.Adamax, "beta_1", -0.1), (O.Adamax, "beta_2", 1.0),
+    (O.Adam, "epsilon", -1e-7), (O.Adagrad, "epsilon", -1.0), (O.Adam, "epsilon", 0.0), (O.Adadelta, "epsilon", 0.0), (O.Adagrad, "initial_accumulator_value", -0.1),
+    (O.SGD, "clipnorm", -1.0), (O.Adam, "clipvalue", -0.5), (O.Adam, "global_clipnorm", -2.0),
+    (O.SGD, "weight_decay", -0.1),
+]
+
+
+@pytest.mark.parametrize("cls,arg,value", BAD_HYPER, ids=[f"{c.__name__}-{a}-{v}" for c, a, v in BAD_HYPER])
+def test_out_of_range_hyperparameters_raise_at_construction_and_when_set(cls, arg, value):
+    with pytest.raises(ValueError, match=rf"{cls.__name__}: `{arg}`"):
+        cls(**{arg: value})
+    opt = cls()
+    old = getattr(opt, arg)
+    with pytest.raises(ValueError, match=rf"{cls.__name__}: `{arg}`"):
+        setattr(opt, arg, value)
+    assert getattr(opt, arg) == old  # refused: nothing changed
+
+
+def test_learning_rate_setter_checks_and_schedules_stay_allowed():
+    opt = O.SGD(learning_rate=0.1)
+    with pytest.raises(ValueError, match="SGD: `learning_rate` must be >= 0, got -0.5"):
+        opt.learning_rate = -0.5
+    assert opt.learning_rate == 0.1
+    with pytest.raises(TypeError, match="learning_rate"):
+        opt.learning_rate = "fast"
+    opt.learning_rate = 0.0  # zero is allowed (a frozen step), as in Keras and PyTorch
+    from pydl import schedules
+    opt = O.Adam(learning_rate=schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5))
+    assert opt.learning_rate == pytest.approx(0.1)
+    # a schedule whose value goes negative is refused at the step, before anything changes
+    w = pydl.tensor([1.0], requires_grad=True)
+    opt = O.SGD([w], learning_rate=lambda step: -1.0)
+    (w * 2.0).sum().backward()
+    with pytest.raises(ValueError, match="learning_rate"):
+        opt.step()
+    assert w.detach().numpy()[0] == 1.0
+
+
+def test_epsilon_zero_is_refused_because_a_zero_gradient_would_write_nan():
+    # with epsilon 0, a parameter whose gradient is 0 (a dead ReLU unit) has m = v = 0 and Adam's
+    # step m / (sqrt(v) + 0) is 0 / 0: NaN written into the weights without a word
+    with pytest.raises(ValueError, match=r"Adam: `epsilon` must be > 0 .*NaN"):
+        O.Adam(epsilon=0.0)
+
+
+@pytest.mark.parametrize("arg", ["use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
+                                 "gradient_accumulation_steps"])
+def test_keras_arguments_pydl_does_not_implement_are_refused_by_name(arg):
+    with pytest.raises(TypeError, match=rf"Adam\(\): `{arg}` \(a Keras 3 optimizer argument\) is not supported"):
+        O.Adam(**{arg: 1})
+
+
+def test_nesterov_without_momentum_raises_as_in_pytorch():
+    with pytest.raises(ValueError, match=r"SGD: `nesterov=True` needs a momentum > 0"):
+        O.SGD(learning_rate=0.1, nesterov=True)
+    opt = O.SGD(momentum=0.9, nesterov=True)
+    with pytest.raises(ValueError, match="nesterov"):
+        opt.momentum = 0.0
+    assert opt.momentum == 0.9
+
+
+def test_hyperparameter_types_and_deprecated_decay_are_checked():
+    with pytest.raises(TypeError, match="SGD: `momentum` must be a number"):
+        O.SGD(momentum="0.9")
+    with pytest.raises(TypeError, match="SGD: `nesterov` must be True or False"):
+        O.SGD(momentum=0.9, nesterov="yes")
+    with pytest.raises(TypeError, match="Adam: `amsgrad`"):
+        O.Adam().amsgrad = None
+    with pytest.raises(ValueError, match="decay"), pytest.warns(DeprecationWarning):
+        O.SGD(decay=-0.1)
+    opt = O.Adam(beta_1=np.float32(0.5))  # NumPy scalars are numbers, stored as Python floats
+    assert type(opt.beta_1) is float and opt.get_config()["beta_1"] == 0.5
+
+
+# ---------------------------------------------------------------- Nadam and Adamax
+def test_nadam_and_adamax_config_state_and_get():
+    for cls in (O.Nadam, O.Adamax):
+        opt = cls(learning_rate=0.02, beta_1=0.8, beta_2=0.99, epsilon=1e-5, clipvalue=0.5)
+        cfg = opt.get_config()
+        assert cfg["name"] == cls.__name__.lower() and cfg["beta_1"] == 0.8 and cfg["epsilon"] == 1e-5
+        assert O.deserialize(O.serialize(opt)).get_config() == cfg
+        assert type(O.get({"class_name": cls.__name__, "config": cfg})) is cls
+        # save after three steps, resume in a new optimizer: the same as six steps in one go
+        full, _ = run_pydl(cls, dict(learning_rate=0.05), steps=6)
+        params = [pydl.tensor(p, dtype=pydl.float64, requires_grad=True) for p in P0]
+        first = cls(params, learning_rate=0.05)
+        for _ in range(3):
+            first.zero_grad()
+            pydl_loss(params).backward()
+            first.step()
+        second = cls(params, learning_rate=0.05)
+        second.set_state(first.get_state())
+        for _ in range(3):
+            second.zero_grad()
+            pydl_loss(params).backward()
+            second.step()
+        for p, f in zip(params, full):
+            np.testing.assert_allclose(p.detach().numpy(), f, rtol=1e-13)
+
+
+def test_nadam_momentum_cache_product_by_hand():
+    # u_1 u_2 u_3 with u_k = 0.9 (1 - 0.5 * 0.96^k)
+    expected = 1.0
+    for k in (1, 2, 3):
+        expected *= 0.9 * (1 - 0.5 * 0.96 ** k)
+    assert pydl._C.optimizer_nadam_u_product(0.9, 3) == pytest.approx(expected, rel=1e-15)
+    assert pydl._C.optimizer_nadam_u_product(0.9, 0) == 1.0

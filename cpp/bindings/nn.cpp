@@ -32,6 +32,7 @@ optim::Hyper parse_hyper(const py::dict& d) {
     else if (k == "clipvalue") h.clipvalue = v.cast<double>();
     else if (k == "global_clipnorm") h.global_clipnorm = v.cast<double>();
     else if (k == "iterations") h.iterations = v.cast<int64_t>();
+    else if (k == "u_product") h.u_product = v.cast<double>();
     else throw ValueError(msg("optimizer: unknown hyperparameter '", k, "'"));
   }
   return h;
@@ -87,11 +88,25 @@ void bind_nn(py::module_& m) {
            std::vector<std::vector<Tensor>> slots, const py::dict& hyper) {
           optim::Rule r = optim::parse_rule(rule);
           optim::Hyper h = parse_hyper(hyper);
-          py::gil_scoped_release release;
-          optim::step(r, params, grads, slots, h);
+          std::vector<size_t> non_finite;
+          {
+            py::gil_scoped_release release;
+            try {
+              optim::step(r, params, grads, slots, h);
+            } catch (const optim::NonFiniteGradientError& e) {
+              non_finite = e.indices;
+            }
+          }
+          return non_finite;
         },
         py::arg("rule"), py::arg("params"), py::arg("grads"), py::arg("slots"), py::arg("hyper"),
-        "One fused update of every parameter in place (slots updated in place too)");
+        "One fused update of every parameter in place (slots updated in place too). Returns [] after "
+        "the update, or the indices of the parameters whose gradient holds NaN or inf (then nothing "
+        "was changed; pydl.optimizers raises NonFiniteGradientError naming them)");
+  m.def("optimizer_nadam_u_product", &optim::nadam_u_product, py::arg("beta_1"), py::arg("n"),
+        "Nadam's momentum-cache product u_1 ... u_n, u_k = beta_1 (1 - 0.5 * 0.96^k)");
+  m.def("all_finite", &optim::all_finite, py::arg("x"),
+        "Whether x holds no NaN and no inf (the scan optimizer_step runs over every gradient)");
   m.def("l2_norm", &optim::l2_norm, py::arg("x"), "sqrt(sum(x^2)) in double (the norm gradient clipping uses)");
 }
 

@@ -207,4 +207,39 @@ TEST(op_layer_reduce_backends_agree) {
     for (int64_t b = 0; b < 5; ++b) CHECK(m.at({a, 0, b}) == mf.at({a, 0, b}));
 }
 
+// Issue 7: float32 sums accumulate in double in both kernels. A float accumulator stops counting
+// at 2^24 (2^24 + 1 rounds back to 2^24), so 2^25 ones summed to 2^24 on the reference.
+TEST(float_sums_are_exact_past_2_to_the_24) {
+  const int64_t n = int64_t(1) << 25;
+  std::vector<float> ones(static_cast<size_t>(n), 1.0f);
+  for (int fast = 0; fast < 2; ++fast) {
+    float all = -1, cols[2] = {-1, -1};
+    if (fast) {
+      reduce_fast<float>(Reduce::Sum, ones.data(), 1, n, 1, &all);
+      reduce_fast<float>(Reduce::Sum, ones.data(), 1, n / 2, 2, cols);  // the inner > 1 path
+    } else {
+      reduce_reference<float>(Reduce::Sum, ones.data(), 1, n, 1, &all);
+      reduce_reference<float>(Reduce::Sum, ones.data(), 1, n / 2, 2, cols);
+    }
+    std::printf("  %s: sum of 2^25 ones = %.9g, columns %.9g %.9g\n", fast ? "fast" : "reference", all, cols[0], cols[1]);
+    CHECK(all == float(n));
+    CHECK(cols[0] == float(n / 2) && cols[1] == float(n / 2));
+  }
+}
+
+// Data with a large mean (1e4 + noise): the float sum must match the double sum of the same
+// float values to float precision (a float accumulator drifts by many ulps here).
+TEST(float_sums_of_large_mean_data_match_double) {
+  const int64_t n = 3000000;
+  std::vector<float> x(static_cast<size_t>(n));
+  double want = 0;
+  for (auto& v : x) { v = static_cast<float>(1e4 + uniform(-1.0, 1.0)); want += v; }
+  float ref = 0, fast = 0;
+  reduce_reference<float>(Reduce::Sum, x.data(), 1, n, 1, &ref);
+  reduce_fast<float>(Reduce::Sum, x.data(), 1, n, 1, &fast);
+  std::printf("  sum: double %.17g, reference %.9g, fast %.9g\n", want, ref, fast);
+  CHECK(std::fabs(ref - want) <= 6e-8 * want);  // one float rounding of the exact sum
+  CHECK(std::fabs(fast - want) <= 6e-8 * want);
+}
+
 RUN_ALL_TESTS()

@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "kernels/cpu/vec_math.h"
+#include "kernels/math.h"
 
 using pydl::kernels::exp_vec;
 using pydl::kernels::tanh_vec;
@@ -113,6 +114,35 @@ TEST(tanh_vec_special_values) {
   CHECK(tanh_vec(inf) == 1.0f && tanh_vec(-inf) == -1.0f);
   CHECK(std::isnan(tanh_vec(std::numeric_limits<float>::quiet_NaN())));
   CHECK(tanh_vec(std::numeric_limits<float>::max()) == 1.0f);
+}
+
+// Issue 7: the fast sigmoid no longer clamps its argument. Against the reference's scalar
+// sigmoid_of in double over [-110, 30], denormal results included; +-inf, NaN, +-0 exact.
+TEST(sigmoid_vec_matches_the_reference_over_the_whole_range) {
+  using pydl::kernels::sigmoid_vec;
+  auto ref = [](double x) { return pydl::kernels::sigmoid_of(x); };
+  double at = 0;
+  const double err = max_rel_error(sigmoid_vec, ref, -87.0, 30.0, 2000003, &at);
+  std::printf("  sigmoid_vec on [-87, 30]: max relative error %.3g at x = %.9g\n", err, at);
+  // exp_full_vec's bound (3e-7, above) plus the division's rounding (2^-24 = 6e-8)
+  CHECK(err < 3.6e-7);
+  const double denorm_min = std::numeric_limits<float>::denorm_min();
+  int bad = 0;
+  for (int i = 0; i <= 100000; ++i) {  // the denormal tail: sigma(x) ~ e^x below x = -87.3
+    const float x = -87.5f - 20.0f * i / 100000;
+    const double want = ref(double(x)), got = sigmoid_vec(x);
+    if (std::fabs(got - want) > denorm_min + 3e-7 * want && bad++ < 3)
+      std::printf("  sigmoid_vec(%.9g) = %.9g, want %.9g\n", x, got, want);
+  }
+  CHECK(bad == 0);
+  // sigma(-100) = 3.7e-44, a denormal: within one step (1.4e-45) of the float nearest it (the
+  // clamp gave 4.8e-39 there, log -88.3)
+  std::printf("  log(sigmoid_vec(-100)) = %.9g\n", std::log(double(sigmoid_vec(-100.0f))));
+  CHECK(std::fabs(double(sigmoid_vec(-100.0f)) - double(float(ref(-100.0)))) <= denorm_min);
+  const float inf = std::numeric_limits<float>::infinity();
+  CHECK(sigmoid_vec(inf) == 1.0f && sigmoid_vec(-inf) == 0.0f && sigmoid_vec(0.0f) == 0.5f);
+  CHECK(sigmoid_vec(-0.0f) == 0.5f && sigmoid_vec(-200.0f) == 0.0f && sigmoid_vec(std::numeric_limits<float>::max()) == 1.0f);
+  CHECK(std::isnan(sigmoid_vec(std::numeric_limits<float>::quiet_NaN())));
 }
 
 RUN_ALL_TESTS()

@@ -1,4 +1,5 @@
 """Keras-style layers. Each layer's maths is one or two C++ ops; read ``call`` to see which."""
+from .. import _registry
 from .base import Layer  # noqa: F401
 from .core import Input, Dense, Activation, Dropout, Flatten, Reshape  # noqa: F401
 
@@ -6,12 +7,12 @@ _CLASSES = {c.__name__: c for c in (Input, Dense, Activation, Dropout, Flatten, 
 
 
 def serialize(layer):
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    """``{"class_name", "config"}``; a custom layer also carries its registered name."""
+    return _registry.serialize(layer, _CLASSES)
 
 
-def deserialize(d):
-    """Rebuild a built-in layer from its config (no code is ever run from a file)."""
-    cls = _CLASSES.get(d.get("class_name"))
-    if cls is None:
-        raise ValueError(f"Unknown layer class {d.get('class_name')!r}; known: {', '.join(sorted(_CLASSES))}")
-    return cls.from_config(d.get("config", {}))
+def deserialize(d, custom_objects=None):
+    """Rebuild a layer from its config: a built-in one, or a custom one found in
+    ``custom_objects`` or the registry (no code is ever run from a file)."""
+    with _registry.custom_object_scope(_registry.check_custom_objects("layers.deserialize", custom_objects)):
+        return _registry.deserialize("layer", _CLASSES, d)

@@ -5,18 +5,19 @@ from .. import _C
 from .. import activations as _act
 from .. import initializers as _init
 from .. import regularizers as _reg
-from .base import Layer, _deprecated
+from .base import Layer, _shape_arg, keras1_names
 
 
 class Input(Layer):
     """Marks the input shape (without the batch axis): ``Input(shape=(784,))``."""
 
-    def __init__(self, shape=None, name=None, **kwargs):
+    def __init__(self, shape=None, name=None, input_shape=None, **kwargs):
+        if shape is not None and input_shape is not None:
+            raise TypeError("Input: got both shape and input_shape (the same thing); give only shape")
+        shape = input_shape if shape is None else shape
         if shape is None:
-            shape = kwargs.pop("input_shape", None)
-        if shape is None:
-            raise ValueError("Input: give the shape of one sample, e.g. Input(shape=(784,))")
-        super().__init__(name=name, input_shape=tuple(shape), **kwargs)
+            raise ValueError("Input: give the shape of one sample, e.g. Input(shape=(784,)) or Input(shape=784)")
+        super().__init__(name=name, input_shape=_shape_arg("Input", "shape", shape), **kwargs)
 
     def call(self, x, training=None):
         return x
@@ -33,33 +34,21 @@ class Dense(Layer):
     The forward pass is one fused C++ op (``pydl.functional.linear``), the activation one more.
     """
 
+    @keras1_names(output_dim="units", init="kernel_initializer", W_regularizer="kernel_regularizer",
+                  b_regularizer="bias_regularizer", bias="use_bias")
     def __init__(self, units=None, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, **kwargs):
-        old = _deprecated(kwargs, "output_dim", "units", "Dense")
-        units = old if units is None else units
-        old_init = _deprecated(kwargs, "init", "kernel_initializer", "Dense")
-        kernel_initializer = old_init if old_init is not None else kernel_initializer
-        for old_name, new_name in (("W_regularizer", "kernel_regularizer"), ("b_regularizer", "bias_regularizer")):
-            v = _deprecated(kwargs, old_name, new_name, "Dense")
-            if v is not None:
-                if new_name == "kernel_regularizer":
-                    kernel_regularizer = v
-                else:
-                    bias_regularizer = v
-        bias = _deprecated(kwargs, "bias", "use_bias", "Dense")
-        use_bias = use_bias if bias is None else bool(bias)
-        super().__init__(**kwargs)
-        if units is None or int(units) < 1:
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if units is None or isinstance(units, bool) or int(units) != units or int(units) < 1:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
         self.units = int(units)
         self.activation = _act.get(activation)
-        self.use_bias = use_bias
+        self.use_bias = bool(use_bias)
         self.kernel_initializer = _init.get(kernel_initializer)
         self.bias_initializer = _init.get(bias_initializer)
         self.kernel_regularizer = _reg.get(kernel_regularizer)
         self.bias_regularizer = _reg.get(bias_regularizer)
-        self.activity_regularizer = _reg.get(activity_regularizer)
         self.kernel = None
         self.bias = None
 
@@ -78,8 +67,6 @@ class Dense(Layer):
 
     def call(self, x, training=None, logits=False):
         y = _C.linear(x, self.kernel, self.bias)
-        if self.activity_regularizer is not None:
-            self.losses = [self.activity_regularizer(y)]
         return y if logits else self.activation(y)
 
     def compute_output_shape(self, input_shape):
@@ -117,9 +104,8 @@ class Dropout(Layer):
     """Inverted dropout: in training each unit is zeroed with probability ``rate`` and the kept
     ones are scaled by 1/(1-rate); at inference the layer is the identity."""
 
+    @keras1_names(p="rate")
     def __init__(self, rate, **kwargs):
-        p = _deprecated(kwargs, "p", "rate", "Dropout")
-        rate = p if p is not None else rate
         super().__init__(**kwargs)
         if not 0.0 <= float(rate) < 1.0:
             raise ValueError(f"Dropout: rate is the fraction dropped, in [0, 1); got {rate}")

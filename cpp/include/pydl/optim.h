@@ -9,14 +9,17 @@
 // weight_decay is decoupled, as Keras applies it before the update: p -= lr * wd * p.
 #pragma once
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "pydl/error.h"
 #include "pydl/tensor.h"
 
 namespace pydl::optim {
 
-enum class Rule { SGD, Adagrad, Adadelta, RMSprop, Adam };
-// "sgd" | "adagrad" | "adadelta" | "rmsprop" | "adam" (AdamW is Adam with weight_decay).
+enum class Rule { SGD, Adagrad, Adadelta, RMSprop, Adam, Nadam, Adamax };
+// "sgd" | "adagrad" | "adadelta" | "rmsprop" | "adam" | "nadam" | "adamax" (AdamW is Adam with
+// weight_decay).
 Rule parse_rule(const std::string& name);
 const char* rule_name(Rule r);
 
@@ -27,26 +30,37 @@ struct Hyper {
   bool nesterov = false;          // SGD
   double rho = 0.9;               // RMSprop (0.9), Adadelta (0.95)
   bool centered = false;          // RMSprop
-  double beta_1 = 0.9, beta_2 = 0.999;  // Adam
+  double beta_1 = 0.9, beta_2 = 0.999;  // Adam, Nadam, Adamax
   bool amsgrad = false;           // Adam
   double epsilon = 1e-7;
   double initial_accumulator_value = 0.1;  // Adagrad
   double weight_decay = 0.0;      // 0: off
   double clipnorm = 0.0, clipvalue = 0.0, global_clipnorm = 0.0;  // 0: off
   int64_t iterations = 0;         // updates done before this one (Adam's t = iterations + 1)
+  // Nadam's momentum-cache product u_1 u_2 ... u_{t-1} over the updates before this one (1 at
+  // the start), u_k = beta_1 (1 - 0.5 * 0.96^k); nadam_u_product computes it. The caller keeps
+  // it (Keras keeps it as a variable) because it depends on every past beta_1.
+  double u_product = 1.0;
 };
+
+// u_1 ... u_n with u_k = beta_1 (1 - 0.5 * 0.96^k): Nadam's product after n updates.
+double nadam_u_product(double beta_1, int64_t n);
 
 // The slot variables a rule keeps per parameter, in the order `update` expects them, with
 // their initial values: SGD {momentum} when momentum != 0; Adagrad {accumulator};
 // Adadelta {accumulated_grad, accumulated_delta_var}; RMSprop {velocity, [momentum],
-// [average_gradient]}; Adam {momentum, velocity, [velocity_hat]}.
+// [average_gradient]}; Adam {momentum, velocity, [velocity_hat]}; Nadam {momentum, velocity};
+// Adamax {momentum, norm}.
 struct SlotSpec {
   std::string name;
   double initial_value;
 };
 std::vector<SlotSpec> slot_specs(Rule rule, const Hyper& h);
 
-// Checks the hyperparameters as Keras does (ValueError naming the optimizer and the value).
+// Checks the hyperparameters (ValueError naming the optimizer, the argument and the value):
+// every number finite; epsilon > 0; learning_rate, weight_decay, clipnorm, clipvalue,
+// global_clipnorm, initial_accumulator_value >= 0; momentum in [0, 1]; rho, beta_1, beta_2 in
+// [0, 1); at most one of clipnorm and global_clipnorm; SGD's nesterov only with momentum > 0.
 void check_hyper(Rule rule, const Hyper& h);
 
 // One parameter's update, in place. grad is scaled by grad_scale (the clipnorm /
@@ -54,10 +68,23 @@ void check_hyper(Rule rule, const Hyper& h);
 void update(Rule rule, Tensor& param, const Tensor& grad, std::vector<Tensor>& slots, const Hyper& h,
             double grad_scale = 1.0);
 
-// Every parameter's update. Checks everything first (counts, shapes, dtypes), so a bad call
-// changes nothing; then computes the clipping factors and runs `update` per parameter.
+// What `step` throws when a gradient holds NaN or +-inf. Every gradient is checked before any
+// parameter changes, so nothing was updated; `indices` lists each such parameter, in order.
+struct NonFiniteGradientError : RuntimeError {
+  NonFiniteGradientError(const std::string& what, std::vector<size_t> idx)
+      : RuntimeError(what), indices(std::move(idx)) {}
+  std::vector<size_t> indices;
+};
+
+// Every parameter's update. Checks everything first (counts, shapes, dtypes, and that every
+// gradient is finite: NonFiniteGradientError), so a bad call changes nothing; then computes the
+// clipping factors and runs `update` per parameter.
 void step(Rule rule, std::vector<Tensor>& params, const std::vector<Tensor>& grads,
           std::vector<std::vector<Tensor>>& slots, const Hyper& h);
+
+// Whether every element of t is finite (no NaN, no +-inf): a plain loop on the reference
+// backend, an OpenMP + SIMD scan (kernels/cpu/isa.h copies) on the fast one.
+bool all_finite(const Tensor& t);
 
 // sqrt(sum of squares) in double, in fixed blocks (same result on either backend and for any
 // thread count): the norm clipnorm and global_clipnorm use.

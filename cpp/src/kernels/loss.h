@@ -91,7 +91,8 @@ void point_loss_backward_fast(PointLoss k, const T* pred, const T* target, const
 // (class ids, already checked to lie in [0, C)); the other is null.
 //   from logits x:   lse = log sum_c e^x_c (max subtracted first); aux[r] = lse
 //                    loss[r] = -sum_c t_c (x_c - lse)
-//   from probs p:    s = sum_c p_c; q_c = clip(p_c / s, eps, 1 - eps); aux[r] = s
+//   from probs p:    s = sum_c p_c (1 for an all-zero row: q = eps, finite); q_c = clip(p_c / s, eps, 1 - eps);
+//                    aux[r] = s
 //                    loss[r] = -sum_c t_c log q_c
 template <typename T>
 void crossentropy_reference(const T* pred, const T* target, const int64_t* labels, int64_t R, int64_t C,

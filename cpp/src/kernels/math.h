@@ -35,14 +35,15 @@ PYDL_BINARY(Le, T(a <= b))
 PYDL_BINARY(Gt, T(a > b))
 PYDL_BINARY(Ge, T(a >= b))
 // Backward helpers: a is the incoming gradient g, b the saved x (or y = f(x)).
-PYDL_BINARY(ReluGrad, b > T(0) ? a : T(0))                               // relu'(x) = [x > 0]
-PYDL_BINARY(LeakyReluGrad, b > T(0) ? a : a * p.a)                       // slope where x <= 0
+// A NaN input gets a NaN gradient (b != b selects b itself), so a NaN cannot vanish in backward.
+PYDL_BINARY(ReluGrad, b > T(0) ? a : (b != b ? b : T(0)))                // relu'(x) = [x > 0]
+PYDL_BINARY(LeakyReluGrad, b > T(0) ? a : (b != b ? b : a * p.a))        // slope where x <= 0
 PYDL_BINARY(EluGrad, b > T(0) ? a : a * p.a * std::exp(b))               // alpha e^x where x <= 0
 PYDL_BINARY(SigmoidGrad, a * b * (T(1) - b))                            // sigma' = y (1 - y)
 PYDL_BINARY(TanhGrad, a * (T(1) - b * b))                               // tanh' = 1 - y^2
 PYDL_BINARY(SqrtGrad, a / (T(2) * b))                                   // (sqrt x)' = 1 / (2 y)
-PYDL_BINARY(AbsGrad, b > T(0) ? a : (b < T(0) ? -a : T(0)))              // sign(x)
-PYDL_BINARY(ClipGrad, (b >= p.a && b <= p.b) ? a : T(0))                 // 1 inside [lo, hi]
+PYDL_BINARY(AbsGrad, b > T(0) ? a : (b < T(0) ? -a : (b != b ? b : T(0))))  // sign(x)
+PYDL_BINARY(ClipGrad, (b >= p.a && b <= p.b) ? a : (b != b ? b : T(0)))  // 1 inside [lo, hi]
 PYDL_BINARY(PowScalarGrad, a * p.a * std::pow(b, p.a - T(1)))            // (x^k)' = k x^(k-1)
 #undef PYDL_BINARY
 
@@ -57,7 +58,7 @@ PYDL_UNARY(Abs, std::fabs(x))
 PYDL_UNARY(Square, x * x)
 PYDL_UNARY(PowScalar, std::pow(x, p.a))
 PYDL_UNARY(Clip, x < p.a ? p.a : (x > p.b ? p.b : x))
-PYDL_UNARY(Relu, x > T(0) ? x : T(0))
+PYDL_UNARY(Relu, x < T(0) ? T(0) : x)  // NaN passes through (x < 0 is false), as torch.relu
 PYDL_UNARY(LeakyRelu, x > T(0) ? x : p.a * x)
 PYDL_UNARY(Elu, x > T(0) ? x : p.a * (std::exp(x) - T(1)))
 PYDL_UNARY(Sigmoid, sigmoid_of(x))

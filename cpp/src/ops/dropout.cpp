@@ -4,7 +4,8 @@
 
 namespace pydl::ops {
 
-// m = m * scale (in place; m is a fresh contiguous mask)
+// m = m * scale (in place; m is a fresh contiguous mask). One loop serves both backends: a
+// contiguous scaling has no plainer form, and the product with x goes through mul's two kernels.
 template <typename T>
 static void scale_mask(T* m, int64_t n, T scale) {
 #pragma omp parallel for simd if (n >= 32768)

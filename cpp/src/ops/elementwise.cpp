@@ -128,7 +128,9 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-// max/min: the gradient goes to the larger (smaller) input; ties split it evenly.
+// max/min: the gradient goes to the larger (smaller) input; ties split it evenly. A NaN input
+// (the output is NaN then) gets a NaN gradient and the other input none, so the NaN reaches
+// the weights' gradients instead of vanishing.
 static Tensor extremum(const Tensor& a, const Tensor& b, bool is_max) {
   Tensor out = binary_raw(is_max ? Binary::Maximum : Binary::Minimum, {}, a, b, is_max ? "maximum" : "minimum");
   if (any_requires_grad({&a, &b})) {
@@ -136,8 +138,12 @@ static Tensor extremum(const Tensor& a, const Tensor& b, bool is_max) {
       Tensor a = n.saved(0), b = n.saved(1);
       Tensor wins_a = is_max ? gt(a, b) : lt(a, b);
       Tensor share = add(wins_a, mul(eq(a, b), scalar_like(0.5, a)));  // 1, 0.5 on ties, 0
-      Tensor ga = fnode(n).needs(0) ? sum_to(mul(g, share), a.shape()) : Tensor();
-      Tensor gb = fnode(n).needs(1) ? sum_to(mul(g, sub(scalar_like(1, a), share)), b.shape()) : Tensor();
+      Tensor nan_a = ne(a, a), nan_b = ne(b, b), zero = scalar_like(0, a);
+      // share_a: NaN where a is NaN; share_b: NaN where b is NaN, 0 where only a is
+      Tensor share_a = where(nan_a, a, share);
+      Tensor share_b = where(nan_b, b, where(nan_a, zero, sub(scalar_like(1, a), share)));
+      Tensor ga = fnode(n).needs(0) ? sum_to(mul(g, share_a), a.shape()) : Tensor();
+      Tensor gb = fnode(n).needs(1) ? sum_to(mul(g, share_b), b.shape()) : Tensor();
       return std::vector<Tensor>{ga, gb};
     });
   }

@@ -1,5 +1,8 @@
 // matmul: C = A · B through the GEMM kernels. Transposed views are passed to GEMM as
 // transposed operands, so x @ W.T or the backward's Aᵀ · G never copy.
+#include <atomic>
+#include <exception>
+
 #include "ops/common.h"
 
 namespace pydl::ops {
@@ -65,10 +68,25 @@ void matmul_batched(Tensor a, Tensor b, const Shape& batch, int64_t M, int64_t N
     }
     gemm<T>(oa.trans, ob.trans, M, N, K, oa.p + offa, oa.ld, ob.p + offb, ob.ld, T(0), c + i * M * N, N);
   };
-  // Many small products: one per thread (each GEMM then runs single-threaded).
+  // Many small products: one per thread (each GEMM then runs single-threaded). Each GEMM takes
+  // its packing scratch from its thread's own buffer, which may have to grow inside the region:
+  // an exception must not leave an OpenMP region (std::terminate), so the first one is caught
+  // there, the remaining products skipped, and it is rethrown here, after the region.
   if (nbatch > 1 && M * N * K < 64 * 64 * 64) {
+    std::exception_ptr error;
+    std::atomic<bool> failed{false};
 #pragma omp parallel for schedule(static) if (nbatch * M * N * K >= 262144)
-    for (int64_t i = 0; i < nbatch; ++i) run(i);
+    for (int64_t i = 0; i < nbatch; ++i) {
+      if (failed.load(std::memory_order_relaxed)) continue;
+      try {
+        run(i);
+      } catch (...) {
+#pragma omp critical(pydl_matmul_batched_error)
+        if (!error) error = std::current_exception();
+        failed = true;
+      }
+    }
+    if (error) std::rethrow_exception(error);
   } else {
     for (int64_t i = 0; i < nbatch; ++i) run(i);
   }
@@ -165,6 +183,7 @@ Tensor linear(const Tensor& x_in, const Tensor& w, const Tensor& bias) {
     if (bias.defined()) {  // start from the bias in every row, then add x · W onto it
       Tensor bc = contiguous(bias.detach());
       const T* bp = bc.data<T>();
+      // y[r, :] = b: one plain loop for both backends (a copy; GEMM's own kernels then differ)
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t j = 0; j < out_f; ++j) yp[r * out_f + j] = bp[j];
       beta = T(1);

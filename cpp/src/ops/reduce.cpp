@@ -125,10 +125,15 @@ Tensor var(const Tensor& x, const Axes& axes, bool keepdims, int64_t ddof) {
   if (p.count - ddof <= 0)
     throw ValueError(msg("var: ", p.count, " values with ddof=", ddof, " leave no degrees of freedom (shape ",
                          shape_str(x.shape()), ")"));
-  // var = sum((x - mean)^2) / (N - ddof); built from differentiable ops, so autograd derives
-  // d var/dx = 2 (x - mean) / (N - ddof).
+  // var = (sum(c^2) - (sum c)^2 / N) / (N - ddof), c = x - mean: the corrected two-pass form.
+  // Mathematically sum c = 0; in float32 the mean is rounded (by up to half an ulp of a large
+  // mean, e.g. 5e-4 at 1e4), and sum(c)^2 / N removes exactly the bias that rounding adds to
+  // sum(c^2). Built from differentiable ops, so autograd derives d var/dx = 2 (x - mean) / (N - ddof).
   Tensor centred = sub(x, mean(x, axes, true));
-  return div(sum(square(centred), axes, keepdims), scalar_like(static_cast<double>(p.count - ddof), x));
+  Tensor s1 = sum(centred, axes, keepdims);
+  Tensor s2 = sum(square(centred), axes, keepdims);
+  Tensor ss = sub(s2, div(square(s1), scalar_like(static_cast<double>(p.count), x)));
+  return div(ss, scalar_like(static_cast<double>(p.count - ddof), x));
 }
 
 Tensor sum_to(const Tensor& g, const Shape& shape) {

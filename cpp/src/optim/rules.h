@@ -81,5 +81,7 @@ void adagrad_update(Tensor& p, const Tensor& g, std::vector<Tensor>& slots, cons
 void adadelta_update(Tensor& p, const Tensor& g, std::vector<Tensor>& slots, const Hyper& h, double grad_scale);
 void rmsprop_update(Tensor& p, const Tensor& g, std::vector<Tensor>& slots, const Hyper& h, double grad_scale);
 void adam_update(Tensor& p, const Tensor& g, std::vector<Tensor>& slots, const Hyper& h, double grad_scale);
+void nadam_update(Tensor& p, const Tensor& g, std::vector<Tensor>& slots, const Hyper& h, double grad_scale);
+void adamax_update(Tensor& p, const Tensor& g, std::vector<Tensor>& slots, const Hyper& h, double grad_scale);
 
 }  // namespace pydl::optim::detail

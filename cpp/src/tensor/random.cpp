@@ -35,6 +35,8 @@ static Tensor fill(const Shape& shape, DType dtype, uint64_t per_elem, F f) {
   uint64_t base = reserve(static_cast<uint64_t>(n) * per_elem);
   uint64_t seed = g_seed;
   T* p = t.data<T>();
+  // One loop serves both backends: value i is a pure function of (seed, counter), so it is the
+  // same whatever the backend or the thread count, and there is no plainer form to compare with.
 #pragma omp parallel for if (n > 65536) schedule(static)
   for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(f(seed, base + static_cast<uint64_t>(i) * per_elem));
   return t;

@@ -26,7 +26,7 @@ struct Vectorised { using type = Fn; };
   };                                                                                        \
   template <>                                                                               \
   struct Vectorised<Name##F> { using type = Name##VecF; };
-PYDL_VEC_UNARY(Sigmoid, x != x ? x : 1.0f / (1.0f + exp_vec(-x)))  // NaN passes through
+PYDL_VEC_UNARY(Sigmoid, sigmoid_vec(x))
 PYDL_VEC_UNARY(Exp, exp_full_vec(x))
 PYDL_VEC_UNARY(Log, log_vec(x))
 PYDL_VEC_UNARY(Elu, x > 0.0f ? x : p.a * (exp_full_vec(x) - 1.0f))

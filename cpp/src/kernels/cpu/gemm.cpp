@@ -411,10 +411,15 @@ void gemm_packed(const Config<T>& cfg, int nthreads, bool trans_a, bool trans_b,
   const int64_t n_nsplit = (n_mblk >= nthreads) ? 1 : ceil_div(nthreads, n_mblk);
   const int64_t n_items = n_mblk * n_nsplit;
 
+  // Every buffer is taken here, before the parallel region: an allocation that fails inside a
+  // region cannot be caught outside it (std::terminate), so it must throw here, in the caller.
+  // apack holds one MC x KC block of op(A) per thread, at a cache-line multiple stride.
   T* bpack = tls_scratch(0).get<T>(kc_max * NC);
+  const int64_t apack_stride = round_up(mc_blk * kc_max, static_cast<int64_t>(kAlign / sizeof(T)));
+  T* apack_all = tls_scratch(1).get<T>(apack_stride * nthreads);
 
   auto body = [&](int tid, int nth) {
-    T* apack = tls_scratch(1).get<T>(mc_blk * kc_max);
+    T* apack = apack_all + apack_stride * tid;  // tid < nth <= nthreads
     alignas(kAlign) T tile[16 * 64];  // ragged-edge tile (MR*NR <= 1024)
     for (int64_t jc = 0; jc < N; jc += NC) {
       const int64_t nc = std::min(NC, N - jc);
@@ -494,15 +499,17 @@ void gemm_packed(const Config<T>& cfg, int nthreads, bool trans_a, bool trans_b,
 // The op(A) rows are copied to a scratch block, contiguous in k.
 constexpr int64_t kDirectRows = 4;
 constexpr int64_t kDirectDotMinK = 32;  // shorter dot products: the row-panel kernel instead
+// Scratch elements one direct-path call needs for nj columns: the sums and the op(A) rows.
+inline int64_t direct_scratch_size(int64_t nj, int64_t K) { return kDirectRows * (nj + K) + 64; }
 
 template <typename T>
 __attribute__((always_inline)) inline void gemm_direct_body(
     bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
-    const T* B, int64_t ldb, T beta, T* C, int64_t ldc, int64_t j_begin, int64_t j_end) {
+    const T* B, int64_t ldb, T beta, T* C, int64_t ldc, int64_t j_begin, int64_t j_end, T* scratch) {
   (void)N;        // the caller passes the column range [j_begin, j_end) instead
   (void)trans_b;  // always transposed here: op(B)ᵀ row j is B + j * ldb, contiguous in k
   const int64_t nj = j_end - j_begin;
-  T* scratch = tls_scratch(2).get<T>(kDirectRows * (nj + K) + 64);
+  // scratch: direct_scratch_size(nj, K) elements, given by the caller (taken before its region)
   T* acc = scratch;                      // kDirectRows rows of nj sums
   T* arow = scratch + kDirectRows * nj;  // kDirectRows rows of op(A), contiguous in k
   const T* bt = B + j_begin * ldb;
@@ -540,9 +547,9 @@ __attribute__((always_inline)) inline void gemm_direct_body(
 #define PYDL_DIRECT_ARGS                                                                    \
   bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T *A,         \
       int64_t lda, const T *B, int64_t ldb, T beta, T *C, int64_t ldc, int64_t j_begin,     \
-      int64_t j_end
+      int64_t j_end, T *scratch
 #define PYDL_DIRECT_CALL \
-  trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, j_begin, j_end
+  trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, j_begin, j_end, scratch
 
 // The same body compiled three times; the target attribute lets the auto-vectoriser use
 // AVX-512 / AVX2 in the copies that run on CPUs that have them.
@@ -1120,12 +1127,15 @@ void gemm_fast(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T al
       return gemm_small_m_dispatch<T>(level, nthreads, trans_a, trans_b, M, N, K, alpha, A, lda, B,
                                       ldb, beta, C, ldc);
     const int64_t nchunks = (nthreads > 1 && N >= 256) ? nthreads : 1;
+    // Each chunk's scratch, taken before the region (a chunk has at most N columns).
+    const int64_t stride = round_up(direct_scratch_size(N, K), static_cast<int64_t>(kAlign / sizeof(T)));
+    T* scratch_all = tls_scratch(2).get<T>(stride * nchunks);
     run_chunks(nchunks, [&](int64_t t) {
       const int64_t j_begin = round_up(N * t / nchunks, 16);
       const int64_t j_end = std::min(N, round_up(N * (t + 1) / nchunks, 16));
       if (j_begin < j_end)
         gemm_direct<T>(level, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
-                       j_begin, j_end);
+                       j_begin, j_end, scratch_all + stride * t);
     });
     return;
   }

@@ -17,10 +17,10 @@ void point_loss_fast(PointLoss k, const T* pred, const T* target, int64_t R, int
     for (int64_t r = 0; r < R; ++r) {
       const T* p = pred + r * D;
       const T* t = target + r * D;
-      T acc = 0;
+      double acc = 0;  // in double, as the reductions (and the reference) sum
 #pragma omp simd reduction(+ : acc)
-      for (int64_t d = 0; d < D; ++d) acc += L::f(p[d], t[d]);
-      loss[r] = D > 0 ? acc / T(D) : T(0);
+      for (int64_t d = 0; d < D; ++d) acc += double(L::f(p[d], t[d]));
+      loss[r] = D > 0 ? T(acc / double(D)) : T(0);
     }
   });
 }
@@ -83,6 +83,7 @@ void crossentropy_fast(const T* pred, const T* target, const int64_t* labels, in
       T s = 0;
 #pragma omp simd reduction(+ : s)
       for (int64_t c = 0; c < C; ++c) s += x[c];
+      if (s == T(0)) s = T(1);  // an all-zero row: every q_c = 0, clipped to eps (finite, not 0/0)
       aux[r] = s;
       if (!t) {
         T q = x[labels[r]] / s;

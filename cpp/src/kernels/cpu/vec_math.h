@@ -33,9 +33,10 @@ static inline float pow2i(int32_t n) {
 
 // e^x for float32 in plain arithmetic, so `omp simd` loops vectorise it (std::exp is a
 // library call that stops vectorisation). Inputs are clamped to [-87.3, 88.3], so the result
-// is never denormal or inf: callers use it where that cannot matter (sigmoid, softmax).
+// is never denormal or inf: only for tanh_vec, where e^-2|x| below e^-87 cannot change
+// (1 - e) / (1 + e). Everything else takes exp_full_vec (the whole range, as std::exp).
 static inline float exp_vec(float x) {
-  x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
+  x = x > -87.3f ? (x < 88.3f ? x : 88.3f) : -87.3f;  // NaN -> -87.3 (never converted to int)
   float n;
   const float p = exp_reduced(x, n);
   return p * pow2i(static_cast<int32_t>(n));
@@ -46,7 +47,9 @@ static inline float exp_vec(float x) {
 // 2^(n/2) * 2^(n - n/2) so that both factors stay normal numbers for n in [-150, 128] (one
 // rounding where the result is denormal).
 static inline float exp_full_vec(float x) {
-  const float xc = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);  // beyond: 0 and inf anyway
+  // beyond [-104, 89] the result is 0 or inf anyway; NaN fails `x > -104` and is clamped too, so
+  // the float -> int conversion below never sees NaN (its result is replaced by x at the end)
+  const float xc = x > -104.0f ? (x < 89.0f ? x : 89.0f) : -104.0f;
   float n;
   const float p = exp_reduced(xc, n);
   const int32_t ni = static_cast<int32_t>(n), n1 = ni >> 1;
@@ -101,8 +104,18 @@ static inline float tanh_vec(float x) {
   return x != x ? x : r;
 }
 
-// e^x where the fast kernels can use exp_vec: float through it, double through std::exp.
-static inline float exp_fast(float x) { return exp_vec(x); }
+// sigma(x) = 1 / (1 + e^-x) for float32 over the whole range, as the reference's sigmoid_of:
+// with e = e^-|x| (never overflows), sigma = 1 / (1 + e) for x >= 0 and e / (1 + e) below, one
+// division either way, so the negative tail keeps its exact value down to the denormals
+// (sigma(-100) = 3.7e-44) instead of stopping at a clamp. NaN passes through (e is NaN).
+static inline float sigmoid_vec(float x) {
+  const float e = exp_full_vec(-std::fabs(x));
+  return (x >= 0.0f ? 1.0f : e) / (1.0f + e);
+}
+
+// e^x where the fast kernels can use a vectorisable one: float through exp_full_vec (the whole
+// range, so softmax's small terms match the reference's std::exp), double through std::exp.
+static inline float exp_fast(float x) { return exp_full_vec(x); }
 static inline double exp_fast(double x) { return std::exp(x); }
 
 }  // namespace pydl::kernels

@@ -10,10 +10,10 @@ void point_loss_reference(PointLoss k, const T* pred, const T* target, int64_t R
   with_point_loss(k, [&](auto F) {
     using L = decltype(F);
     for (int64_t r = 0; r < R; ++r) {
-      // loss[r] = (1/D) sum_d f(p, t)
-      T acc = 0;
-      for (int64_t d = 0; d < D; ++d) acc += L::f(pred[r * D + d], target[r * D + d]);
-      loss[r] = D > 0 ? acc / T(D) : T(0);
+      // loss[r] = (1/D) sum_d f(p, t)   (summed in double, as the reductions are)
+      double acc = 0;
+      for (int64_t d = 0; d < D; ++d) acc += double(L::f(pred[r * D + d], target[r * D + d]));
+      loss[r] = D > 0 ? T(acc / double(D)) : T(0);
     }
   });
 }
@@ -60,6 +60,7 @@ void crossentropy_reference(const T* pred, const T* target, const int64_t* label
       // q_c = clip(p_c / sum p, eps, 1 - eps);  loss = -sum_c t_c log q_c
       T s = 0;
       for (int64_t c = 0; c < C; ++c) s += x[c];
+      if (s == T(0)) s = T(1);  // an all-zero row: every q_c = 0, clipped to eps (finite, not 0/0)
       for (int64_t c = 0; c < C; ++c) {
         T q = x[c] / s;
         q = q < lo ? lo : (q > hi ? hi : q);

@@ -6,21 +6,24 @@
 
 namespace pydl::kernels {
 
-template <typename T>
-static inline T combine(Reduce op, T acc, T v) {
-  if (op == Reduce::Sum) return acc + v;
-  if (op == Reduce::Max) return MaximumF::f(v, acc, P<T>{});
-  return MinimumF::f(v, acc, P<T>{});
-}
-
 // out[o, j] = reduce_{i < r} x[o, i, j]
+// Sums accumulate in double (float32's 24 bits stop counting at 2^24: a float sum of 2^25 ones
+// is 2^24), rounded to T once at the end.
 template <typename T>
 void reduce_reference(Reduce op, const T* x, int64_t outer, int64_t r, int64_t inner, T* out) {
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t j = 0; j < inner; ++j) {
-      T acc = op == Reduce::Sum ? T(0) : x[o * r * inner + j];
-      for (int64_t i = (op == Reduce::Sum ? 0 : 1); i < r; ++i) acc = combine(op, acc, x[(o * r + i) * inner + j]);
-      out[o * inner + j] = acc;
+      const T* col = x + o * r * inner + j;  // col[i * inner] = x[o, i, j]
+      if (op == Reduce::Sum) {
+        double acc = 0;
+        for (int64_t i = 0; i < r; ++i) acc += double(col[i * inner]);
+        out[o * inner + j] = static_cast<T>(acc);
+      } else {
+        T acc = col[0];
+        for (int64_t i = 1; i < r; ++i)
+          acc = op == Reduce::Max ? MaximumF::f(col[i * inner], acc, P<T>{}) : MinimumF::f(col[i * inner], acc, P<T>{});
+        out[o * inner + j] = acc;
+      }
     }
 }
 
@@ -32,8 +35,9 @@ void softmax_reference(const T* x, int64_t outer, int64_t n, int64_t inner, T* y
       T* yr = y + o * n * inner + j;
       T m = xr[0];
       for (int64_t i = 1; i < n; ++i) m = xr[i * inner] > m ? xr[i * inner] : m;
-      T s = 0;
-      for (int64_t i = 0; i < n; ++i) s += std::exp(xr[i * inner] - m);
+      double acc = 0;  // the row sum in double, as the reductions
+      for (int64_t i = 0; i < n; ++i) acc += double(std::exp(xr[i * inner] - m));
+      const T s = static_cast<T>(acc);
       for (int64_t i = 0; i < n; ++i)
         yr[i * inner] = log ? xr[i * inner] - m - std::log(s) : std::exp(xr[i * inner] - m) / s;
     }
@@ -44,8 +48,9 @@ void softmax_backward_reference(const T* g, const T* y, int64_t outer, int64_t n
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t j = 0; j < inner; ++j) {
       const int64_t base = o * n * inner + j;
-      T s = 0;
-      for (int64_t i = 0; i < n; ++i) s += log ? g[base + i * inner] : g[base + i * inner] * y[base + i * inner];
+      double acc = 0;
+      for (int64_t i = 0; i < n; ++i) acc += double(log ? g[base + i * inner] : g[base + i * inner] * y[base + i * inner]);
+      const T s = static_cast<T>(acc);
       for (int64_t i = 0; i < n; ++i) {
         const int64_t k = base + i * inner;
         dx[k] = log ? g[k] - std::exp(y[k]) * s : y[k] * (g[k] - s);
