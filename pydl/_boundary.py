@@ -105,6 +105,9 @@ def _wrap(fn, name, method):
             shown = args[1:] if method else args
             raise TypeError(_describe(name, sigs, shown, kwargs)) from None
 
+    # pickle (and copy) find functions by module and qualified name: point them at the wrapper
+    wrapper.__module__ = "pydl._C"
+    wrapper.__qualname__ = f"Tensor.{name}" if method else name
     wrapper.__wrapped_binding__ = fn
     return wrapper
 

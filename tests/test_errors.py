@@ -381,3 +381,9 @@ def test_requires_grad_setter_takes_a_bool():
     assert t.requires_grad
     t.requires_grad = np.bool_(False)
     assert not t.requires_grad
+
+
+def test_the_argument_checking_wrappers_pickle_as_the_functions_they_wrap():
+    import pickle
+    for f in (pydl.sum, F.relu, pydl.Tensor.sum, pydl.tensor):
+        assert pickle.loads(pickle.dumps(f)) is f

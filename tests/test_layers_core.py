@@ -201,7 +201,7 @@ def test_activity_regularizer_penalises_the_output_after_the_activation():
     rng = np.random.default_rng(4)
     x = rng.standard_normal((7, 3)).astype(np.float32)
     layer = Dense(4, activation="relu", activity_regularizer=regularizers.l1(0.1))
-    out = layer(pydl.tensor(x)).numpy()
+    out = layer(pydl.tensor(x)).detach().numpy()
     w, b = layer.get_weights()
     act = np.maximum(x.astype(np.float64) @ w + b, 0)
     np.testing.assert_allclose(out, act, rtol=1e-5, atol=1e-6)
