@@ -93,8 +93,8 @@ Tensor from_numpy_or_copy(py::array arr, bool copy_if_needed) {
     else strides[d] = st / isz;
   }
   if (why.empty() && may_self_overlap(shape, strides))
-    why = "several of its elements share memory (zero or overlapping strides, as np.lib.stride_tricks.as_strided "
-          "makes), so an in-place update would apply more than once per element";
+    why = "its elements may share memory (zero or overlapping strides, as np.lib.stride_tricks.as_strided "
+          "makes), so an in-place update could apply more than once per element";
   if (!why.empty()) {
     if (copy_if_needed) return tensor_from_data(arr, dtype);
     std::vector<int64_t> bstrides(arr.strides(), arr.strides() + arr.ndim());
