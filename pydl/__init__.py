@@ -11,6 +11,8 @@ the model API follows Keras (``Sequential``, ``Dense``, ``compile/fit``).
     tensor([2., 4.], shape=(2,), dtype=float32)
 """
 from . import _C
+from . import _boundary
+_boundary.install()  # before the names below are taken from _C: op-named argument errors, NumPy protocols
 from ._C import (  # noqa: F401  (re-exported API)
     Tensor, Node, dtype, float32, float64,
     tensor, from_numpy, zeros, ones, empty, full, arange, eye, rand, randn, uniform, normal, bernoulli,
@@ -36,12 +38,13 @@ __version__ = _C._build_info()["version"]
 
 def as_tensor(data, dtype=None):
     """``data`` as a Tensor: a Tensor is returned as is (cast if ``dtype`` differs), a
-    float32/float64 NumPy array is shared without a copy, anything else is copied."""
+    float32/float64 NumPy array is shared without a copy where its layout allows (a reversed,
+    self-overlapping or byte-swapped one is copied), anything else is copied."""
     import numpy as np
     if isinstance(data, Tensor):
         return data if dtype is None or data.dtype == dtype else data.to(dtype)
     if isinstance(data, np.ndarray) and data.dtype in (np.float32, np.float64):
-        t = from_numpy(data)
+        t = _C._from_numpy_or_copy(data)
         return t if dtype is None else t.to(dtype)
     return tensor(data, dtype=dtype)
 

@@ -5,7 +5,7 @@ from ._C import Tensor, dtype
 
 
 def _repr(t):
-    body = np.array2string(t.numpy(), precision=4, separator=", ", prefix="tensor(", threshold=200)
+    body = np.array2string(t.detach().numpy(), precision=4, separator=", ", prefix="tensor(", threshold=200)
     parts = [f"shape={tuple(t.shape)}", f"dtype={t.dtype.name}"]
     if t.grad_fn is not None:
         parts.append(f"grad_fn=<{t.grad_fn.name()}>")

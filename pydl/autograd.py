@@ -56,4 +56,9 @@ def backward(tensors, grad_tensors=None, retain_graph=False):
         tensors = [tensors]
         if grad_tensors is not None and not isinstance(grad_tensors, (list, tuple)):
             grad_tensors = [grad_tensors]
+    if not isinstance(tensors, (list, tuple)) or not all(isinstance(t, _C.Tensor) for t in tensors):
+        raise TypeError(f"backward: tensors must be a Tensor or a list of Tensors, got {type(tensors).__name__}")
+    if grad_tensors is not None and not isinstance(grad_tensors, (list, tuple)):
+        raise TypeError(f"backward: grad_tensors must be a list (one gradient per tensor), "
+                        f"got {type(grad_tensors).__name__}")
     _C.backward(list(tensors), None if grad_tensors is None else list(grad_tensors), retain_graph)

@@ -15,6 +15,11 @@ from . import _registry
 from ._registry import lookup
 
 
+def _np(a):
+    """A batch as a NumPy array; a tensor (one that requires grad too) without its graph."""
+    return a.detach().numpy() if isinstance(a, _C.Tensor) else np.asarray(a)
+
+
 class Metric:
     name = "metric"
 
@@ -27,7 +32,7 @@ class Metric:
         self.total, self.count = 0.0, 0.0
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        values = self.per_sample(np.asarray(y_true), np.asarray(y_pred))
+        values = self.per_sample(_np(y_true), _np(y_pred))
         w = np.ones(len(values)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).reshape(-1)
         if len(w) != len(values):
             raise ValueError(f"{self.name}: sample_weight has {len(w)} entries for {len(values)} samples")

@@ -154,7 +154,7 @@ def test_detach_shares_data_and_cuts_the_graph():
     d = y.detach()
     assert d.grad_fn is None and not d.requires_grad and d.is_leaf
     d[0] = 100.0  # same memory
-    assert y.numpy()[0] == 100.0
+    assert y.detach().numpy()[0] == 100.0
     z = (x * d).sum()  # no gradient flows through d
     z.backward()
     np.testing.assert_array_equal(x.grad.numpy(), [100, 6])
@@ -211,7 +211,8 @@ def test_only_leaves_get_grad():
     x = leaf([1.0])
     y = x * 2
     (y * 3).sum().backward()
-    assert y.grad is None
+    with pytest.warns(UserWarning, match="not a leaf"):  # as PyTorch: reading it warns
+        assert y.grad is None
     np.testing.assert_array_equal(x.grad.numpy(), [6])
 
 
@@ -258,3 +259,55 @@ def test_optimizer_step_invalidates_an_old_graph():
     opt.step()
     with pytest.raises(RuntimeError, match="modified in place"):
         y.backward()
+
+
+# ---------------------------------------------------------------- .grad of a non-leaf, retain_grad
+def test_hand_written_update_outside_no_grad_warns_on_the_non_leaf_grad():
+    """The course's commonest slip: `w = w - lr * w.grad` outside no_grad. After the first step w
+    is a non-leaf (it has a grad_fn), backward leaves its .grad empty, and reading it must warn
+    (as PyTorch does) instead of silently giving None."""
+    import warnings
+    w = pydl.tensor([1.0, -2.0], requires_grad=True)
+    lr = 0.1
+    grads = []
+    for step in range(3):
+        loss = (w * w).sum()
+        loss.backward()
+        if step == 0:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # a leaf: no warning
+                g = w.grad
+        else:
+            with pytest.warns(UserWarning, match=r"not a leaf Tensor.*retain_grad\(\).*no_grad"):
+                g = w.grad
+        grads.append(g)
+        if g is None:
+            break
+        w = w - lr * w.grad
+    np.testing.assert_allclose(grads[0].numpy(), [2.0, -4.0])
+    assert grads[1] is None and not w.is_leaf
+
+
+def test_retain_grad_fills_a_non_leaf_grad_without_warning():
+    import warnings
+    x = pydl.tensor([1.0, 2.0, -1.0], dtype=pydl.float64, requires_grad=True)
+    y = x * 3.0
+    y.retain_grad()
+    assert y.retains_grad and not x.retains_grad
+    z = (y * y).sum()
+    z.backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yg = y.grad
+    np.testing.assert_allclose(yg.numpy(), 2 * 3.0 * np.array([1.0, 2.0, -1.0]))  # dz/dy = 2y
+    np.testing.assert_allclose(x.grad.numpy(), 18.0 * np.array([1.0, 2.0, -1.0]))  # dz/dx = 18x
+    # gradients accumulate into a retained .grad as into a leaf's
+    y2 = x * 3.0
+    y2.retain_grad()
+    s = y2.sum()
+    s.backward(retain_graph=True)
+    s.backward()
+    np.testing.assert_allclose(y2.grad.numpy(), [2.0, 2.0, 2.0])
+    x.retain_grad()  # a leaf: nothing to do, no error
+    with pytest.raises(RuntimeError, match="retain_grad"):
+        pydl.zeros(2).retain_grad()

@@ -46,7 +46,7 @@ def run(backend, fn, values, layouts, dtype, grad=True):
     pydl.set_backend(backend)
     ts = [make_tensor(v, lay, dtype, requires_grad=grad) for v, lay in zip(values, layouts)]
     out = fn(*ts)
-    result = [out.numpy().copy()]
+    result = [out.detach().numpy().copy()]
     if grad and out.requires_grad:
         g = np.random.default_rng(9).standard_normal(out.shape)
         out.backward(pydl.tensor(g, dtype=dtype))

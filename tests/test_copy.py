@@ -99,7 +99,7 @@ def test_deepcopy_of_a_layer_has_its_own_weights():
         np.testing.assert_array_equal(a, b)
     c.set_weights([np.ones((2, 3), np.float32), np.zeros(3, np.float32)])
     x = np.array([[1.0, 2.0]], dtype=np.float32)
-    np.testing.assert_array_equal(c(x).numpy(), [[3.0, 3.0, 3.0]])  # the copy's call uses the copy's kernel
+    np.testing.assert_array_equal(c(x).detach().numpy(), [[3.0, 3.0, 3.0]])  # the copy's call uses the copy's kernel
     assert not np.array_equal(layer.get_weights()[0], np.ones((2, 3)))
 
 

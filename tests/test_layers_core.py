@@ -25,7 +25,7 @@ def run_layer_test(make, input_shape, expected_output_shape, expected_params, tr
     clone(pydl.tensor(x))
     assert clone.get_config() == {**layer.get_config(), "name": clone.name}
     clone.set_weights(layer.get_weights())
-    np.testing.assert_allclose(clone(pydl.tensor(x)).numpy(), layer(pydl.tensor(x)).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(clone(pydl.tensor(x)).detach().numpy(), layer(pydl.tensor(x)).detach().numpy(), rtol=1e-6)
     if trains:  # one SGD step on a fixed random target lowers the MSE
         model = Sequential([L.Input(shape=input_shape), make(), L.Flatten(), L.Dense(3)])
         model.compile(loss="mse", optimizer=pydl.optimizers.SGD(learning_rate=0.05))
@@ -50,7 +50,7 @@ def test_activation_dropout_flatten_reshape_contracts():
 def test_dense_maths_is_x_w_plus_b():
     layer = L.Dense(3, activation="relu")
     x = np.random.default_rng(1).standard_normal((4, 2)).astype(np.float32)
-    y = layer(pydl.tensor(x)).numpy()
+    y = layer(pydl.tensor(x)).detach().numpy()
     w, b = layer.get_weights()
     assert w.shape == (2, 3) and b.shape == (3,)
     np.testing.assert_allclose(y, np.maximum(x @ w + b, 0), rtol=1e-5, atol=1e-6)
@@ -88,7 +88,7 @@ def test_keras1_names_warn_and_work():
         layer = L.Dense(input_dim=3, output_dim=2, init="zeros")
     assert layer.units == 2
     out = layer(pydl.ones(1, 3))
-    assert np.all(out.numpy() == 0)
+    assert np.all(out.detach().numpy() == 0)
 
 
 def test_unknown_activation_lists_names():
@@ -99,7 +99,7 @@ def test_unknown_activation_lists_names():
 def test_regularizer_penalty_is_collected():
     layer = L.Dense(2, kernel_regularizer=pydl.regularizers.l2(0.5))
     layer(pydl.ones(1, 3))
-    (w,) = [layer.kernel.numpy()]
+    (w,) = [layer.kernel.detach().numpy()]
     (penalty,) = layer.regularization_losses()
     assert penalty.item() == pytest.approx(0.5 * (w.astype(np.float64) ** 2).sum(), rel=1e-5)
 
@@ -201,7 +201,7 @@ def test_activity_regularizer_penalises_the_output_after_the_activation():
     rng = np.random.default_rng(4)
     x = rng.standard_normal((7, 3)).astype(np.float32)
     layer = Dense(4, activation="relu", activity_regularizer=regularizers.l1(0.1))
-    out = layer(pydl.tensor(x)).numpy()
+    out = layer(pydl.tensor(x)).detach().numpy()
     w, b = layer.get_weights()
     act = np.maximum(x.astype(np.float64) @ w + b, 0)
     np.testing.assert_allclose(out, act, rtol=1e-5, atol=1e-6)

@@ -302,7 +302,7 @@ def test_inplace_refused_on_leaf_requiring_grad():
         w.mul_(2.0)
     with pytest.raises(RuntimeError):
         w.fill_(0.0)
-    np.testing.assert_array_equal(w.numpy(), [1, 2])  # nothing half-updated
+    np.testing.assert_array_equal(w.detach().numpy(), [1, 2])  # nothing half-updated
 
 
 def test_inplace_refuses_a_source_that_requires_grad():
@@ -329,7 +329,7 @@ def test_inplace_allowed_under_no_grad():
     with pydl.no_grad():
         w -= 0.5
         w.mul_(2.0)
-    np.testing.assert_array_equal(w.numpy(), [1.0, 3.0])
+    np.testing.assert_array_equal(w.detach().numpy(), [1.0, 3.0])
     assert w.requires_grad and w.is_leaf and w.grad_fn is None
 
 

@@ -155,7 +155,7 @@ def run_pydl(cls, kwargs, steps=STEPS, dtype=pydl.float64):
         opt.zero_grad()
         pydl_loss(params).backward()
         opt.step()
-    return [p.numpy().copy() for p in params], opt
+    return [p.detach().numpy().copy() for p in params], opt
 
 
 def run_numpy(rule, kwargs, steps=STEPS):
@@ -235,7 +235,7 @@ def test_reference_and_fast_identical(name, cls, kwargs):
             opt.zero_grad()
             ((w * w).sum() * 0.5 + (w * float(k + 1)).sum()).backward()
             opt.step()
-        results[backend] = (w.numpy().copy(), [s.copy() for s in opt.get_state()["slots"]])
+        results[backend] = (w.detach().numpy().copy(), [s.copy() for s in opt.get_state()["slots"]])
     assert np.array_equal(results["reference"][0], results["fast"][0])
     for a, b in zip(results["reference"][1], results["fast"][1]):
         assert np.array_equal(a, b)
@@ -277,8 +277,8 @@ def test_four_step_loop_converges_on_least_squares():
             loss = pydl.mean(pydl.square(pydl.matmul(Xt, w) + b - yt))
             loss.backward()
             opt.step()
-        np.testing.assert_allclose(w.numpy(), w_true, atol=2e-2, err_msg=cls.__name__)
-        np.testing.assert_allclose(b.numpy(), [b_true], atol=2e-2, err_msg=cls.__name__)
+        np.testing.assert_allclose(w.detach().numpy(), w_true, atol=2e-2, err_msg=cls.__name__)
+        np.testing.assert_allclose(b.detach().numpy(), [b_true], atol=2e-2, err_msg=cls.__name__)
 
 
 def test_apply_gradients_keras_style_and_none_grads_skipped():
@@ -296,7 +296,7 @@ def test_apply_gradients_keras_style_and_none_grads_skipped():
     opt2 = O.Adam([p, q], learning_rate=0.1)
     (p * 3.0).sum().backward()
     opt2.step()
-    assert q.numpy()[0] == 1.0 and p.numpy()[0] < 1.0
+    assert q.detach().numpy()[0] == 1.0 and p.detach().numpy()[0] < 1.0
 
 
 def test_clipping_never_modifies_the_stored_grad():
@@ -305,7 +305,7 @@ def test_clipping_never_modifies_the_stored_grad():
     (w * pydl.tensor([3.0, 4.0])).sum().backward()
     opt.step()
     np.testing.assert_allclose(w.grad.numpy(), [3.0, 4.0])
-    np.testing.assert_allclose(w.numpy(), [-0.6, -0.8], rtol=1e-6)
+    np.testing.assert_allclose(w.detach().numpy(), [-0.6, -0.8], rtol=1e-6)
 
 
 def test_schedule_learning_rate_is_called_with_the_iteration():
@@ -401,7 +401,7 @@ def test_state_round_trip_resumes_exactly():
         pydl_loss(params).backward()
         opt2.step()
     for p, f in zip(params, full):
-        np.testing.assert_allclose(p.numpy(), f, rtol=1e-14)
+        np.testing.assert_allclose(p.detach().numpy(), f, rtol=1e-14)
     # a dict of named slots works too; a mismatch is refused without changing anything
     opt3 = O.Adam(params, learning_rate=0.05, amsgrad=True)
     opt3.set_state({"iterations": 3, "slots": dict(zip(state["slot_names"], state["slots"]))})

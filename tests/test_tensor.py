@@ -71,12 +71,17 @@ def test_from_numpy_keeps_strides_of_views():
     assert base[0, 1] == -1.0
 
 
-def test_from_numpy_copies_when_it_must():
+def test_from_numpy_refuses_what_it_cannot_share_and_as_tensor_copies_it():
+    # from_numpy promises shared memory: a silent copy would let writes through the tensor miss
+    # the array. (test_numpy_interop.py covers the layouts one by one.)
     rev = np.arange(5.0)[::-1]  # negative stride: cannot be viewed
-    t = pydl.from_numpy(rev)
-    np.testing.assert_array_equal(t.numpy(), rev)
+    with pytest.raises(ValueError, match="from_numpy"):
+        pydl.from_numpy(rev)
+    np.testing.assert_array_equal(pydl.as_tensor(rev).numpy(), rev)
     swapped = np.arange(3.0).astype(">f8")  # non-native byte order
-    np.testing.assert_array_equal(pydl.from_numpy(swapped).numpy(), [0, 1, 2])
+    with pytest.raises(ValueError, match="from_numpy"):
+        pydl.from_numpy(swapped)
+    np.testing.assert_array_equal(pydl.as_tensor(swapped).numpy(), [0, 1, 2])
 
 
 def test_from_numpy_copies_read_only_arrays():
@@ -181,3 +186,87 @@ def test_shapes_roundtrip(shape):
     t = pydl.tensor(x, dtype=pydl.float64)
     assert t.shape == shape
     np.testing.assert_array_equal(t.numpy(), x)
+
+
+# ---------------------------------------------------------------- float32 with float64: promotion
+def _pair():
+    a = pydl.tensor([0.5, 2.0, 3.0], dtype=pydl.float32, requires_grad=True)
+    b = pydl.tensor([1.5, 0.25, 2.0], dtype=pydl.float64, requires_grad=True)
+    return a, b
+
+
+# (pydl op, NumPy forward in float64, d/da and d/db of sum(op(a, b)) by hand)
+PROMOTED = {
+    "add": (lambda a, b: a + b, np.add, lambda a, b: (np.ones_like(a), np.ones_like(b))),
+    "sub": (lambda a, b: a - b, np.subtract, lambda a, b: (np.ones_like(a), -np.ones_like(b))),
+    "mul": (lambda a, b: a * b, np.multiply, lambda a, b: (b, a)),
+    "div": (lambda a, b: a / b, np.divide, lambda a, b: (1 / b, -a / b ** 2)),
+    "pow": (lambda a, b: a ** b, np.power, lambda a, b: (b * a ** (b - 1), a ** b * np.log(a))),
+    "maximum": (pydl.maximum, np.maximum, lambda a, b: ((a > b) * 1.0, (b > a) * 1.0)),
+    "minimum": (pydl.minimum, np.minimum, lambda a, b: ((a < b) * 1.0, (b < a) * 1.0)),
+    "where": (lambda a, b: pydl.where(pydl.tensor([1.0, 0.0, 1.0]), a, b),
+              lambda a, b: np.where([True, False, True], a, b),
+              lambda a, b: (np.array([1.0, 0.0, 1.0]), np.array([0.0, 1.0, 0.0]))),
+    "pydl.add": (pydl.add, np.add, lambda a, b: (np.ones_like(a), np.ones_like(b))),
+    "pydl.mul(b, a)": (lambda a, b: pydl.mul(b, a), np.multiply, lambda a, b: (b, a)),
+    "radd (b + a)": (lambda a, b: b + a, np.add, lambda a, b: (np.ones_like(a), np.ones_like(b))),
+}
+
+
+@pytest.mark.parametrize("name", list(PROMOTED))
+def test_float32_with_float64_promotes_and_each_gradient_keeps_its_dtype(name):
+    op, np_op, grads = PROMOTED[name]
+    a, b = _pair()
+    y = op(a, b)
+    assert y.dtype == pydl.float64
+    av, bv = np.array([0.5, 2.0, 3.0]), np.array([1.5, 0.25, 2.0])  # float32-exact values
+    np.testing.assert_allclose(y.detach().numpy(), np_op(av, bv), rtol=1e-12)
+    y.sum().backward()
+    ga, gb = grads(av, bv)
+    assert a.grad.dtype == pydl.float32 and b.grad.dtype == pydl.float64
+    np.testing.assert_allclose(a.grad.numpy(), ga, rtol=1e-6)
+    np.testing.assert_allclose(b.grad.numpy(), gb, rtol=1e-12)
+
+
+@pytest.mark.parametrize("cmp,np_cmp", [(lambda a, b: a < b, np.less), (lambda a, b: a >= b, np.greater_equal),
+                                        (lambda a, b: a == b, np.equal), (lambda a, b: pydl.ne(a, b), np.not_equal),
+                                        (lambda a, b: pydl.gt(b, a), lambda a, b: np.greater(b, a))])
+def test_comparisons_promote(cmp, np_cmp):
+    a = pydl.tensor([0.1, 2.0, 3.0])  # 0.1 in float32 is not 0.1 in float64: compare in float64
+    b = pydl.tensor([0.1, 1.0, 3.0], dtype=pydl.float64)
+    c = cmp(a, b)
+    assert c.dtype == pydl.float64
+    expected = np_cmp(np.array([0.1, 2.0, 3.0], dtype=np.float32).astype(np.float64), np.array([0.1, 1.0, 3.0]))
+    np.testing.assert_array_equal(c.numpy(), expected.astype(np.float64))
+
+
+def test_matmul_promotes():
+    av = np.array([[1.0, 2.0], [3.0, 4.0]])
+    bv = np.array([[0.5], [-1.0]])
+    a = pydl.tensor(av, requires_grad=True)
+    b = pydl.tensor(bv, dtype=pydl.float64, requires_grad=True)
+    for y in (a @ b, pydl.matmul(a, b), a.matmul(b)):
+        assert y.dtype == pydl.float64
+        np.testing.assert_allclose(y.detach().numpy(), av @ bv)
+    (a @ b).sum().backward()
+    assert a.grad.dtype == pydl.float32 and b.grad.dtype == pydl.float64
+    np.testing.assert_allclose(a.grad.numpy(), np.ones((2, 1)) @ bv.T)
+    np.testing.assert_allclose(b.grad.numpy(), av.T @ np.ones((2, 1)))
+
+
+def test_python_numbers_and_arrays_take_the_tensors_dtype():
+    a = pydl.tensor([1.0, 2.0])
+    assert (a * 2.0).dtype == pydl.float32 and (2.0 * a).dtype == pydl.float32 and (a ** 2).dtype == pydl.float32
+    assert (a + 1).dtype == pydl.float32 and pydl.maximum(a, 0.5).dtype == pydl.float32
+    d = pydl.tensor([1.0, 2.0], dtype=pydl.float64)
+    assert (d * 2.0).dtype == pydl.float64 and (3 - d).dtype == pydl.float64
+    # a NumPy array operand becomes a tensor of the other operand's dtype (documented in README)
+    assert (a + np.ones(2)).dtype == pydl.float32 and (np.ones(2) + a).dtype == pydl.float32
+    assert (d * np.ones(2, dtype=np.float32)).dtype == pydl.float64
+
+
+def test_in_place_ops_keep_the_destinations_dtype():
+    a = pydl.tensor([1.0, 2.0])
+    a += pydl.tensor([0.5, 0.25], dtype=pydl.float64)
+    assert a.dtype == pydl.float32
+    np.testing.assert_array_equal(a.numpy(), [1.5, 2.25])

@@ -42,7 +42,7 @@ def test_reports_a_wrong_gradient():
     assert res.passed_each == [False, True]  # y's gradient is right, x's is wrong
     # gradcheck differentiates sum(out * w) with w ~ N(0, 1) from `seed`: the error is |w x|
     w = np.random.default_rng(3).standard_normal(3)
-    np.testing.assert_allclose(res.max_abs_errors[0], np.abs(w * a.numpy()).max(), rtol=1e-4)
+    np.testing.assert_allclose(res.max_abs_errors[0], np.abs(w * a.detach().numpy()).max(), rtol=1e-4)
     assert res.max_abs_errors[1] < 1e-6
     assert "FAIL" in repr(res) and "FAILED" in repr(res)
 
@@ -58,7 +58,7 @@ def test_does_not_touch_existing_grads():
     a.grad = pydl.tensor([5.0, 6.0], dtype=pydl.float64)
     gradcheck(lambda x: x * x, [a])
     np.testing.assert_array_equal(a.grad.numpy(), [5, 6])
-    np.testing.assert_allclose(a.numpy(), np.random.default_rng(0).uniform(0.5, 2.0, size=2))  # unperturbed
+    np.testing.assert_allclose(a.detach().numpy(), np.random.default_rng(0).uniform(0.5, 2.0, size=2))  # unperturbed
 
 
 def test_non_scalar_outputs_are_weighted_not_summed():

@@ -17,18 +17,29 @@ DType parse_dtype(py::handle obj, DType fallback = DType::Float32);
 
 // Copy any array-like (NumPy array, nested lists, Python number) into a new tensor.
 Tensor tensor_from_data(py::handle data, DType dtype);
-// Share a float32/float64 NumPy array's memory (no copy).
+// Share a float32/float64 NumPy array's memory (no copy). A read-only array is copied; a
+// writeable one that cannot be shared (negative or self-overlapping strides, foreign byte
+// order) raises ValueError, or is copied when copy_if_needed.
 Tensor from_numpy(py::array arr);
+Tensor from_numpy_or_copy(py::array arr, bool copy_if_needed);
 // A NumPy array over the tensor's memory (no copy); keeps the storage alive.
 py::array to_numpy(const Tensor& t);
 
 // An operand of a binary op: a Tensor as is, a number or array-like as a tensor of `like`'s dtype.
 Tensor as_operand(py::handle obj, const Tensor& like);
-// Both operands of a module-level binary function (pydl.add(2, t) works).
+// Both operands of a module-level binary function (pydl.add(2, t) works), promoted.
 std::pair<Tensor, Tensor> as_pair(py::handle a, py::handle b);
+// float32 with float64: both float64, as PyTorch promotes (Python numbers and arrays never
+// promote: as_operand gives them the tensor's dtype). The cast is differentiable.
+std::pair<Tensor, Tensor> promote(Tensor a, Tensor b);
+
+// Checked conversions of arguments; the TypeError names the op, the argument and what came.
+double number_arg(py::handle obj, const char* op, const char* name);
+Shape shape_arg(py::handle obj, const char* op);  // an int or a sequence of ints
+Tensor tensor_arg(py::handle obj, const char* op, const char* name);
 
 // None -> {} (all axes), int -> {a}, sequence -> list.
-ops::Axes parse_axes(py::handle axis);
+ops::Axes parse_axes(py::handle axis, const char* op);
 // reshape(2, 3), reshape((2, 3)), reshape([2, 3]) -> {2, 3}.
 Shape parse_shape(const py::args& args, const char* op);
 

@@ -28,7 +28,8 @@ void bind_ops(py::module_& m) {
   m.def("abs", &ops::abs);
   m.def("square", &ops::square);
   m.def("clip", [](const Tensor& x, py::object lo, py::object hi) {
-          return ops::clip(x, lo.is_none() ? -INFINITY : lo.cast<double>(), hi.is_none() ? INFINITY : hi.cast<double>());
+          return ops::clip(x, lo.is_none() ? -INFINITY : number_arg(lo, "clip", "min"),
+                           hi.is_none() ? INFINITY : number_arg(hi, "clip", "max"));
         },
         py::arg("x"), py::arg("min") = py::none(), py::arg("max") = py::none());
   m.def("where", [](py::object c, py::object a, py::object b) {
@@ -36,24 +37,25 @@ void bind_ops(py::module_& m) {
                         : py::isinstance<Tensor>(b) ? b.cast<Tensor>()
                                                     : tensor_from_data(a, DType::Float32);
           Tensor cond = py::isinstance<Tensor>(c) ? c.cast<Tensor>() : tensor_from_data(c, like.dtype());
-          return ops::where(cond, as_operand(a, like), as_operand(b, like));
+          auto p = promote(as_operand(a, like), as_operand(b, like));
+          return ops::where(cond, p.first, p.second);
         },
         py::arg("condition"), py::arg("x"), py::arg("y"));
 #define PYDL_RED(name, fn)                                                                               \
-  m.def(name, [](const Tensor& x, py::object axis, bool k) { return fn(x, parse_axes(axis), k); }, py::arg("x"), \
+  m.def(name, [](const Tensor& x, py::object axis, bool k) { return fn(x, parse_axes(axis, name), k); }, py::arg("x"), \
         py::arg("axis") = py::none(), py::arg("keepdims") = false);
   PYDL_RED("sum", ops::sum)
   PYDL_RED("mean", ops::mean)
   PYDL_RED("max", ops::max)
   PYDL_RED("min", ops::min)
 #undef PYDL_RED
-  m.def("var", [](const Tensor& x, py::object axis, bool k, int64_t ddof) { return ops::var(x, parse_axes(axis), k, ddof); },
+  m.def("var", [](const Tensor& x, py::object axis, bool k, int64_t ddof) { return ops::var(x, parse_axes(axis, "var"), k, ddof); },
         py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false, py::arg("ddof") = 0);
   m.def("reshape", [](const Tensor& x, const Shape& s) { return ops::reshape(x, s); }, py::arg("x"), py::arg("shape"));
   m.def("transpose", &ops::transpose, py::arg("x"), py::arg("axis0") = -2, py::arg("axis1") = -1);
   m.def("permute", &ops::permute, py::arg("x"), py::arg("axes"));
   m.def("flatten", &ops::flatten, py::arg("x"), py::arg("start_axis") = 0, py::arg("end_axis") = -1);
-  m.def("squeeze", [](const Tensor& x, py::object axis) { return ops::squeeze(x, parse_axes(axis)); }, py::arg("x"),
+  m.def("squeeze", [](const Tensor& x, py::object axis) { return ops::squeeze(x, parse_axes(axis, "squeeze")); }, py::arg("x"),
         py::arg("axis") = py::none());
   m.def("unsqueeze", &ops::unsqueeze, py::arg("x"), py::arg("axis"));
   m.def("broadcast_to", [](const Tensor& x, const Shape& s) { return ops::broadcast_to(x, s); }, py::arg("x"), py::arg("shape"));
@@ -69,7 +71,7 @@ void bind_ops(py::module_& m) {
   m.def("softmax", &ops::softmax, py::arg("x"), py::arg("axis") = -1);
   m.def("log_softmax", &ops::log_softmax, py::arg("x"), py::arg("axis") = -1);
   m.def("linear", [](const Tensor& x, const Tensor& w, py::object b) {
-          return ops::linear(x, w, b.is_none() ? Tensor() : b.cast<Tensor>());
+          return ops::linear(x, w, b.is_none() ? Tensor() : tensor_arg(b, "linear", "bias"));
         },
         py::arg("x"), py::arg("weight"), py::arg("bias") = py::none(),
         "y = x · W + b with W of shape (in_features, out_features), as Keras stores a Dense kernel");

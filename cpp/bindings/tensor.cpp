@@ -1,5 +1,7 @@
 // pydl.Tensor: construction from Python data, NumPy interop (zero-copy both ways where the
 // layout allows), metadata, indexing, and the operators.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "common.h"
@@ -46,34 +48,94 @@ Tensor tensor_from_data(py::handle data, DType dtype) {
   return t;
 }
 
-Tensor from_numpy(py::array arr) {
+// Whether two index tuples of an array with these (element) strides can reach one address.
+// A sufficient test: sorted by stride, each axis steps past everything the smaller axes span.
+// (Some exotic interleaved layouts are refused though they do not overlap; a copy serves them.)
+static bool may_self_overlap(const Shape& shape, const Shape& strides) {
+  std::vector<std::pair<int64_t, int64_t>> axes;  // (stride, size) of the axes longer than 1
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (shape[d] > 1) axes.emplace_back(strides[d], shape[d]);
+  std::sort(axes.begin(), axes.end());
+  int64_t span = 0;  // the largest offset the axes seen so far reach
+  for (auto [stride, size] : axes) {
+    if (stride <= span) return true;
+    span += stride * (size - 1);
+  }
+  return false;
+}
+
+Tensor from_numpy_or_copy(py::array arr, bool copy_if_needed) {
   const py::dtype dt = arr.dtype();
   if (dt.kind() != 'f' || (dt.itemsize() != 4 && dt.itemsize() != 8))
     throw TypeError(msg("from_numpy: needs a float32 or float64 array, got ", std::string(py::str(dt)),
                         "; convert with arr.astype(np.float32) or use pydl.tensor(arr) (which copies)"));
   const DType dtype = dt.itemsize() == 4 ? DType::Float32 : DType::Float64;
   const int64_t isz = dt.itemsize();
-  Shape shape(arr.shape(), arr.shape() + arr.ndim()), strides(arr.ndim());
+  Shape shape(arr.shape(), arr.shape() + arr.ndim()), strides(arr.ndim(), 0);
   // A read-only array (a broadcast view, a read-only memory map) is copied: writing through
-  // the tensor would corrupt or crash.
-  bool viewable = arr.dtype().attr("isnative").cast<bool>() && arr.writeable();
-  for (py::ssize_t d = 0; d < arr.ndim(); ++d) {
-    if (arr.strides(d) < 0 || arr.strides(d) % isz) viewable = false;
-    else strides[d] = arr.strides(d) / isz;
+  // the tensor would corrupt or crash, and nothing can write to the array to be missed.
+  if (!arr.writeable()) return tensor_from_data(arr, dtype);
+  // An empty array has no memory to share (and NumPy gives it any strides, zeros included).
+  if (numel_of(shape) == 0) return Tensor::empty(shape, dtype);
+  // A writeable one is shared or refused: a silent copy would let writes through the tensor
+  // miss the array (and the array's later writes miss the tensor).
+  std::string why;
+  if (!dt.attr("isnative").cast<bool>()) why = "its byte order is not this machine's";
+  const Shape dense = contiguous_strides(shape);
+  for (py::ssize_t d = 0; d < arr.ndim() && why.empty(); ++d) {
+    const int64_t st = arr.strides(d);
+    if (shape[d] <= 1) {  // the stride of a size-1 axis is never used: keep NumPy's if it is sane
+      strides[d] = st >= 0 && st % isz == 0 ? st / isz : dense[d];
+      continue;
+    }
+    if (st < 0) why = "it has a negative stride (a reversed view such as a[::-1]); pydl tensors have none";
+    else if (st % isz) why = "its strides are not a multiple of the item size";
+    else strides[d] = st / isz;
   }
-  if (!viewable) return tensor_from_data(arr, dtype);  // reversed or odd strides: copy
+  if (why.empty() && may_self_overlap(shape, strides))
+    why = "its elements may share memory (zero or overlapping strides, as np.lib.stride_tricks.as_strided "
+          "makes), so an in-place update could apply more than once per element";
+  if (!why.empty()) {
+    if (copy_if_needed) return tensor_from_data(arr, dtype);
+    std::vector<int64_t> bstrides(arr.strides(), arr.strides() + arr.ndim());
+    throw ValueError(msg("from_numpy: cannot share the memory of this writeable array of shape ", shape_str(shape),
+                         " and byte strides ", shape_str(bstrides), ": ", why,
+                         "; pass a copy: pydl.tensor(arr) or pydl.from_numpy(np.ascontiguousarray(arr))"));
+  }
   // The storage keeps the array alive; dropping it needs the GIL.
   auto* owner = new py::object(arr);
   std::shared_ptr<void> keep(owner, [](void* o) {
     py::gil_scoped_acquire gil;
     delete static_cast<py::object*>(o);
   });
-  size_t nbytes = static_cast<size_t>(numel_of(shape)) * isz;
+  // The bytes the view reaches: one item past its largest offset (nothing for an empty array).
+  size_t nbytes = 0;
+  if (numel_of(shape) > 0) {
+    int64_t last = 0;
+    for (size_t d = 0; d < shape.size(); ++d) last += (shape[d] - 1) * strides[d];
+    nbytes = static_cast<size_t>((last + 1) * isz);
+  }
   auto storage = Storage::borrow(const_cast<void*>(arr.data()), nbytes, std::move(keep));
   return Tensor::view_of(storage, 0, shape, strides, dtype);
 }
 
+Tensor from_numpy(py::array arr) { return from_numpy_or_copy(arr, false); }
+
+static const char* kNumpyNeedsDetach =
+    ": can't call numpy() on a tensor that requires grad (writing through the array would silently "
+    "corrupt its gradient); use t.detach().numpy()";
+
+// NumPy views of a tensor are read-only where writing would be wrong: a broadcast view (many
+// elements in one place, as np.broadcast_to's), and storage a live graph saved for backward.
+static bool export_read_only(const Tensor& t) {
+  if (t.storage()->graph_saves.load() > 0) return true;
+  for (int64_t d = 0; d < t.dim(); ++d)
+    if (t.strides()[d] == 0 && t.shape()[d] > 1) return true;
+  return false;
+}
+
 py::array to_numpy(const Tensor& t) {
+  if (t.requires_grad()) throw RuntimeError(msg("numpy", kNumpyNeedsDetach));
   const size_t isz = itemsize(t.dtype());
   std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides;
   for (int64_t s : t.strides()) strides.push_back(static_cast<py::ssize_t>(s * static_cast<int64_t>(isz)));
@@ -81,8 +143,7 @@ py::array to_numpy(const Tensor& t) {
   py::capsule base(keep, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
   py::dtype dt = t.dtype() == DType::Float32 ? py::dtype::of<float>() : py::dtype::of<double>();
   py::array arr(dt, shape, strides, t.raw_data(), base);
-  for (int64_t d = 0; d < t.dim(); ++d)  // a broadcast view is read-only, as np.broadcast_to's
-    if (t.strides()[d] == 0 && t.shape()[d] > 1) arr.attr("flags").attr("writeable") = false;
+  if (export_read_only(t)) arr.attr("flags").attr("writeable") = false;
   return arr;
 }
 
@@ -93,10 +154,19 @@ Tensor as_operand(py::handle obj, const Tensor& like) {
   return tensor_from_data(obj, like.dtype());
 }
 
+std::pair<Tensor, Tensor> promote(Tensor a, Tensor b) {
+  if (a.dtype() != b.dtype()) {
+    // the casts are recorded ops: each input's gradient comes back in its own dtype
+    if (a.dtype() == DType::Float32) a = ops::to_dtype(a, DType::Float64);
+    else b = ops::to_dtype(b, DType::Float64);
+  }
+  return {a, b};
+}
+
 std::pair<Tensor, Tensor> as_pair(py::handle a, py::handle b) {
   if (py::isinstance<Tensor>(a)) {
     Tensor ta = a.cast<Tensor>();
-    return {ta, as_operand(b, ta)};
+    return promote(ta, as_operand(b, ta));
   }
   if (py::isinstance<Tensor>(b)) {
     Tensor tb = b.cast<Tensor>();
@@ -106,18 +176,44 @@ std::pair<Tensor, Tensor> as_pair(py::handle a, py::handle b) {
   return {ta, as_operand(b, ta)};
 }
 
-ops::Axes parse_axes(py::handle axis) {
+double number_arg(py::handle obj, const char* op, const char* name) {
+  if (PyFloat_Check(obj.ptr()) || PyLong_Check(obj.ptr()) || py::isinstance(obj, py::module_::import("numpy").attr("number")))
+    return obj.cast<double>();
+  throw TypeError(msg(op, ": ", name, " must be a number, got ", std::string(py::str(py::type::of(obj).attr("__name__"))),
+                      " ", std::string(py::repr(obj))));
+}
+
+Shape shape_arg(py::handle obj, const char* op) {
+  if (PyLong_Check(obj.ptr()) && !PyBool_Check(obj.ptr())) return {obj.cast<int64_t>()};
+  if (!PyUnicode_Check(obj.ptr()) && !PyBytes_Check(obj.ptr()) && py::isinstance<py::sequence>(obj)) {
+    try {
+      return obj.cast<Shape>();
+    } catch (py::cast_error&) {
+    }
+  }
+  throw TypeError(msg(op, ": shape must be an int or a tuple of ints, got ",
+                      std::string(py::str(py::type::of(obj).attr("__name__"))), " ", std::string(py::repr(obj))));
+}
+
+Tensor tensor_arg(py::handle obj, const char* op, const char* name) {
+  if (py::isinstance<Tensor>(obj)) return obj.cast<Tensor>();
+  throw TypeError(msg(op, ": ", name, " must be a pydl.Tensor, got ",
+                      std::string(py::str(py::type::of(obj).attr("__name__")))));
+}
+
+ops::Axes parse_axes(py::handle axis, const char* op) {
   if (axis.is_none()) return {};
   if (PyLong_Check(axis.ptr())) return {axis.cast<int64_t>()};
   ops::Axes axes;
   try {
     axes = axis.cast<std::vector<int64_t>>();
   } catch (py::cast_error&) {
-    throw TypeError(msg("axis must be None, an int or a tuple of ints, got ", std::string(py::str(axis))));
+    throw TypeError(msg(op, ": axis must be None, an int or a tuple of ints, got ", std::string(py::repr(axis))));
   }
   // The C++ ops read {} as "all axes"; NumPy reads axis=() as "no axis". Refuse rather than
   // silently reduce over everything.
-  if (axes.empty()) throw ValueError("axis=() (reduce over no axis) is not supported; use axis=None for all axes");
+  if (axes.empty())
+    throw ValueError(msg(op, ": axis=() (reduce over no axis) is not supported; use axis=None for all axes"));
   return axes;
 }
 
@@ -203,13 +299,15 @@ void bind_tensor(py::module_& m) {
 
   py::class_<Tensor> cls(m, "Tensor", py::buffer_protocol(), py::dynamic_attr());
   cls.def_buffer([](const Tensor& t) {
+    if (t.requires_grad()) throw RuntimeError(msg("buffer", kNumpyNeedsDetach));
     const size_t isz = itemsize(t.dtype());
     std::vector<py::ssize_t> strides;
     for (int64_t s : t.strides()) strides.push_back(static_cast<py::ssize_t>(s * static_cast<int64_t>(isz)));
     return py::buffer_info(t.raw_data(), static_cast<py::ssize_t>(isz),
                            t.dtype() == DType::Float32 ? py::format_descriptor<float>::format()
                                                        : py::format_descriptor<double>::format(),
-                           t.dim(), std::vector<py::ssize_t>(t.shape().begin(), t.shape().end()), strides);
+                           t.dim(), std::vector<py::ssize_t>(t.shape().begin(), t.shape().end()), strides,
+                           export_read_only(t));
   });
 
   // metadata
@@ -222,14 +320,18 @@ void bind_tensor(py::module_& m) {
       .def_property_readonly("strides", [](const Tensor& t) { return py::tuple(py::cast(t.strides())); },
                              "Strides in elements (NumPy's are in bytes)")
       .def_property_readonly("device", [](const Tensor&) { return "cpu"; })
+      .def_property_readonly("_storage_nbytes", [](const Tensor& t) { return t.storage()->nbytes; },
+                             "Bytes of the storage under this tensor (for from_numpy, the bytes it borrows)")
       .def("is_contiguous", &Tensor::is_contiguous)
       .def("__len__", [](const Tensor& t) {
         if (t.dim() == 0) throw TypeError("len() of a 0-d tensor");
         return t.shape()[0];
       })
       .def("item", &Tensor::item)
-      .def("numpy", &to_numpy, "A NumPy array sharing this tensor's memory")
-      .def("tolist", [](const Tensor& t) { return to_numpy(t).attr("tolist")(); })
+      .def("numpy", &to_numpy,
+           "A NumPy array sharing this tensor's memory. Refused for a tensor that requires grad (use "
+           "t.detach().numpy()); read-only for a broadcast view and while a live graph saved it for backward")
+      .def("tolist", [](const Tensor& t) { return to_numpy(t.detach()).attr("tolist")(); })
       .def("__float__", &Tensor::item)
       .def("__bool__", [](const Tensor& t) {
         if (t.numel() != 1)
@@ -239,15 +341,53 @@ void bind_tensor(py::module_& m) {
       });
 
   // autograd fields
-  cls.def_property("requires_grad", &Tensor::requires_grad, &Tensor::set_requires_grad)
+  cls.def_property("requires_grad", &Tensor::requires_grad,
+                   [](Tensor& t, py::handle r) {
+                     if (!PyBool_Check(r.ptr()) && !py::isinstance(r, py::module_::import("numpy").attr("bool_")))
+                       throw TypeError(msg("requires_grad: must be True or False, got ",
+                                           std::string(py::str(py::type::of(r).attr("__name__"))), " ",
+                                           std::string(py::repr(r))));
+                     t.set_requires_grad(r.cast<bool>());
+                   })
       .def("requires_grad_", [](Tensor& t, bool r) { t.set_requires_grad(r); return t; }, py::arg("requires_grad") = true)
       .def_property("grad",
                     [](const Tensor& t) -> py::object {
+                      if (!t.is_leaf() && !t.retains_grad() &&
+                          PyErr_WarnEx(PyExc_UserWarning,
+                                       "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. "
+                                       "Its .grad attribute won't be populated during backward(). If you indeed want "
+                                       "the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on "
+                                       "the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure "
+                                       "you access the leaf Tensor instead. (A common cause: `w = w - lr * w.grad` "
+                                       "outside pydl.no_grad() makes w a non-leaf; update the weights in place "
+                                       "inside `with pydl.no_grad():`, e.g. w -= lr * w.grad.)",
+                                       1) < 0)
+                        throw py::error_already_set();
                       Tensor g = t.grad();
                       if (!g.defined()) return py::none();
                       return py::cast(g);
                     },
-                    [](Tensor& t, py::object g) { t.set_grad(g.is_none() ? Tensor() : g.cast<Tensor>()); })
+                    [](Tensor& t, py::object g) {
+                      if (g.is_none()) return t.set_grad(Tensor());
+                      if (py::isinstance<Tensor>(g)) return t.set_grad(g.cast<Tensor>());
+                      if (!py::isinstance<py::array>(g))
+                        throw TypeError(msg("grad: assign a pydl.Tensor, a NumPy array or None, got ",
+                                            std::string(py::str(py::type::of(g).attr("__name__")))));
+                      auto a = py::reinterpret_borrow<py::array>(g);
+                      Shape sh(a.shape(), a.shape() + a.ndim());
+                      if (sh != t.shape())
+                        throw ShapeError(msg("grad: assigned gradient of shape ", shape_str(sh), " to a tensor of shape ",
+                                             shape_str(t.shape())));
+                      const py::dtype dt = a.dtype();
+                      if (dt.kind() != 'f' || static_cast<size_t>(dt.itemsize()) != itemsize(t.dtype()))
+                        throw TypeError(msg("grad: assigned a NumPy array of dtype ", std::string(py::str(dt)),
+                                            " to a tensor of dtype ", dtype_name(t.dtype()), " (shape ",
+                                            shape_str(t.shape()), ")"));
+                      t.set_grad(tensor_from_data(a, t.dtype()));  // a copy, as pydl.tensor(array) makes
+                    })
+      .def("retain_grad", [](Tensor& t) { t.retain_grad(); },
+           "Fill .grad of this non-leaf tensor during backward (a leaf's .grad is filled anyway)")
+      .def_property_readonly("retains_grad", &Tensor::retains_grad)
       .def_property_readonly("grad_fn", [](const Tensor& t) -> py::object {
         if (!t.grad_fn()) return py::none();
         return py::cast(t.grad_fn());
@@ -281,7 +421,7 @@ void bind_tensor(py::module_& m) {
       })
       .def("permute", [](const Tensor& t, py::args a) { return ops::permute(t, parse_shape(a, "permute")); })
       .def("contiguous", &ops::contiguous)
-      .def("squeeze", [](const Tensor& t, py::object axis) { return ops::squeeze(t, parse_axes(axis)); },
+      .def("squeeze", [](const Tensor& t, py::object axis) { return ops::squeeze(t, parse_axes(axis, "squeeze")); },
            py::arg("axis") = py::none())
       .def("unsqueeze", &ops::unsqueeze, py::arg("axis"))
       .def("broadcast_to", [](const Tensor& t, py::args a) { return ops::broadcast_to(t, parse_shape(a, "broadcast_to")); })
@@ -296,15 +436,15 @@ void bind_tensor(py::module_& m) {
       });
 
   // reductions
-  cls.def("sum", [](const Tensor& t, py::object axis, bool k) { return ops::sum(t, parse_axes(axis), k); },
+  cls.def("sum", [](const Tensor& t, py::object axis, bool k) { return ops::sum(t, parse_axes(axis, "sum"), k); },
           py::arg("axis") = py::none(), py::arg("keepdims") = false)
-      .def("mean", [](const Tensor& t, py::object axis, bool k) { return ops::mean(t, parse_axes(axis), k); },
+      .def("mean", [](const Tensor& t, py::object axis, bool k) { return ops::mean(t, parse_axes(axis, "mean"), k); },
            py::arg("axis") = py::none(), py::arg("keepdims") = false)
-      .def("max", [](const Tensor& t, py::object axis, bool k) { return ops::max(t, parse_axes(axis), k); },
+      .def("max", [](const Tensor& t, py::object axis, bool k) { return ops::max(t, parse_axes(axis, "max"), k); },
            py::arg("axis") = py::none(), py::arg("keepdims") = false)
-      .def("min", [](const Tensor& t, py::object axis, bool k) { return ops::min(t, parse_axes(axis), k); },
+      .def("min", [](const Tensor& t, py::object axis, bool k) { return ops::min(t, parse_axes(axis, "min"), k); },
            py::arg("axis") = py::none(), py::arg("keepdims") = false)
-      .def("var", [](const Tensor& t, py::object axis, bool k, int64_t ddof) { return ops::var(t, parse_axes(axis), k, ddof); },
+      .def("var", [](const Tensor& t, py::object axis, bool k, int64_t ddof) { return ops::var(t, parse_axes(axis, "var"), k, ddof); },
            py::arg("axis") = py::none(), py::arg("keepdims") = false, py::arg("ddof") = 0);
 
   // pointwise methods
@@ -313,17 +453,21 @@ void bind_tensor(py::module_& m) {
       .def("softmax", &ops::softmax, py::arg("axis") = -1)
       .def("log_softmax", &ops::log_softmax, py::arg("axis") = -1)
       .def("clip", [](const Tensor& t, py::object lo, py::object hi) {
-        return ops::clip(t, lo.is_none() ? -INFINITY : lo.cast<double>(), hi.is_none() ? INFINITY : hi.cast<double>());
+        return ops::clip(t, lo.is_none() ? -INFINITY : number_arg(lo, "clip", "min"),
+                         hi.is_none() ? INFINITY : number_arg(hi, "clip", "max"));
       }, py::arg("min") = py::none(), py::arg("max") = py::none())
-      .def("matmul", &ops::matmul);
+      .def("matmul", [](const Tensor& a, py::object b) { auto p = promote(a, as_operand(b, a)); return ops::matmul(p.first, p.second); });
 
   // operators: Tensor op Tensor first (the fast path), then numbers and array-likes
 #define PYDL_BINOP(pyname, rpyname, fn)                                                              \
-  cls.def(pyname, [](const Tensor& a, const Tensor& b) { return fn(a, b); }, py::is_operator())    \
+  cls.def(pyname, [](const Tensor& a, const Tensor& b) { auto p = promote(a, b); return fn(p.first, p.second); }, \
+          py::is_operator())                                                                              \
       .def(pyname, [](const Tensor& a, double b) { return fn(a, Tensor::scalar(b, a.dtype())); }, py::is_operator()) \
-      .def(pyname, [](const Tensor& a, py::object b) { return fn(a, as_operand(b, a)); }, py::is_operator()) \
+      .def(pyname, [](const Tensor& a, py::object b) { auto p = promote(a, as_operand(b, a)); return fn(p.first, p.second); }, \
+           py::is_operator())                                                                             \
       .def(rpyname, [](const Tensor& a, double b) { return fn(Tensor::scalar(b, a.dtype()), a); }, py::is_operator()) \
-      .def(rpyname, [](const Tensor& a, py::object b) { return fn(as_operand(b, a), a); }, py::is_operator());
+      .def(rpyname, [](const Tensor& a, py::object b) { auto p = promote(as_operand(b, a), a); return fn(p.first, p.second); }, \
+           py::is_operator());
   PYDL_BINOP("__add__", "__radd__", ops::add)
   PYDL_BINOP("__sub__", "__rsub__", ops::sub)
   PYDL_BINOP("__mul__", "__rmul__", ops::mul)
@@ -331,13 +475,14 @@ void bind_tensor(py::module_& m) {
   PYDL_BINOP("__matmul__", "__rmatmul__", ops::matmul)
 #undef PYDL_BINOP
   cls.def("__pow__", [](const Tensor& a, double k) { return ops::pow_scalar(a, k); }, py::is_operator())
-      .def("__pow__", [](const Tensor& a, py::object b) { return ops::pow(a, as_operand(b, a)); }, py::is_operator())
-      .def("__rpow__", [](const Tensor& a, py::object b) { return ops::pow(as_operand(b, a), a); }, py::is_operator())
+      .def("__pow__", [](const Tensor& a, py::object b) { auto p = promote(a, as_operand(b, a)); return ops::pow(p.first, p.second); }, py::is_operator())
+      .def("__rpow__", [](const Tensor& a, py::object b) { auto p = promote(as_operand(b, a), a); return ops::pow(p.first, p.second); }, py::is_operator())
       .def("__neg__", &ops::neg)
       .def("__pos__", [](const Tensor& a) { return a; })
       .def("__abs__", &ops::abs);
 #define PYDL_CMP(pyname, fn) \
-  cls.def(pyname, [](const Tensor& a, py::object b) { return fn(a, as_operand(b, a)); }, py::is_operator());
+  cls.def(pyname, [](const Tensor& a, py::object b) { auto p = promote(a, as_operand(b, a)); return fn(p.first, p.second); }, \
+          py::is_operator());
   PYDL_CMP("__lt__", ops::lt)
   PYDL_CMP("__le__", ops::le)
   PYDL_CMP("__gt__", ops::gt)
@@ -373,10 +518,14 @@ void bind_tensor(py::module_& m) {
         },
         py::arg("data"), py::arg("dtype") = py::none(), py::arg("requires_grad") = false,
         "A new tensor holding a copy of `data` (float32 unless dtype says otherwise)");
-  m.def("from_numpy", &from_numpy, py::arg("array"), "A tensor sharing a float32/float64 array's memory");
+  m.def("from_numpy", &from_numpy, py::arg("array"),
+        "A tensor sharing a float32/float64 array's memory. A read-only array is copied; a writeable one that "
+        "cannot be shared (negative or overlapping strides, foreign byte order) is refused with ValueError");
+  m.def("_from_numpy_or_copy", &from_numpy_or_copy, py::arg("array"), py::arg("copy_if_needed") = true,
+        "from_numpy, but a copy where the memory cannot be shared (pydl.as_tensor)");
   auto creator = [&m](const char* name, auto fill) {
-    m.def(name, [fill](py::args shape, py::object dtype, bool requires_grad) {
-            Tensor t = fill(parse_shape(shape, "zeros"), parse_dtype(dtype));
+    m.def(name, [fill, name](py::args shape, py::object dtype, bool requires_grad) {
+            Tensor t = fill(parse_shape(shape, name), parse_dtype(dtype));
             t.set_requires_grad(requires_grad);
             return t;
           },
@@ -388,30 +537,34 @@ void bind_tensor(py::module_& m) {
   creator("rand", [](const Shape& s, DType d) { return random::uniform(s, 0.0, 1.0, d); });
   creator("randn", [](const Shape& s, DType d) { return random::normal(s, 0.0, 1.0, d); });
   m.def("full", [](py::object shape, double value, py::object dtype, bool requires_grad) {
-          Shape s = PyLong_Check(shape.ptr()) ? Shape{shape.cast<int64_t>()} : shape.cast<Shape>();
+          Shape s = shape_arg(shape, "full");
           Tensor t = Tensor::full(s, value, parse_dtype(dtype));
           t.set_requires_grad(requires_grad);
           return t;
         },
         py::arg("shape"), py::arg("fill_value"), py::arg("dtype") = py::none(), py::arg("requires_grad") = false);
   m.def("uniform", [](py::object shape, double low, double high, py::object dtype) {
-          Shape s = PyLong_Check(shape.ptr()) ? Shape{shape.cast<int64_t>()} : shape.cast<Shape>();
+          Shape s = shape_arg(shape, "uniform");
           return random::uniform(s, low, high, parse_dtype(dtype));
         },
         py::arg("shape"), py::arg("low") = 0.0, py::arg("high") = 1.0, py::arg("dtype") = py::none());
   m.def("normal", [](py::object shape, double mean, double std, py::object dtype) {
-          Shape s = PyLong_Check(shape.ptr()) ? Shape{shape.cast<int64_t>()} : shape.cast<Shape>();
+          Shape s = shape_arg(shape, "normal");
           return random::normal(s, mean, std, parse_dtype(dtype));
         },
         py::arg("shape"), py::arg("mean") = 0.0, py::arg("std") = 1.0, py::arg("dtype") = py::none());
   m.def("bernoulli", [](py::object shape, double p, py::object dtype) {
-          Shape s = PyLong_Check(shape.ptr()) ? Shape{shape.cast<int64_t>()} : shape.cast<Shape>();
+          Shape s = shape_arg(shape, "bernoulli");
           return random::bernoulli(s, p, parse_dtype(dtype));
         },
         py::arg("shape"), py::arg("p"), py::arg("dtype") = py::none());
-  m.def("arange", [](double start, py::object stop, double step, py::object dtype) {
+  m.def("arange", [](py::object start_, py::object stop, py::object step_, py::object dtype) {
+          const double start = number_arg(start_, "arange", "start"), step = number_arg(step_, "arange", "step");
           double lo = start, hi = 0;
-          if (stop.is_none()) { hi = start; lo = 0; } else hi = stop.cast<double>();
+          if (stop.is_none()) { hi = start; lo = 0; } else hi = number_arg(stop, "arange", "stop");
+          if (!std::isfinite(lo) || !std::isfinite(hi) || !std::isfinite(step))
+            throw ValueError(msg("arange: start, stop and step must be finite, got start=", lo, ", stop=", hi,
+                                 ", step=", step));
           if (step == 0) throw ValueError("arange: step must not be zero");
           double n = std::ceil((hi - lo) / step);
           if (n < 0) n = 0;
@@ -426,6 +579,8 @@ void bind_tensor(py::module_& m) {
         },
         py::arg("start"), py::arg("stop") = py::none(), py::arg("step") = 1.0, py::arg("dtype") = py::none());
   m.def("eye", [](int64_t n, py::object m_, py::object dtype) {
+          if (!m_.is_none() && (!PyLong_Check(m_.ptr()) || PyBool_Check(m_.ptr())))
+            throw TypeError(msg("eye: m must be an int or None, got ", std::string(py::repr(m_))));
           int64_t cols = m_.is_none() ? n : m_.cast<int64_t>();
           if (n < 0 || cols < 0) throw ValueError(msg("eye: sizes must be >= 0, got ", n, " and ", cols));
           Tensor t = Tensor::zeros({n, cols}, parse_dtype(dtype));

@@ -157,3 +157,37 @@ TEST(node_names) {
 }
 
 RUN_ALL_TESTS()
+
+TEST(graph_saves_counts_live_nodes_that_saved_a_storage) {
+  // NumPy exports are read-only while this count is above zero (bindings/tensor.cpp).
+  Tensor w = leaf({3.0});
+  Tensor x = Tensor::full({1}, 7.0, DType::Float64);
+  CHECK(x.storage()->graph_saves.load() == 0);
+  {
+    Tensor y = ops::sum(ops::mul(w, x));  // MulBackward saves w and x
+    CHECK(x.storage()->graph_saves.load() == 1);
+    backward({y}, {Tensor()}, true);  // retained: still saved
+    CHECK(x.storage()->graph_saves.load() == 1);
+    backward({y}, {Tensor()}, false);  // released
+    CHECK(x.storage()->graph_saves.load() == 0);
+    CHECK(w.grad().at({0}) == 14.0);
+  }
+  {
+    Tensor y = ops::sum(ops::mul(w, x));
+    CHECK(x.storage()->graph_saves.load() == 1);
+  }  // the graph dies unreleased
+  CHECK(x.storage()->graph_saves.load() == 0);
+}
+
+TEST(retain_grad_fills_a_non_leaf_grad) {
+  Tensor x = leaf({1.0, -2.0});
+  Tensor y = ops::mul(x, sc(3));  // y = 3x, z = sum(y^2): dz/dy = 2y = 6x, dz/dx = 18x
+  y.retain_grad();
+  CHECK(y.retains_grad());
+  Tensor z = ops::sum(ops::mul(y, y));
+  backward({z}, {Tensor()}, false);
+  CHECK(y.grad().at({0}) == 6.0 && y.grad().at({1}) == -12.0);
+  CHECK(x.grad().at({0}) == 18.0 && x.grad().at({1}) == -36.0);
+  Tensor c = Tensor::full({1}, 1.0, DType::Float64);
+  CHECK_THROWS(c.retain_grad(), RuntimeError);
+}

@@ -94,7 +94,7 @@ def assign_weights(owner, weights, values):
     from ..autograd import no_grad
     with no_grad():
         for w, v in zip(weights, values):
-            w.copy_(_C.tensor(np.asarray(v), dtype=w.dtype))
+            w.copy_(_C.tensor(v.detach() if isinstance(v, _C.Tensor) else np.asarray(v), dtype=w.dtype))
 
 
 class Layer:

@@ -56,7 +56,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     weights = np.random.default_rng(seed).standard_normal(tuple(out.shape))
 
     def scalar_of(o):
-        return float(np.sum(np.asarray(o.numpy(), dtype=np.float64) * weights))
+        return float(np.sum(np.asarray(o.detach().numpy(), dtype=np.float64) * weights))
 
     # analytic: backward of sum(out * weights)
     saved = [inputs[i].grad for i in checked]
@@ -71,7 +71,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     names, abs_errs, rel_errs, oks = [], [], [], []
     with no_grad():
         for k, i in enumerate(checked):
-            x = inputs[i].numpy()  # a view: perturbing it perturbs the tensor
+            x = inputs[i].detach().numpy()  # a view: perturbing it perturbs the tensor
             numeric = np.zeros(x.shape)
             it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
             for _ in it:

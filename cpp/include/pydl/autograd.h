@@ -42,6 +42,10 @@ struct Node {
   std::vector<uint64_t> saved_versions;  // each saved tensor's storage version when saved
   int num_outputs = 1;
   bool released = false;
+  // record() counted its saved tensors in their storages' graph_saves (undone on release).
+  bool counts_graph_saves = false;
+  // Non-leaf outputs whose .grad backward fills (retain_grad), by output number; usually empty.
+  std::vector<std::weak_ptr<TensorImpl>> retained;
   uint64_t sequence_nr;  // creation order: later nodes run first among the ready ones
 };
 

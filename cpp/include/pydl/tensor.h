@@ -5,6 +5,7 @@
 //                autograd fields: requires_grad, grad, grad_fn (the Node that made it).
 //   Tensor       a cheap handle (a shared_ptr to a TensorImpl); copies share the same tensor.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -39,6 +40,10 @@ struct Storage {
   std::shared_ptr<void> holder;
   // Bumped by every in-place op, so backward can tell that a saved tensor was overwritten.
   uint64_t version = 0;
+  // How many live graph nodes saved a tensor over this storage for their backward. While it is
+  // above zero, NumPy views exported from it are read-only: a write through NumPy bypasses
+  // `version`, so backward could not tell that its saved input changed.
+  std::atomic<int64_t> graph_saves{0};
 
   static std::shared_ptr<Storage> allocate(size_t nbytes);
   // Borrow memory owned by someone else; `keep_alive` is released when the storage dies.
@@ -94,6 +99,9 @@ class Tensor {
   bool is_leaf() const { return grad_fn() == nullptr; }
   // A tensor sharing this one's data, cut from the graph.
   Tensor detach() const;
+  // Keep .grad for this non-leaf after backward (a no-op on a leaf), as PyTorch's retain_grad().
+  void retain_grad();
+  bool retains_grad() const;
 
  private:
   std::shared_ptr<TensorImpl> impl_;
@@ -112,6 +120,8 @@ struct TensorImpl {
   int output_nr = 0;
   // The node that accumulates into .grad, shared by every use of this leaf in a graph.
   std::weak_ptr<Node> grad_accumulator;
+  // retain_grad() was called on this non-leaf: backward fills its .grad too.
+  bool retains_grad = false;
 };
 
 }  // namespace pydl

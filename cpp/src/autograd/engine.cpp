@@ -23,7 +23,16 @@ Node::Node() : sequence_nr(g_sequence.fetch_add(1)) {}
 // nodes we owned and frees them one by one from a local list.
 static thread_local std::vector<std::shared_ptr<Node>>* t_graveyard = nullptr;
 
+// Undo record()'s count of this node's saved tensors (NumPy exports become writeable again).
+static void drop_graph_saves(Node& n) {
+  if (!n.counts_graph_saves || n.released) return;
+  for (const Tensor& t : n.saved_tensors)
+    if (t.defined()) t.storage()->graph_saves--;
+  n.counts_graph_saves = false;
+}
+
 Node::~Node() {
+  drop_graph_saves(*this);
   bool outermost = t_graveyard == nullptr;
   std::vector<std::shared_ptr<Node>> local;
   if (outermost) t_graveyard = &local;
@@ -40,6 +49,7 @@ Node::~Node() {
 }
 
 void Node::release() {
+  drop_graph_saves(*this);
   saved_tensors.clear();
   saved_versions.clear();
   saved_tensors.shrink_to_fit();
@@ -197,6 +207,13 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_
     ready.pop();
     std::vector<Tensor> grads = std::move(pending[node.get()].grads);
     grads.resize(node->num_outputs);
+    // outputs that asked for retain_grad() get the gradient that reached them
+    for (size_t k = 0; k < node->retained.size() && k < grads.size(); ++k) {
+      std::shared_ptr<TensorImpl> impl = node->retained[k].lock();
+      if (!impl || !grads[k].defined()) continue;
+      if (!impl->grad.defined()) impl->grad = ops::clone(grads[k]);
+      else ops::add_(impl->grad, grads[k]);
+    }
     bool any = false;
     for (const Tensor& g : grads) any = any || g.defined();
     std::vector<Tensor> input_grads;

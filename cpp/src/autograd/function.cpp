@@ -10,7 +10,9 @@ void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, co
   for (const Tensor& t : saved) {
     node->saved_tensors.push_back(t.defined() ? t.detach() : Tensor());
     node->saved_versions.push_back(t.defined() ? t.storage()->version : 0);
+    if (t.defined()) t.storage()->graph_saves++;
   }
+  node->counts_graph_saves = true;
   attach(node, inputs, {&out});
 }
 

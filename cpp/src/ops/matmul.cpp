@@ -19,6 +19,11 @@ struct Operand {
 
 template <typename T>
 Operand<T> as_operand(const T* base, int64_t rows, int64_t cols, int64_t s0, int64_t s1) {
+  // The stride of a size-1 axis is never used: read it as the contiguous one. (A (1, 1) view
+  // with strides (0, 0), as broadcast_to makes, matched neither layout below, and contiguous()
+  // returns such a view unchanged, so GEMM got a null pointer.)
+  if (cols <= 1) s1 = 1;
+  if (rows <= 1) s0 = std::max<int64_t>(cols, 1);
   if (s1 == 1 && (rows <= 1 || s0 >= cols)) return {base, false, rows <= 1 ? std::max<int64_t>(cols, 1) : s0};
   if (s0 == 1 && (cols <= 1 || s1 >= rows)) return {base, true, cols <= 1 ? std::max<int64_t>(rows, 1) : s1};
   return {nullptr, false, 0};  // other strides: the caller makes a contiguous copy

@@ -193,6 +193,21 @@ void Tensor::set_grad_fn(std::shared_ptr<Node> fn, int output_nr) {
   impl_->output_nr = output_nr;
 }
 
+void Tensor::retain_grad() {
+  need(*this);
+  if (is_leaf()) {
+    if (!impl_->requires_grad)
+      throw RuntimeError("retain_grad: cannot retain the gradient of a tensor that does not require grad");
+    return;  // a leaf's .grad is kept anyway
+  }
+  impl_->retains_grad = true;
+  Node& fn = *impl_->grad_fn;
+  if (fn.retained.size() < static_cast<size_t>(fn.num_outputs)) fn.retained.resize(fn.num_outputs);
+  fn.retained[impl_->output_nr] = impl_;
+}
+
+bool Tensor::retains_grad() const { need(*this); return impl_->retains_grad; }
+
 Tensor Tensor::detach() const {
   need(*this);
   return view_of(impl_->storage, impl_->offset, impl_->shape, impl_->strides, impl_->dtype);
