@@ -5,12 +5,13 @@
 #   3. the fast-vs-reference pytest modules again with PYDL_SIMD=avx2 and PYDL_SIMD=generic, so
 #      the AVX2 and portable copies of the kernels run, not only the best the CPU has (AVX-512
 #      here); test_info checks in each run that the forced path is the one in effect
-#   4. the C++ unit tests (ctest), once per SIMD path (cpp/tests/test_isa.cpp checks the path)
-#   5. the C++ unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
-#   6. the Python extension under ASan + UBSan: an instrumented build of pydl._C, installed into
-#      build/asan-py/site (never into the source tree or the environment), runs a core pytest
-#      subset with the sanitizer runtime preloaded (leak checks off: the interpreter keeps its
-#      objects alive at exit by design)
+#   4. the C++ unit tests (ctest, built with the module in build/release), once per SIMD path
+#      (cpp/tests/test_isa.cpp checks the path)
+#   5. an AddressSanitizer + UndefinedBehaviorSanitizer build of the module and the C++ tests
+#      (build/asan-py/build; the module is installed into build/asan-py/site, never into the
+#      source tree or the environment): the C++ unit tests, then a core pytest subset on the
+#      instrumented pydl._C with the sanitizer runtime preloaded (leak checks off there: the
+#      interpreter keeps its objects alive at exit by design)
 # Each part's time is printed at the end.
 #   bash scripts/test_all.sh            (PYTHON=python3.12 JOBS=4 to change the defaults)
 set -euo pipefail
@@ -33,16 +34,28 @@ ASAN_TESTS=(test_tensor.py test_autograd.py test_ops_elementwise.py test_ops_red
             "test_models.py::test_exception_in_a_callback_leaves_a_usable_model")
 
 TIMES=()
-part() {  # part NAME COMMAND...: run it, record its wall time
-  local name=$1 start=$SECONDS
+TIMES_FILE=$(mktemp)
+trap 'rm -f "$TIMES_FILE"' EXIT
+cpu_now() {  # CPU=user + system seconds of everything this shell has waited for
+  times > "$TIMES_FILE"  # in this shell: in a pipeline, `times` would count a subshell's children
+  CPU=$(awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60 + a[2] }
+                       printf "%d", t }' "$TIMES_FILE")
+}
+part() {  # part NAME COMMAND...: run it, record its wall time and CPU time
+  local name=$1 start=$SECONDS cpu0
   shift
+  cpu_now; cpu0=$CPU
   echo "== $name"
   "$@"
-  TIMES+=("$(printf '%5d s  %s' $((SECONDS - start)) "$name")")
+  cpu_now
+  TIMES+=("$(printf '%5d s wall %6d s cpu  %s' $((SECONDS - start)) $((CPU - cpu0)) "$name")")
 }
 pytest_in_tests() { (cd tests && "$@" -m pytest -q -p no:cacheprovider "${PYTEST_ARGS[@]}"); }
 
-part "pip install .[test]" "$PY" -m pip install -q ".[test]"
+# The C++ tests build in the same tree as the module (PYDL_BUILD_TESTS=ON), so the core
+# library is compiled once per configuration: Release here, ASan + UBSan below.
+part "pip install .[test] (and build the C++ tests in build/release)" \
+  "$PY" -m pip install -q -C build-dir=build/release -C cmake.define.PYDL_BUILD_TESTS=ON ".[test]"
 
 PYTEST_ARGS=(.)
 part "pytest" pytest_in_tests "$PY"
@@ -52,25 +65,12 @@ for simd in "${SIMD_PATHS[@]}"; do
   part "pytest, fast vs reference, PYDL_SIMD=$simd" pytest_in_tests env PYDL_SIMD="$simd" "$PY"
 done
 
-build_ctest() {
-  cmake -S . -B build/ctest -DPYDL_BUILD_PYTHON=OFF -DCMAKE_BUILD_TYPE=Release > /dev/null
-  cmake --build build/ctest -j "$JOBS" > /dev/null
-}
-part "ctest: build" build_ctest
-part "ctest" ctest --test-dir build/ctest --output-on-failure
+part "ctest" ctest --test-dir build/release --output-on-failure
 for simd in "${SIMD_PATHS[@]}"; do
-  part "ctest, PYDL_SIMD=$simd" env PYDL_SIMD="$simd" ctest --test-dir build/ctest --output-on-failure
+  part "ctest, PYDL_SIMD=$simd" env PYDL_SIMD="$simd" ctest --test-dir build/release --output-on-failure
 done
 
-build_ctest_asan() {
-  cmake -S . -B build/asan -DPYDL_BUILD_PYTHON=OFF -DPYDL_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
-  cmake --build build/asan -j "$JOBS" > /dev/null
-}
-part "ctest under ASan + UBSan: build" build_ctest_asan
-part "ctest under ASan + UBSan" env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build/asan --output-on-failure
-
-build_python_asan() {
+build_asan() {
   # The build requirements must be importable (no build isolation keeps build/asan-py/build
   # incremental between runs); pyproject.toml names them.
   if ! "$PY" -c "import scikit_build_core, pybind11, Cython" 2> /dev/null; then
@@ -78,9 +78,12 @@ build_python_asan() {
   fi
   rm -rf build/asan-py/site
   "$PY" -m pip install -q --no-build-isolation --no-deps --target build/asan-py/site \
-    -C build-dir=build/asan-py/build -C cmake.build-type=RelWithDebInfo -C cmake.define.PYDL_SANITIZE=ON .
+    -C build-dir=build/asan-py/build -C cmake.build-type=RelWithDebInfo \
+    -C cmake.define.PYDL_SANITIZE=ON -C cmake.define.PYDL_BUILD_TESTS=ON .
 }
-part "pytest under ASan + UBSan: build" build_python_asan
+part "ASan + UBSan build (the module and the C++ tests)" build_asan
+part "ctest under ASan + UBSan" env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build/asan-py/build --output-on-failure
 
 ASAN_RT=$(gcc -print-file-name=libasan.so)
 UBSAN_RT=$(gcc -print-file-name=libubsan.so)
@@ -96,6 +99,8 @@ print('   pydl._C under ASan + UBSan:', pydl._C.__file__)")
 PYTEST_ARGS=("${ASAN_TESTS[@]}")
 part "pytest under ASan + UBSan" pytest_in_tests "${asan_env[@]}" "$PY"
 
-echo "== all passed; time per part:"
+echo "== all passed; time per part (cpu: user + system over all cores; on a busy machine wall"
+echo "   time is mostly waiting for a core):"
 printf '%s\n' "${TIMES[@]}"
-echo "$(printf '%5d s' "$SECONDS")  in all"
+cpu_now
+echo "$(printf '%5d s wall %6d s cpu' "$SECONDS" "$CPU")  in all"
