@@ -28,8 +28,9 @@ HASHED_FILES = ("CMakeLists.txt", "pydl/data/_batching.pyx")
 
 INSTALL_HINT = (
     "build it with the README's install command, pip install \".[datasets]\" (a C++17 compiler "
-    "is needed), or, to edit the C++ kernels, the editable install that rebuilds on import: "
-    "pip install --no-build-isolation -e \".[test]\" (see README, 'Working on pydl')"
+    "is needed), or, to edit the C++ kernels, with the editable install that rebuilds on import: "
+    "pip install --no-build-isolation -C editable.rebuild=true -C build-dir=build/editable -e \".[test]\" "
+    "(README, 'Working on pydl')"
 )
 
 

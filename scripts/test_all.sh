@@ -88,7 +88,7 @@ part "ctest under ASan + UBSan" env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=pr
 ASAN_RT=$(gcc -print-file-name=libasan.so)
 UBSAN_RT=$(gcc -print-file-name=libubsan.so)
 asan_env=(env PYTHONPATH="$ROOT/build/asan-py/site" LD_PRELOAD="$ASAN_RT:$UBSAN_RT"
-          ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
+          ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
 # the instrumented module is the one imported, and it was built with the sanitizers
 (cd tests && "${asan_env[@]}" "$PY" -c "
 import pydl, sys
