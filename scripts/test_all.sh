@@ -26,12 +26,18 @@ SIMD_PATHS=(avx2 generic)
 # the modules that compare the fast kernels with the reference loops (or with NumPy, per backend)
 SIMD_TESTS=(test_backends.py test_ops_elementwise.py test_ops_matmul.py test_ops_reduce.py test_optimizers.py
             test_info.py::test_info_shows_the_simd_path_in_effect)
-# the core pytest subset under ASan + UBSan: tensors and views, autograd, the ops, fast vs
-# reference, optimizers, and a few small model fits
+# the pytest subset under ASan + UBSan: everything that runs pydl's C++ in this process (tensors
+# and views, autograd, every op, fast vs reference, optimizers, losses, layers, the Cython
+# batching, saving, the error paths, the small model fits), not the MNIST / digits accuracy runs
+# of test_models.py (minutes under ASan) nor the tests that only start subprocesses (examples,
+# info) or read dataset files
 ASAN_TESTS=(test_tensor.py test_autograd.py test_ops_elementwise.py test_ops_reduce.py test_ops_matmul.py
             test_ops_shape.py test_backends.py test_optimizers.py test_losses.py test_functional.py
-            "test_models.py::test_early_stopping_restores_best_weights"
-            "test_models.py::test_exception_in_a_callback_leaves_a_usable_model")
+            test_functional_dropout.py test_layers_core.py test_data_batching.py test_utils_data.py
+            test_saving.py test_errors.py test_metrics.py test_regularizers.py test_initializers.py
+            test_schedules.py test_random.py test_utils_gradcheck.py test_utils_graph.py test_models.py
+            --deselect test_models.py::test_mnist_mlp_reaches_97_percent_in_two_epochs
+            --deselect test_models.py::test_digits_reach_95_percent)
 
 TIMES=()
 TIMES_FILE=$(mktemp)
@@ -96,7 +102,9 @@ assert '/build/asan-py/site/' in pydl._C.__file__, pydl._C.__file__
 with open(pydl._C.__file__, 'rb') as f:
     assert b'__asan_init' in f.read(), 'pydl._C is not instrumented with ASan'
 print('   pydl._C under ASan + UBSan:', pydl._C.__file__)")
-PYTEST_ARGS=("${ASAN_TESTS[@]}")
+# --capture=sys: a sanitizer writes its report to file descriptor 2 and ends the process; with
+# pytest's default fd capture that report would be swallowed with the test's captured output
+PYTEST_ARGS=(--capture=sys "${ASAN_TESTS[@]}")
 part "pytest under ASan + UBSan" pytest_in_tests "${asan_env[@]}" "$PY"
 
 echo "== all passed; time per part (cpu: user + system over all cores; on a busy machine wall"
