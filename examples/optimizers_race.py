@@ -77,13 +77,13 @@ def race(f, start, make_optimizer, steps):
     """Minimise f from ``start``; returns the trajectory, shape (steps + 1, 2)."""
     p = pydl.tensor(list(start), requires_grad=True)
     opt = make_optimizer(p)
-    path = [p.numpy().copy()]
+    path = [p.detach().numpy().copy()]
     for _ in range(steps):
         loss = f(p[0], p[1])
         opt.zero_grad()
         loss.backward()
         opt.step()
-        path.append(p.numpy().copy())
+        path.append(p.detach().numpy().copy())
         if not np.isfinite(path[-1]).all():  # diverged: stop here, the table says so
             break
     return np.array(path, dtype=np.float64)
