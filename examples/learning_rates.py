@@ -18,6 +18,7 @@ curves (matplotlib, optional).
                                       [--out examples/out/learning_rates.png] [--show]
 """
 import argparse
+import json
 import math
 import os
 
@@ -79,6 +80,8 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--out", default=os.path.join("examples", "out", "learning_rates.png"))
     parser.add_argument("--table", help="also write the markdown table to this file")
+    parser.add_argument("--history",
+                        help="also write every epoch's logs and each step's learning rate to this JSON file")
     parser.add_argument("--show", action="store_true", help="open the figure in a window")
     parser.add_argument("--no-plot", action="store_true")
     args = parser.parse_args(argv)
@@ -122,6 +125,9 @@ def main(argv=None):
     if args.table:
         with open(args.table, "w") as fh:
             fh.write(text + "\n")
+    if args.history:
+        with open(args.history, "w") as fh:
+            json.dump(runs, fh, default=float)
 
     if not args.no_plot:
         plt = get_pyplot(args.show)

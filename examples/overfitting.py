@@ -19,6 +19,7 @@ comes before the validation accuracy has stopped creeping up.
                                    [--out examples/out/overfitting.png] [--show]
 """
 import argparse
+import json
 import os
 import time
 
@@ -91,6 +92,7 @@ def main(argv=None):
     parser.add_argument("--units", type=int, help="units per hidden layer (default 256)")
     parser.add_argument("--out", default=os.path.join("examples", "out", "overfitting.png"))
     parser.add_argument("--table", help="also write the markdown table to this file")
+    parser.add_argument("--history", help="also write every epoch's logs (per setting) to this JSON file")
     parser.add_argument("--show", action="store_true", help="open the figure in a window")
     parser.add_argument("--no-plot", action="store_true")
     args = parser.parse_args(argv)
@@ -138,6 +140,9 @@ def main(argv=None):
     if args.table:
         with open(args.table, "w") as fh:
             fh.write(text + "\n")
+    if args.history:
+        with open(args.history, "w") as fh:
+            json.dump(histories, fh, default=float)
 
     if not args.no_plot:
         plt = get_pyplot(args.show)

@@ -10,6 +10,8 @@ the model API follows Keras (``Sequential``, ``Dense``, ``compile/fit``).
     >>> w.grad
     tensor([2., 4.], shape=(2,), dtype=float32)
 """
+from ._source_tree import use_installed_core as _use_installed_core
+_use_installed_core(__path__[0])  # run from a source checkout: borrow an install's compiled core
 from . import _C
 from . import _boundary
 _boundary.install()  # before the names below are taken from _C: op-named argument errors, NumPy protocols

@@ -3,9 +3,15 @@ import sys
 
 
 def info():
+    import os
     import platform
     import pydl
+    from pydl import _source_tree
     b = pydl._C._build_info()
+    simd_env = os.environ.get("PYDL_SIMD")
+    core = pydl._C.__file__
+    if _source_tree.borrowed_from:  # imported from a source checkout (the working directory)
+        core += f" (used by the source tree {os.path.dirname(os.path.dirname(pydl.__file__))})"
     lines = [
         ("pydl", b["version"]),
         ("python", platform.python_version()),
@@ -14,11 +20,14 @@ def info():
         ("openmp", "on" if b["openmp"] else "off (single-threaded build)"),
         ("threads", str(pydl.get_num_threads())),
         ("simd found", ", ".join(b["simd"]) or "none"),
-        ("gemm path", b["gemm_path"]),
+        # the instruction set every fast kernel uses (GEMM, elementwise, optimizers): the best the
+        # CPU has, or lower where PYDL_SIMD asks
+        ("simd path", b["gemm_path"] + (f" (PYDL_SIMD={simd_env})" if simd_env else "")),
         ("backend", pydl.get_backend()),
-        ("omp wait policy", __import__("os").environ.get("OMP_WAIT_POLICY", "default")),
+        ("omp wait policy", os.environ.get("OMP_WAIT_POLICY", "default")),
         ("cuda", ("built" if b["cuda_built"] else "not built") + ", "
          + ("GPU usable" if b["cuda_available"] else "no usable GPU")),
+        ("compiled core", core),
     ]
     width = max(len(k) for k, _ in lines)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)

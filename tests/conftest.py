@@ -1,5 +1,7 @@
 """Shared test machinery for pydl's core.
 
+* The report header names the pydl under test and its compiled core (from the repository root
+  that is this checkout's Python code with an install's core; see pydl/_source_tree.py).
 * ``restore_settings`` (autouse): every test leaves the backend, the thread count and grad
   mode as it found them.
 * Layouts: the same values stored contiguously, strided (every other element), transposed,
@@ -26,6 +28,17 @@ settings.load_profile("pydl")
 BACKENDS = ("reference", "fast")
 LAYOUTS = ("contiguous", "strided", "transposed", "permuted", "offset")
 DTYPES = {pydl.float32: np.float32, pydl.float64: np.float64}
+
+
+def pytest_report_header(config):
+    """Which pydl is under test: run from the repository root, the checkout's Python code with
+    the compiled core of the install it borrows (pydl/_source_tree.py)."""
+    from pydl import _source_tree
+    line = f"pydl {pydl.__version__}: {pydl.__file__}, compiled core {pydl._C.__file__}"
+    if _source_tree.borrowed_from:
+        line += " (borrowed from the install by the source tree)"
+    simd = pydl._C._build_info()["gemm_path"]
+    return [line, f"simd path: {simd}, backend: {pydl.get_backend()}, threads: {pydl.get_num_threads()}"]
 
 
 @pytest.fixture(autouse=True)

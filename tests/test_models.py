@@ -169,23 +169,88 @@ def test_exception_in_a_callback_leaves_a_usable_model():
     assert m.optimizer.iterations == 3 + 8
 
 
-def test_early_stopping_restores_best_weights():
-    x, y = blobs(300)
+def _fit_with_scripted_monitor(values, epochs=None, **es_args):
+    """fit() with an EarlyStopping that sees ``values[epoch]`` as its monitored quantity: a
+    callback placed before it writes the scripted value into the epoch's logs (fit hands the
+    same logs to each callback in turn) and records the weights the model has at that point."""
+    x, y = blobs(96)
     m = small_model()
+    monitor = es_args.pop("monitor", "scripted")
+    weights = []
+
+    class Script(C.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs[monitor] = values[epoch]
+            weights.append([w.copy() for w in self.model.get_weights()])
+
+    es = C.EarlyStopping(monitor=monitor, **es_args)
+    hist = m.fit(x, to_categorical(y, 3), batch_size=32, epochs=epochs or len(values), verbose=0,
+                 callbacks=[Script(), es])
+    return m, es, hist, weights
+
+
+def _same_weights(a, b):
+    return all(np.array_equal(u, v) for u, v in zip(a, b))
+
+
+@pytest.mark.parametrize("values, args, last_epoch, best_epoch", [
+    # best at epoch 2 (0.6); epochs 3 and 4 do not improve: with patience 2 training stops after 4
+    ([1.0, 0.8, 0.6, 0.7, 0.65, 0.5, 0.4, 0.3], dict(patience=2), 4, 2),
+    # patience 0: the first epoch that does not improve stops
+    ([1.0, 0.9, 0.95, 0.1], dict(patience=0), 2, 1),
+    # a later improvement resets the count: 0.55 at epoch 3 beats 0.6, so the stop comes at 5
+    ([1.0, 0.6, 0.7, 0.55, 0.56, 0.57, 0.1], dict(patience=2), 5, 3),
+    # min_delta 0.05: 0.87 and 0.86 are below 0.9 but not by 0.05, so they do not count
+    ([1.0, 0.9, 0.87, 0.86, 0.2], dict(patience=2, min_delta=0.05), 3, 1),
+    # without min_delta the same values keep improving: no stop in 5 epochs
+    ([1.0, 0.9, 0.87, 0.86, 0.2], dict(patience=2), None, 4),
+    # a negative min_delta means the same as its absolute value (Keras takes abs)
+    ([1.0, 0.9, 0.87, 0.86, 0.2], dict(patience=2, min_delta=-0.05), 3, 1),
+    # baseline 0.5 never beaten: stops after `patience` epochs
+    ([0.9, 0.95, 0.97, 0.96, 0.2], dict(patience=2, baseline=0.5), 1, None),
+    # baseline beaten at epoch 1 (0.45): counting starts from there
+    ([0.9, 0.45, 0.47, 0.48, 0.1], dict(patience=2, baseline=0.5), 3, 1),
+    # an accuracy is maximised ('auto' mode sees "acc" in the name)
+    ([0.5, 0.6, 0.55, 0.58, 0.9], dict(patience=2, monitor="val_accuracy"), 3, 1),
+    ([0.5, 0.6, 0.65, 0.58, 0.9], dict(patience=1, mode="max"), 3, 2),
+    # epochs before start_from_epoch are not watched: the rising 5, 6, 7 would otherwise stop at 2
+    ([5.0, 6.0, 7.0, 8.0, 9.0, 1.0], dict(patience=2, start_from_epoch=2), 4, 2),
+])
+def test_early_stopping_stops_at_the_right_epoch(values, args, last_epoch, best_epoch):
+    m, es, hist, weights = _fit_with_scripted_monitor(values, **args)
+    epochs_run = len(values) if last_epoch is None else last_epoch + 1
+    assert hist.epoch == list(range(epochs_run))
+    assert es.stopped_epoch == (0 if last_epoch is None else last_epoch)
+    assert m.stop_training == (last_epoch is not None)
+    if best_epoch is not None:
+        assert es.best_epoch == best_epoch
+        assert es.best == values[best_epoch]
+    # without restore_best_weights the model keeps the weights of its last epoch
+    assert _same_weights(m.get_weights(), weights[-1])
+
+
+def test_early_stopping_restores_best_weights():
+    values = [1.0, 0.8, 0.6, 0.7, 0.65, 0.5]
+    m, es, hist, weights = _fit_with_scripted_monitor(values, patience=2, restore_best_weights=True)
+    assert hist.epoch == [0, 1, 2, 3, 4] and es.best_epoch == 2
+    assert not _same_weights(weights[2], weights[4])  # training moved the weights after the best epoch
+    assert _same_weights(m.get_weights(), weights[2])
+    # and on real validation loss: a learning rate so high that it soon gets worse
+    x, y = blobs(300)
+    m = small_model(opt=SGD(learning_rate=5.0))
     seen = {}
 
     class Spy(C.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            seen[epoch] = (logs["val_loss"], self.model.get_weights())
+            seen[epoch] = (logs["val_loss"], [w.copy() for w in self.model.get_weights()])
 
     es = C.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
-    # a learning rate so high that validation loss soon gets worse
-    m.compile(loss="categorical_crossentropy", optimizer=SGD(learning_rate=5.0))
     m.fit(x, to_categorical(y, 3), epochs=30, verbose=0, validation_split=0.3, callbacks=[Spy(), es])
-    best_epoch = min(seen, key=lambda e: seen[e][0])
-    assert len(seen) < 30 or es.stopped_epoch == 0
-    for a, b in zip(m.get_weights(), seen[best_epoch][1]):
-        np.testing.assert_array_equal(a, b)
+    losses = [seen[e][0] for e in sorted(seen)]
+    best = int(np.argmin(losses))
+    assert es.stopped_epoch == len(losses) - 1 and len(losses) < 30, losses
+    assert best == len(losses) - 3  # patience 2: two epochs without improvement after the best
+    assert _same_weights(m.get_weights(), seen[best][1])
 
 
 def test_callbacks_lr_scheduler_reduce_on_plateau_csv_lambda_nan(tmp_path):

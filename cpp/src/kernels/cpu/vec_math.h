@@ -23,9 +23,11 @@ static inline float exp_reduced(float x, float& n) {
   return p;
 }
 
-// 2^n for an integer n in [-126, 127], through the exponent bits.
+// 2^n for an integer n in [-126, 127], through the exponent bits. The shift is done in uint32:
+// a NaN input reaches here as n = INT32_MIN (x86's conversion of NaN), and shifting the
+// negative n + 127 would be undefined (UBSan); the garbage factor is harmless, p is NaN.
 static inline float pow2i(int32_t n) {
-  const int32_t bits = (n + 127) << 23;
+  const uint32_t bits = static_cast<uint32_t>(n + 127) << 23;
   float f;
   std::memcpy(&f, &bits, sizeof f);
   return f;
