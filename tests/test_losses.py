@@ -389,3 +389,17 @@ def test_gradcheck_helper_directly():
     p = pydl.tensor(PROBS, dtype=pydl.float64, requires_grad=True)
     t = pydl.tensor(ONEHOT * 0.7 + 0.1, dtype=pydl.float64, requires_grad=True)
     assert gradcheck(lambda p, t: _C.categorical_crossentropy(p, t, sample_weight=W), [p, t])
+
+
+def test_crossentropy_row_sums_are_accurate_on_wide_rows(backend):
+    # A row of 2^25 followed by 2^25 ones: in float32, 2^25 + 1 rounds back to 2^25, so a float32
+    # row sum never grows past 2^25 and the first class's probability comes out 1 (loss ~0)
+    # instead of 1/2. Row sums accumulate in double on both backends, as the reductions do.
+    n = 2 ** 25
+    p = np.ones((1, n + 1), dtype=np.float32)
+    p[0, 0] = n
+    loss = _C.sparse_categorical_crossentropy(pydl.from_numpy(p), np.zeros(1))
+    assert loss.item() == pytest.approx(np.log(2), rel=1e-6)
+    # from logits: the log-sum-exp of 2^25 zeros is log(2^25) (a float32 sum stalls at 2^24)
+    loss = _C.sparse_categorical_crossentropy(pydl.zeros(1, n), np.zeros(1), from_logits=True)
+    assert loss.item() == pytest.approx(25 * np.log(2), rel=1e-6)

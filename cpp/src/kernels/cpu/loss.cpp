@@ -66,23 +66,24 @@ void crossentropy_fast(const T* pred, const T* target, const int64_t* labels, in
     const T* t = target ? target + r * C : nullptr;
     if (from_logits) {
       const T m = row_max(x, C);
-      T s = 0;
+      double s = 0;  // row sums in double, as the reductions (and the reference) sum
 #pragma omp simd reduction(+ : s)
-      for (int64_t c = 0; c < C; ++c) s += std::exp(x[c] - m);
-      const T lse = m + std::log(s);
+      for (int64_t c = 0; c < C; ++c) s += double(std::exp(x[c] - m));
+      const T lse = m + std::log(T(s));
       aux[r] = lse;
       if (!t) {
         loss[r] = lse - x[labels[r]];  // -(x_y - lse)
         continue;
       }
-      T l = 0;
+      double l = 0;
 #pragma omp simd reduction(+ : l)
-      for (int64_t c = 0; c < C; ++c) l -= t[c] * (x[c] - lse);
-      loss[r] = l;
+      for (int64_t c = 0; c < C; ++c) l -= double(t[c] * (x[c] - lse));
+      loss[r] = T(l);
     } else {
-      T s = 0;
-#pragma omp simd reduction(+ : s)
-      for (int64_t c = 0; c < C; ++c) s += x[c];
+      double sum = 0;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t c = 0; c < C; ++c) sum += double(x[c]);
+      T s = T(sum);
       if (s == T(0)) s = T(1);  // an all-zero row: every q_c = 0, clipped to eps (finite, not 0/0)
       aux[r] = s;
       if (!t) {
@@ -90,14 +91,14 @@ void crossentropy_fast(const T* pred, const T* target, const int64_t* labels, in
         loss[r] = -std::log(q < lo ? lo : (q > hi ? hi : q));
         continue;
       }
-      T l = 0;
+      double l = 0;
 #pragma omp simd reduction(+ : l)
       for (int64_t c = 0; c < C; ++c) {
         T q = x[c] / s;
         q = q < lo ? lo : (q > hi ? hi : q);
-        l -= t[c] * std::log(q);
+        l -= double(t[c] * std::log(q));
       }
-      loss[r] = l;
+      loss[r] = T(l);
     }
   }
 }

@@ -51,21 +51,26 @@ void crossentropy_reference(const T* pred, const T* target, const int64_t* label
       // lse = m + log sum_c e^(x_c - m);  loss = -sum_c t_c (x_c - lse)
       T m = x[0];
       for (int64_t c = 1; c < C; ++c) m = x[c] > m ? x[c] : m;
-      T s = 0;
-      for (int64_t c = 0; c < C; ++c) s += std::exp(x[c] - m);
-      const T lse = m + std::log(s);
-      for (int64_t c = 0; c < C; ++c) l -= target_at(target, labels, r, C, c) * (x[c] - lse);
+      double s = 0;  // row sums in double, as the reductions
+      for (int64_t c = 0; c < C; ++c) s += double(std::exp(x[c] - m));
+      const T lse = m + std::log(T(s));
+      double acc = 0;
+      for (int64_t c = 0; c < C; ++c) acc -= double(target_at(target, labels, r, C, c) * (x[c] - lse));
+      l = T(acc);
       aux[r] = lse;
     } else {
       // q_c = clip(p_c / sum p, eps, 1 - eps);  loss = -sum_c t_c log q_c
-      T s = 0;
-      for (int64_t c = 0; c < C; ++c) s += x[c];
+      double sum = 0;
+      for (int64_t c = 0; c < C; ++c) sum += double(x[c]);
+      T s = T(sum);
       if (s == T(0)) s = T(1);  // an all-zero row: every q_c = 0, clipped to eps (finite, not 0/0)
+      double acc = 0;
       for (int64_t c = 0; c < C; ++c) {
         T q = x[c] / s;
         q = q < lo ? lo : (q > hi ? hi : q);
-        l -= target_at(target, labels, r, C, c) * std::log(q);
+        acc -= double(target_at(target, labels, r, C, c) * std::log(q));
       }
+      l = T(acc);
       aux[r] = s;
     }
     loss[r] = l;
