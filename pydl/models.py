@@ -70,6 +70,7 @@ class Sequential:
 
     def _restack(self):
         self._stack = [l for l in self._layers if not isinstance(l, Input)]
+        self._optimizer_built = False  # the next step fixes the trained weights again (with any new layer's)
 
     def add(self, layer):
         if not isinstance(layer, _layers.Layer):
@@ -398,10 +399,9 @@ class Sequential:
     def _train_step(self, xb, yb, wb=None, outputs=True):
         if not self._optimizer_built:
             self._build_optimizer()
-        trained = {id(w) for w in self._trained}
         # Frozen weights record no gradient for this step (backward skips their work).
-        frozen = [w for w in self.weights if w.requires_grad and id(w) not in trained]
-        for w in self.weights:
+        frozen = [w for w in self._frozen if w.requires_grad]
+        for w in self._step_weights:
             w.grad = None
         for w in frozen:
             w.requires_grad = False
@@ -434,6 +434,10 @@ class Sequential:
         ``trainable`` takes effect when the model is compiled again) and create their optimizer
         slots. Runs at the first training step after compile, or in load_model."""
         self._trained = self._compiled_parameters()
+        # fixed with the trained list, so that each step does not derive them again
+        trained = {id(w) for w in self._trained}
+        self._step_weights = self.weights
+        self._frozen = [w for w in self._step_weights if id(w) not in trained]
         self.optimizer.build(self._trained)
         self._optimizer_built = True
 

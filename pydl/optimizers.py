@@ -335,6 +335,13 @@ class Optimizer:
         grads, variables = list(grads), list(variables)
         if len(grads) != len(variables):
             raise ValueError(f"{type(self).__name__}.{what}: got {len(grads)} gradients for {len(variables)} variables")
+        own = self._vars
+        if len(variables) == len(own) and all(v is o for v, o in zip(variables, own)) and \
+                all(isinstance(g, _C.Tensor) for g in grads):
+            # The common case (fit's step: this optimizer's own variables, in order, every
+            # gradient a tensor): one C++ call, as step() makes.
+            self._run(what, own, grads, self._slots)
+            return
         positions = [i for i, g in enumerate(grads) if g is not None]
         if not positions:
             return

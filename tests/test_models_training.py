@@ -450,3 +450,29 @@ def test_string_labels_get_a_type_error_with_a_hint():
         m.fit(x, np.array(["cat", "dog", "cat", "bird", "dog", "cat"]), verbose=0)
     with pytest.raises(TypeError, match=r"predict: x holds strings"):
         m.predict(np.array([["1", "2"]]), verbose=0)
+
+
+def test_a_layer_added_after_fit_is_trained_and_its_gradients_cleared():
+    # The trained weights are fixed at the first step after compile or after the stack changes:
+    # a layer added later trains too (and its .grad is cleared every step, not accumulated).
+    x, y = blobs()
+    pydl.manual_seed(0)
+    m = Sequential([Dense(8, activation="relu", input_shape=(2,))])
+    m.compile(loss="mse", optimizer=SGD(learning_rate=0.05))
+    m.fit(x, np.zeros((len(x), 8), np.float32), epochs=1, batch_size=32, verbose=0)
+    m.add(Dense(3, activation="softmax"))
+    m.compile(loss="categorical_crossentropy", optimizer=SGD(learning_rate=0.05))
+    new = m.layers[-1]
+    before = [w.detach().numpy().copy() for w in new.weights]
+    m.fit(x, to_categorical(y, 3), epochs=1, batch_size=96, verbose=0)
+    assert not any(np.array_equal(a, w.detach().numpy()) for a, w in zip(before, new.weights))
+    m.add(Dense(3, activation="softmax"))  # added without compiling again: trained at the next step
+    last = m.layers[-1]
+    m.fit(x, to_categorical(y, 3), epochs=1, batch_size=96, verbose=0)
+    g1 = last.kernel.grad.detach().numpy().copy()
+    w1 = last.kernel.detach().numpy().copy()
+    m.fit(x, to_categorical(y, 3), epochs=1, batch_size=96, verbose=0, shuffle=False)
+    # one full batch with SGD: the change of the kernel is -lr times this step's gradient alone
+    np.testing.assert_allclose(last.kernel.detach().numpy() - w1, -0.05 * last.kernel.grad.detach().numpy(),
+                               rtol=1e-5, atol=1e-7)
+    assert not np.allclose(g1 * 2, last.kernel.grad.detach().numpy())
