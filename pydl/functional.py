@@ -6,7 +6,7 @@ from ._C import (  # noqa: F401
 from . import _C
 
 __all__ = ["linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
-           "max_pool2d", "avg_pool2d", "global_max_pool2d", "global_avg_pool2d"]
+           "max_pool1d", "max_pool2d", "avg_pool2d", "global_max_pool2d", "global_avg_pool2d"]
 
 
 # ---------------------------------------------------------------- pooling (NCHW)
@@ -58,6 +58,33 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         raise TypeError(f"{op}: ceil_mode must be a bool, got {ceil_mode!r}")
     pads = _pool_padding(x, padding, kernel, stride, dilation, op)
     return _C.max_pool2d(x, kernel, stride, pads, dilation, ceil_mode)
+
+
+def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """Max pooling of (N, C, L) ``x`` (PyTorch's ``max_pool1d``): max_pool2d over x viewed as
+    (N, C, 1, L), with the same arguments as single ints (padding also 'valid'/'same')."""
+    op = "max_pool1d"
+    shape = tuple(x.shape) if hasattr(x, "shape") else None
+    if shape is None or len(shape) != 3:
+        raise ValueError(f"{op}: expected a 3-D input (N, C, L), got shape {shape}")
+    args = {}
+    for name, value in (("kernel_size", kernel_size), ("stride", stride), ("padding", padding),
+                        ("dilation", dilation)):
+        if isinstance(value, (tuple, list)) and len(value) == 1:
+            value = value[0]
+        if value is not None and not isinstance(value, str) and (isinstance(value, bool) or not isinstance(value, int)):
+            raise TypeError(f"{op}: {name} must be an int, got {value!r}")
+        args[name] = value
+    if isinstance(args["padding"], str) and args["padding"] not in ("valid", "same"):
+        raise ValueError(f"{op}: padding must be an int, 'valid' or 'same', got {padding!r}")
+    stride_1 = args["kernel_size"] if args["stride"] is None else args["stride"]
+    pad_1 = args["padding"] if isinstance(args["padding"], str) else (0, args["padding"])
+    x4 = x.reshape(shape[0], shape[1], 1, shape[2])
+    try:
+        y = max_pool2d(x4, (1, args["kernel_size"]), (1, stride_1), pad_1, (1, args["dilation"]), ceil_mode)
+    except (ValueError, TypeError) as e:
+        raise type(e)(f"{op} on input shape {shape} (pooled as (N, C, 1, L)): {e}") from None
+    return y.reshape(shape[0], shape[1], y.shape[3])
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=None):

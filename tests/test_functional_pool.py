@@ -295,3 +295,56 @@ def test_global_bad_input(op):
         getattr(F, op)(make_tensor(np.zeros((2, 3))))
     with pytest.raises(ValueError, match=rf"{op}: cannot pool over an empty plane.*\(1, 1, 0, 3\)"):
         getattr(F, op)(make_tensor(np.zeros((1, 1, 0, 3))))
+
+
+# ---------------------------------------------------------------- max_pool1d
+def np_max_pool1d(x, k, s, p, d, ceil_mode):
+    """x (N, C, L): a plain 1-D transcription, padding -inf on both sides."""
+    n, c, length = x.shape
+    k_eff = (k - 1) * d + 1
+    o = np_out_len(length, p, p, k_eff, s, ceil_mode)
+    big = np.full((n, c, length + 2 * p + k_eff + s), -np.inf)
+    big[:, :, p:p + length] = x
+    return np.stack([big[:, :, i * s + d * np.arange(k)].max(axis=2) for i in range(o)], axis=2)
+
+
+@pytest.mark.parametrize("dtype,np_dtype", DTYPES)
+def test_max_pool1d_matches_numpy(backend, dtype, np_dtype):
+    rng = np.random.default_rng(10)
+    done = 0
+    while done < 30:
+        k, s, d = (int(v) for v in rng.integers(1, 4, size=3))
+        p = int(rng.integers(0, ((k - 1) * d + 1) // 2 + 1))
+        length = int(rng.integers(1, 12))
+        if (k - 1) * d + 1 > length + 2 * p:
+            continue
+        ceil_mode = bool(rng.integers(0, 2))
+        x = rng.standard_normal((2, 3, length)).astype(np_dtype)
+        y = F.max_pool1d(make_tensor(x, dtype=dtype), k, s, p, d, ceil_mode)
+        np.testing.assert_array_equal(y.numpy(), np_max_pool1d(x.astype(np.float64), k, s, p, d, ceil_mode).astype(np_dtype))
+        done += 1
+
+
+def test_max_pool1d_same_stride_default_and_grad(backend):
+    x = np.array([[[1.0, 3.0, 2.0, 5.0, 4.0]]])
+    t = make_tensor(x, requires_grad=True)
+    y = F.max_pool1d(t, 2, padding="same")  # stride 2: windows [1, 3] [2, 5] [4] (pad at the right)
+    np.testing.assert_array_equal(y.detach().numpy(), [[[3.0, 5.0, 4.0]]])
+    y.sum().backward()
+    np.testing.assert_array_equal(t.grad.numpy(), [[[0, 1, 0, 1, 1]]])
+    x = make_tensor(distinct((2, 2, 9), 11), requires_grad=True)
+    assert gradcheck(lambda v: F.max_pool1d(v, 3, 2, 1, 2, True), [x])
+
+
+def test_max_pool1d_bad_input():
+    with pytest.raises(ValueError, match=r"max_pool1d: expected a 3-D input \(N, C, L\), got shape \(1, 1, 4, 4\)"):
+        F.max_pool1d(make_tensor(X4[:1, :1]), 2)
+    x = make_tensor(np.zeros((1, 2, 4)))
+    with pytest.raises(ValueError, match=r"max_pool1d on input shape \(1, 2, 4\).*larger than the padded input"):
+        F.max_pool1d(x, 5)
+    with pytest.raises(ValueError, match=r"max_pool1d on input shape \(1, 2, 4\).*stride must be positive"):
+        F.max_pool1d(x, 2, 0)
+    with pytest.raises(ValueError, match=r"max_pool1d on input shape \(1, 2, 4\).*at most half"):
+        F.max_pool1d(x, 2, padding=2)
+    with pytest.raises(TypeError, match=r"max_pool1d: kernel_size must be an int"):
+        F.max_pool1d(x, 2.0)
