@@ -15,7 +15,7 @@ struct PoolGeom {
 
 // y[p, i, j] = max_{a < kh, b < kw} x[p, i sh - pt + a dh, j sw - pl + b dw]  (padding is -inf)
 // argmax[p, i, j] = the flat index (h W + w) in the plane of the first maximum in scan order;
-// a NaN in the window wins (as PyTorch).
+// a NaN in the window wins (as PyTorch). argmax may be null (no backward will need it).
 template <typename T>
 void max_pool2d_reference(const T* x, const PoolGeom& g, T* y, int64_t* argmax);
 template <typename T>

@@ -75,15 +75,18 @@ Tensor max_pool2d_impl(const Tensor& x, const Pool2d& p, const char* op) {
   const kernels::PoolGeom g = plan(x, p, true, op);
   Tensor xc = contiguous(x.detach());
   Tensor y = Tensor::empty({x.shape()[0], x.shape()[1], g.OH, g.OW}, x.dtype());
-  // The argmax (flat index in its plane) of every output: what backward routes the gradient by.
-  auto argmax = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(y.numel()));
+  // The argmax (flat index in its plane) of every output: what backward routes the gradient by,
+  // kept only when a backward will run.
+  const bool grad = any_requires_grad({&x});
+  auto argmax = std::make_shared<std::vector<int64_t>>(grad ? static_cast<size_t>(y.numel()) : 0);
+  int64_t* arg = grad ? argmax->data() : nullptr;
   if (y.numel() > 0) {
     PYDL_DISPATCH(x.dtype(), {
-      if (use_fast()) kernels::max_pool2d_fast<T>(xc.data<T>(), g, y.data<T>(), argmax->data());
-      else kernels::max_pool2d_reference<T>(xc.data<T>(), g, y.data<T>(), argmax->data());
+      if (use_fast()) kernels::max_pool2d_fast<T>(xc.data<T>(), g, y.data<T>(), arg);
+      else kernels::max_pool2d_reference<T>(xc.data<T>(), g, y.data<T>(), arg);
     });
   }
-  if (any_requires_grad({&x})) {
+  if (grad) {
     // dL/dx[argmax] += dL/dy: each output's gradient goes to the one input it copied
     record("MaxPool2dBackward", {x}, y, {}, [g, argmax, xs = x.shape(), dt = x.dtype()](const Node&, const Tensor& gy) {
       Tensor gx = Tensor::zeros(xs, dt);

@@ -46,7 +46,7 @@ void max_pool2d_fast(const T* x, const PoolGeom& g, T* y, int64_t* argmax) {
     for (int64_t i = 0; i < g.OH; ++i) {
       const T* plane = x + p * g.H * g.W;
       T* yr = y + (p * g.OH + i) * g.OW;
-      int64_t* ar = argmax + (p * g.OH + i) * g.OW;
+      int64_t* ar = argmax ? argmax + (p * g.OH + i) * g.OW : nullptr;
       const int64_t h0 = i * g.sh - g.pt;
       for (int64_t j = 0; j < g.OW; ++j) {
         const int64_t w0 = j * g.sw - g.pl;
@@ -64,7 +64,7 @@ void max_pool2d_fast(const T* x, const PoolGeom& g, T* y, int64_t* argmax) {
           }
         }
         yr[j] = best;
-        ar[j] = arg;
+        if (ar) ar[j] = arg;
       }
     }
 }

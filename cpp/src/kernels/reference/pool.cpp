@@ -26,7 +26,7 @@ void max_pool2d_reference(const T* x, const PoolGeom& g, T* y, int64_t* argmax) 
             }
           }
         y[(p * g.OH + i) * g.OW + j] = best;
-        argmax[(p * g.OH + i) * g.OW + j] = arg;
+        if (argmax) argmax[(p * g.OH + i) * g.OW + j] = arg;
       }
 }
 
