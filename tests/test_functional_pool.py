@@ -348,3 +348,20 @@ def test_max_pool1d_bad_input():
         F.max_pool1d(x, 2, padding=2)
     with pytest.raises(TypeError, match=r"max_pool1d: kernel_size must be an int"):
         F.max_pool1d(x, 2.0)
+
+
+@pytest.mark.parametrize("op", ["max", "avg"])
+def test_same_result_whatever_the_thread_count(op):
+    """Large enough for the fast kernels' OpenMP path; each output and each plane's gradient is
+    computed by one thread, so the results are identical."""
+    pydl.set_backend("fast")
+    x = np.random.default_rng(12).standard_normal((4, 16, 33, 31))
+    results = []
+    for threads in (1, 2):
+        pydl.set_num_threads(threads)
+        t = make_tensor(x, requires_grad=True)
+        y = F.max_pool2d(t, 3, 2, 1) if op == "max" else F.avg_pool2d(t, 3, 2, 1)
+        (y * y).sum().backward()
+        results.append((y.detach().numpy().copy(), t.grad.numpy().copy()))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
