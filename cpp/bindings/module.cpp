@@ -22,4 +22,5 @@ PYBIND11_MODULE(_C, m) {
   pydl::bind::bind_autograd(m);
   pydl::bind::bind_ops(m);
   pydl::bind::bind_nn(m);
+  pydl::bind::bind_conv(m);
 }
