@@ -1,7 +1,63 @@
 """Functional forms of the layers' maths (``pydl.functional.relu(x)``), one C++ op each."""
+import numbers
+
+from . import _C
 from ._C import (  # noqa: F401
     linear, relu, leaky_relu, elu, sigmoid, tanh, softmax, log_softmax,
     dropout,
 )
 
-__all__ = ["linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout"]
+__all__ = ["linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
+           "conv2d"]
+
+
+def _pair(value, op, name):
+    """An int or an (h, w) pair of ints -> (h, w); anything else a TypeError naming the op."""
+    def is_int(v):
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    if is_int(value):
+        return (int(value), int(value))
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(is_int(v) for v in value):
+        return (int(value[0]), int(value[1]))
+    raise TypeError(f"{op}: {name} must be an int or a pair of ints (h, w), got {value!r}")
+
+
+def _same_padding(size, kernel, stride, dilation):
+    """Keras's 'same': the output has ceil(size / stride) positions; the padding that needs is
+    split with the extra row/column at the end (bottom/right), as Keras and TensorFlow do."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation, as every framework computes it), PyTorch's arguments.
+
+    x (N, C, H, W); weight (out_channels, C / groups, kh, kw); bias (out_channels,) or None.
+    stride, dilation: int or (h, w). padding: int or (h, w) zeros on both sides, 'valid' (none)
+    or 'same' (output size ceil(in / stride), as Keras; for stride 1 PyTorch's 'same').
+    groups: the channels split into groups convolved separately (groups = C: depthwise).
+    Returns (N, out_channels, H_out, W_out) with
+    H_out = floor((H + pad_top + pad_bottom - dilation * (kh - 1) - 1) / stride) + 1.
+    """
+    stride = _pair(stride, "conv2d", "stride")
+    dilation = _pair(dilation, "conv2d", "dilation")
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
+        raise TypeError(f"conv2d: groups must be an int, got {groups!r}")
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            pads = (0, 0, 0, 0)
+        elif mode == "same":
+            pads = (0, 0, 0, 0)  # shapes that cannot convolve are reported by the op itself
+            if (isinstance(x, _C.Tensor) and isinstance(weight, _C.Tensor) and x.dim() == 4 and weight.dim() == 4
+                    and min(stride) >= 1 and min(dilation) >= 1):
+                top, bottom = _same_padding(x.shape[2], weight.shape[2], stride[0], dilation[0])
+                left, right = _same_padding(x.shape[3], weight.shape[3], stride[1], dilation[1])
+                pads = (top, bottom, left, right)
+        else:
+            raise ValueError(f"conv2d: padding must be 'valid', 'same', an int or a pair of ints, got {padding!r}")
+    else:
+        ph, pw = _pair(padding, "conv2d", "padding")
+        pads = (ph, ph, pw, pw)
+    return _C.conv2d(x, weight, bias, stride, pads, dilation, int(groups))
