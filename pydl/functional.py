@@ -8,7 +8,7 @@ from ._C import (  # noqa: F401
 )
 
 __all__ = ["linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
-           "conv2d"]
+           "conv2d", "conv1d"]
 
 
 def _pair(value, op, name):
@@ -61,3 +61,57 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         ph, pw = _pair(padding, "conv2d", "padding")
         pads = (ph, ph, pw, pw)
     return _C.conv2d(x, weight, bias, stride, pads, dilation, int(groups))
+
+
+def _single(value, op, name):
+    """An int or a 1-tuple of ints -> int (PyTorch's conv1d forms)."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    raise TypeError(f"{op}: {name} must be an int, got {value!r}")
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution, PyTorch's arguments: x (N, C, L), weight (out_channels, C / groups, k).
+
+    padding: an int (zeros on both ends), 'valid', 'same' (output length ceil(L / stride), as
+    Keras) or 'causal' (dilation * (k - 1) zeros on the left only, as Keras: output t sees
+    inputs up to t). Runs conv2d on a height-1 image.
+    """
+    if not (isinstance(x, _C.Tensor) and isinstance(weight, _C.Tensor)):
+        raise TypeError(f"conv1d: x and weight must be pydl tensors, got {type(x).__name__} and "
+                        f"{type(weight).__name__}")
+    if x.dim() != 3:
+        raise ValueError(f"conv1d: the input must be 3-D (N, C, L), got {tuple(x.shape)}")
+    if weight.dim() != 3:
+        raise ValueError(f"conv1d: the weight must be 3-D (out_channels, in_channels / groups, k), "
+                         f"got {tuple(weight.shape)}")
+    stride = _single(stride, "conv1d", "stride")
+    dilation = _single(dilation, "conv1d", "dilation")
+    if stride < 1 or dilation < 1:
+        raise ValueError(f"conv1d: stride and dilation must be positive, got stride={stride}, dilation={dilation} "
+                         f"(input {tuple(x.shape)}, weight {tuple(weight.shape)})")
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
+        raise TypeError(f"conv1d: groups must be an int, got {groups!r}")
+    length, k = x.shape[2], weight.shape[2]
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            left = right = 0
+        elif mode == "same":
+            left, right = _same_padding(length, k, stride, dilation)
+        elif mode == "causal":
+            left, right = dilation * (k - 1), 0
+        else:
+            raise ValueError(f"conv1d: padding must be 'valid', 'same', 'causal' or an int, got {padding!r}")
+    else:
+        left = right = _single(padding, "conv1d", "padding")
+    n, c = x.shape[0], x.shape[1]
+    try:
+        y = _C.conv2d(x.reshape(n, c, 1, length), weight.reshape(weight.shape[0], weight.shape[1], 1, k), bias,
+                      (1, stride), (0, 0, left, right), (1, dilation), int(groups))
+    except ValueError as e:  # the same checks, said for the 1-D shapes
+        raise ValueError(f"conv1d: input {tuple(x.shape)}, weight {tuple(weight.shape)}, padding ({left}, {right}): "
+                         f"{e}") from None
+    return y.reshape(y.shape[0], y.shape[1], y.shape[3])
