@@ -30,6 +30,7 @@ CASES = [
     ((2, 2, 9), (2, 1, 3), True, 1, "causal", (4, 0), 2, 2),   # causal, dilated: 2 * (3 - 1) on the left
     ((1, 3, 8), (2, 3, 4), True, 3, "same", (1, 1), 1, 1),     # out ceil(8/3) = 3: total 2*3 + 4 - 8 = 2
     ((2, 2, 7), (3, 2, 2), False, (2,), "valid", (0, 0), (1,), 1),
+    ((1, 2, 5), (2, 2, 4), False, 1, "same", (1, 2), 1, 1),     # even kernel: total 3, the extra zero on the right
 ]
 
 
