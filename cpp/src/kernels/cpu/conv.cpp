@@ -2,8 +2,6 @@
 //   forward        y_n[g]  (og, L)      = W[g] (og, K) · col_n[g] (K, L)          (+ b, as GEMM's beta = 1)
 //   input grad     gcol[g] (K, L)       = W[g]ᵀ · gy_n[g] (og, L), then col2im into gx_n
 //   weight grad    gW[g]   (og, K)     += gy_n[g] · col_n[g]ᵀ                     (summed over n)
-// The transposes (W[g]ᵀ once per call, col_nᵀ per image) are stored explicitly: GEMM is
-// fastest on plain row-major operands.
 // with K = (C / groups) · kh · kw and L = Ho · Wo; col_n = im2col(x_n) holds the groups' row
 // blocks one after another. A 1x1 kernel with stride 1 and no padding needs no im2col: x_n is
 // its own column matrix.
@@ -29,19 +27,6 @@ inline void valid_range(int64_t n_out, int64_t s, int64_t pad, int64_t off, int6
   const int64_t b = W - 1 + pad - off;          // need j*s <= b
   hi = b < 0 ? 0 : std::min(n_out, b / s + 1);
   if (hi < lo) hi = lo;
-}
-
-// dst (cols, rows) = srcᵀ of src (rows, cols), in 32x32 tiles so both sides stay in cache.
-template <typename T>
-void transpose_into(const T* src, int64_t rows, int64_t cols, T* dst) {
-  constexpr int64_t kTile = 32;
-#pragma omp parallel for schedule(static) if (rows * cols >= 65536)
-  for (int64_t r0 = 0; r0 < rows; r0 += kTile)
-    for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
-      const int64_t r1 = std::min(rows, r0 + kTile), c1 = std::min(cols, c0 + kTile);
-      for (int64_t r = r0; r < r1; ++r)
-        for (int64_t c = c0; c < c1; ++c) dst[c * rows + r] = src[r * cols + c];
-    }
 }
 
 inline bool is_pointwise(const Conv2dGeom& g) {
@@ -129,18 +114,13 @@ void conv2d_backward_input_fast(const Conv2dGeom& g, const T* gy, const T* w, T*
   const int64_t K = g.cg() * g.kh * g.kw, L = g.Ho * g.Wo, og = g.og(), img = g.C * g.H * g.W;
   const bool pointwise = is_pointwise(g);
   std::vector<T> col(pointwise ? 0 : static_cast<size_t>(g.C * g.kh * g.kw * L));
-  // Each group's W[g]ᵀ (K, og) stored row-major once, so the GEMMs below take no transposed
-  // operand (measured: the transposed-A form of this short-K product was several times slower).
-  std::vector<T> wt(static_cast<size_t>(g.O * K));
-  for (int64_t gr = 0; gr < g.groups; ++gr) transpose_into<T>(w + gr * og * K, og, K, wt.data() + gr * K * og);
   for (int64_t n = 0; n < g.N; ++n) {
     const T* gyn = gy + n * g.O * L;
     T* gxn = gx + n * img;
     // pointwise: gx_n itself is the column gradient; otherwise GEMM into col, then col2im.
     T* cp = pointwise ? gxn : col.data();
     for (int64_t gr = 0; gr < g.groups; ++gr)
-      gemm_fast<T>(false, false, K, L, og, T(1), wt.data() + gr * K * og, og, gyn + gr * og * L, L, T(0),
-                   cp + gr * K * L, L);
+      gemm_fast<T>(true, false, K, L, og, T(1), w + gr * og * K, K, gyn + gr * og * L, L, T(0), cp + gr * K * L, L);
     if (!pointwise) {
       std::fill(gxn, gxn + img, T(0));
       col2im<T>(g, col.data(), gxn);
@@ -150,16 +130,13 @@ void conv2d_backward_input_fast(const Conv2dGeom& g, const T* gy, const T* w, T*
 
 template <typename T>
 void conv2d_backward_weight_fast(const Conv2dGeom& g, const T* gy, const T* x, T* gw) {
-  const int64_t K = g.cg() * g.kh * g.kw, L = g.Ho * g.Wo, og = g.og(), R = g.C * g.kh * g.kw;
+  const int64_t K = g.cg() * g.kh * g.kw, L = g.Ho * g.Wo, og = g.og();
   const bool pointwise = is_pointwise(g);
   if (g.N == 0) {
     std::fill(gw, gw + g.O * K, T(0));
     return;
   }
-  // col_nᵀ (L, R) stored row-major, so gW[g] += gy_n[g] · col_n[g]ᵀ takes no transposed operand
-  // (GEMM's unpacked path; the transposed-B form goes through packing).
-  std::vector<T> col(pointwise ? 0 : static_cast<size_t>(R * L));
-  std::vector<T> colt(static_cast<size_t>(R * L));
+  std::vector<T> col(pointwise ? 0 : static_cast<size_t>(g.C * g.kh * g.kw * L));
   for (int64_t n = 0; n < g.N; ++n) {
     const T* xn = x + n * g.C * g.H * g.W;
     const T* cp = xn;
@@ -167,10 +144,9 @@ void conv2d_backward_weight_fast(const Conv2dGeom& g, const T* gy, const T* x, T
       im2col<T>(g, xn, col.data());
       cp = col.data();
     }
-    transpose_into<T>(cp, R, L, colt.data());
     // The first image writes gW (beta 0), the others add onto it.
     for (int64_t gr = 0; gr < g.groups; ++gr)
-      gemm_fast<T>(false, false, og, K, L, T(1), gy + n * g.O * L + gr * og * L, L, colt.data() + gr * K, R,
+      gemm_fast<T>(false, true, og, K, L, T(1), gy + n * g.O * L + gr * og * L, L, cp + gr * K * L, L,
                    n == 0 ? T(0) : T(1), gw + gr * og * K, K);
   }
 }
