@@ -1,4 +1,6 @@
 """Functional forms of the layers' maths (``pydl.functional.relu(x)``), one C++ op each."""
+import numbers
+
 from ._C import (  # noqa: F401
     linear, relu, leaky_relu, elu, sigmoid, tanh, softmax, log_softmax,
     dropout,
@@ -6,22 +8,117 @@ from ._C import (  # noqa: F401
 from . import _C
 
 __all__ = ["linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
-           "max_pool1d", "max_pool2d", "avg_pool2d", "global_max_pool2d", "global_avg_pool2d"]
+           "max_pool1d", "max_pool2d", "avg_pool2d", "global_max_pool2d", "global_avg_pool2d",
+           "conv2d", "conv1d"]
+
+
+def _pair(value, op, name):
+    """An int or an (h, w) pair of ints -> (h, w); anything else a TypeError naming the op."""
+    def is_int(v):
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    if is_int(value):
+        return (int(value), int(value))
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(is_int(v) for v in value):
+        return (int(value[0]), int(value[1]))
+    raise TypeError(f"{op}: {name} must be an int or a pair of ints (h, w), got {value!r}")
+
+
+def _same_padding(size, kernel, stride, dilation):
+    """Keras's 'same': the output has ceil(size / stride) positions; the padding that needs is
+    split with the extra row/column at the end (bottom/right), as Keras and TensorFlow do."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation, as every framework computes it), PyTorch's arguments.
+
+    x (N, C, H, W); weight (out_channels, C / groups, kh, kw); bias (out_channels,) or None.
+    stride, dilation: int or (h, w). padding: int or (h, w) zeros on both sides, 'valid' (none)
+    or 'same' (output size ceil(in / stride), as Keras; for stride 1 PyTorch's 'same').
+    groups: the channels split into groups convolved separately (groups = C: depthwise).
+    Returns (N, out_channels, H_out, W_out) with
+    H_out = floor((H + pad_top + pad_bottom - dilation * (kh - 1) - 1) / stride) + 1.
+    """
+    stride = _pair(stride, "conv2d", "stride")
+    dilation = _pair(dilation, "conv2d", "dilation")
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
+        raise TypeError(f"conv2d: groups must be an int, got {groups!r}")
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            pads = (0, 0, 0, 0)
+        elif mode == "same":
+            pads = (0, 0, 0, 0)  # shapes that cannot convolve are reported by the op itself
+            if (isinstance(x, _C.Tensor) and isinstance(weight, _C.Tensor) and x.dim() == 4 and weight.dim() == 4
+                    and min(stride) >= 1 and min(dilation) >= 1):
+                top, bottom = _same_padding(x.shape[2], weight.shape[2], stride[0], dilation[0])
+                left, right = _same_padding(x.shape[3], weight.shape[3], stride[1], dilation[1])
+                pads = (top, bottom, left, right)
+        else:
+            raise ValueError(f"conv2d: padding must be 'valid', 'same', an int or a pair of ints, got {padding!r}")
+    else:
+        ph, pw = _pair(padding, "conv2d", "padding")
+        pads = (ph, ph, pw, pw)
+    return _C.conv2d(x, weight, bias, stride, pads, dilation, int(groups))
+
+
+def _single(value, op, name):
+    """An int or a 1-tuple of ints -> int (PyTorch's conv1d forms)."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    raise TypeError(f"{op}: {name} must be an int, got {value!r}")
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution, PyTorch's arguments: x (N, C, L), weight (out_channels, C / groups, k).
+
+    padding: an int (zeros on both ends), 'valid', 'same' (output length ceil(L / stride), as
+    Keras) or 'causal' (dilation * (k - 1) zeros on the left only, as Keras: output t sees
+    inputs up to t). Runs conv2d on a height-1 image.
+    """
+    if not (isinstance(x, _C.Tensor) and isinstance(weight, _C.Tensor)):
+        raise TypeError(f"conv1d: x and weight must be pydl tensors, got {type(x).__name__} and "
+                        f"{type(weight).__name__}")
+    if x.dim() != 3:
+        raise ValueError(f"conv1d: the input must be 3-D (N, C, L), got {tuple(x.shape)}")
+    if weight.dim() != 3:
+        raise ValueError(f"conv1d: the weight must be 3-D (out_channels, in_channels / groups, k), "
+                         f"got {tuple(weight.shape)}")
+    stride = _single(stride, "conv1d", "stride")
+    dilation = _single(dilation, "conv1d", "dilation")
+    if stride < 1 or dilation < 1:
+        raise ValueError(f"conv1d: stride and dilation must be positive, got stride={stride}, dilation={dilation} "
+                         f"(input {tuple(x.shape)}, weight {tuple(weight.shape)})")
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
+        raise TypeError(f"conv1d: groups must be an int, got {groups!r}")
+    length, k = x.shape[2], weight.shape[2]
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            left = right = 0
+        elif mode == "same":
+            left, right = _same_padding(length, k, stride, dilation)
+        elif mode == "causal":
+            left, right = dilation * (k - 1), 0
+        else:
+            raise ValueError(f"conv1d: padding must be 'valid', 'same', 'causal' or an int, got {padding!r}")
+    else:
+        left = right = _single(padding, "conv1d", "padding")
+    n, c = x.shape[0], x.shape[1]
+    try:
+        y = _C.conv2d(x.reshape(n, c, 1, length), weight.reshape(weight.shape[0], weight.shape[1], 1, k), bias,
+                      (1, stride), (0, 0, left, right), (1, dilation), int(groups))
+    except ValueError as e:  # the same checks, said for the 1-D shapes
+        raise ValueError(f"conv1d: input {tuple(x.shape)}, weight {tuple(weight.shape)}, padding ({left}, {right}): "
+                         f"{e}") from None
+    return y.reshape(y.shape[0], y.shape[1], y.shape[3])
 
 
 # ---------------------------------------------------------------- pooling (NCHW)
-def _pair(value, op, name):
-    """An int or a pair of ints -> (h, w); anything else a TypeError naming the op and argument."""
-    if isinstance(value, bool):
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    if isinstance(value, int):
-        return (value, value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value):
-        return (int(value[0]), int(value[1]))
-    raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-
-
 def _pool_padding(x, padding, kernel, stride, dilation, op):
     """PyTorch's int/pair padding (the same on both sides), or Keras's 'valid'/'same', as
     (top, bottom, left, right). 'same' gives ceil(in / stride) outputs, the extra row/column of
@@ -36,9 +133,7 @@ def _pool_padding(x, padding, kernel, stride, dilation, op):
             for n, k, s, d in zip(x.shape[2:], kernel, stride, dilation):
                 if s <= 0:
                     raise ValueError(f"{op}: stride must be positive, got {stride} for input shape {tuple(x.shape)}")
-                out = -(-n // s)
-                total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
-                pads += [total // 2, total - total // 2]
+                pads += _same_padding(n, k, s, d)
             return tuple(pads)
         raise ValueError(f"{op}: padding must be an int, a pair of ints, 'valid' or 'same', got {padding!r}")
     ph, pw = _pair(padding, op, "padding")

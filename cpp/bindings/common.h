@@ -49,5 +49,6 @@ void bind_autograd(py::module_& m);
 void bind_settings(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_pool(py::module_& m);
+void bind_conv(py::module_& m);
 
 }  // namespace pydl::bind

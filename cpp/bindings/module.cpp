@@ -23,4 +23,5 @@ PYBIND11_MODULE(_C, m) {
   pydl::bind::bind_ops(m);
   pydl::bind::bind_nn(m);
   pydl::bind::bind_pool(m);
+  pydl::bind::bind_conv(m);
 }

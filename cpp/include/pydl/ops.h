@@ -3,6 +3,7 @@
 // gradient and grad mode is on) records the Node whose apply() is its backward.
 #pragma once
 #include "pydl/ops/activation.h"
+#include "pydl/ops/conv.h"
 #include "pydl/ops/dropout.h"
 #include "pydl/ops/elementwise.h"
 #include "pydl/ops/loss.h"

@@ -1,0 +1,135 @@
+// conv2d kernels: the fast (im2col + GEMM) forward, input gradient and weight gradient against
+// the reference loops on random shapes (strides, asymmetric paddings, dilations, groups, bias,
+// 1x1 kernels), and the adjoint identity <col2im(y), x> = <y, im2col(x)>.
+#include "check.h"
+#include "kernels/conv.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <vector>
+
+using namespace pydl::kernels;
+
+namespace {
+
+std::mt19937 rng(1234);
+
+int64_t pick(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
+
+template <typename T>
+std::vector<T> randn(int64_t n) {
+  std::normal_distribution<double> d;
+  std::vector<T> v(static_cast<size_t>(n));
+  for (auto& e : v) e = T(d(rng));
+  return v;
+}
+
+// A random valid geometry; pb / pr (bottom / right padding) only enter through Ho / Wo.
+Conv2dGeom random_geom(bool pointwise) {
+  Conv2dGeom g{};
+  g.groups = pick(1, 3);
+  g.N = pick(1, 3);
+  g.C = g.groups * pick(1, 3);
+  g.O = g.groups * pick(1, 4);
+  g.kh = pointwise ? 1 : pick(1, 4);
+  g.kw = pointwise ? 1 : pick(1, 4);
+  g.sh = pointwise ? 1 : pick(1, 3);
+  g.sw = pointwise ? 1 : pick(1, 3);
+  g.dh = pick(1, 2);
+  g.dw = pick(1, 2);
+  g.pt = pointwise ? 0 : pick(0, 2);
+  g.pl = pointwise ? 0 : pick(0, 2);
+  const int64_t pb = pointwise ? 0 : pick(0, 2), pr = pointwise ? 0 : pick(0, 2);
+  const int64_t eh = g.dh * (g.kh - 1) + 1, ew = g.dw * (g.kw - 1) + 1;
+  g.H = std::max<int64_t>(1, eh - g.pt - pb) + pick(0, 9);
+  g.W = std::max<int64_t>(1, ew - g.pl - pr) + pick(0, 9);
+  g.Ho = (g.H + g.pt + pb - eh) / g.sh + 1;
+  g.Wo = (g.W + g.pl + pr - ew) / g.sw + 1;
+  return g;
+}
+
+template <typename T>
+double max_rel_diff(const std::vector<T>& a, const std::vector<T>& b) {
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    worst = std::max(worst, std::abs(double(a[i]) - double(b[i])) / (1.0 + std::abs(double(b[i]))));
+  return worst;
+}
+
+template <typename T>
+void compare_on(const Conv2dGeom& g, bool with_bias, double tol) {
+  const int64_t K = g.cg() * g.kh * g.kw;
+  auto x = randn<T>(g.N * g.C * g.H * g.W), w = randn<T>(g.O * K), b = randn<T>(g.O);
+  auto gy = randn<T>(g.N * g.O * g.Ho * g.Wo);
+  const T* bp = with_bias ? b.data() : nullptr;
+  std::vector<T> y_ref(gy.size()), y_fast(gy.size(), T(7));
+  conv2d_forward_reference<T>(g, x.data(), w.data(), bp, y_ref.data());
+  conv2d_forward_fast<T>(g, x.data(), w.data(), bp, y_fast.data());
+  std::vector<T> gx_ref(x.size()), gx_fast(x.size(), T(7));
+  conv2d_backward_input_reference<T>(g, gy.data(), w.data(), gx_ref.data());
+  conv2d_backward_input_fast<T>(g, gy.data(), w.data(), gx_fast.data());
+  std::vector<T> gw_ref(w.size()), gw_fast(w.size(), T(7));
+  conv2d_backward_weight_reference<T>(g, gy.data(), x.data(), gw_ref.data());
+  conv2d_backward_weight_fast<T>(g, gy.data(), x.data(), gw_fast.data());
+  const double ey = max_rel_diff(y_fast, y_ref), ex = max_rel_diff(gx_fast, gx_ref), ew = max_rel_diff(gw_fast, gw_ref);
+  if (!(ey <= tol && ex <= tol && ew <= tol))
+    std::printf("  N=%ld C=%ld H=%ld W=%ld O=%ld k=%ldx%ld s=%ldx%ld p=%ld,%ld d=%ldx%ld g=%ld: y %.3g gx %.3g gw %.3g\n",
+                long(g.N), long(g.C), long(g.H), long(g.W), long(g.O), long(g.kh), long(g.kw), long(g.sh), long(g.sw),
+                long(g.pt), long(g.pl), long(g.dh), long(g.dw), long(g.groups), ey, ex, ew);
+  CHECK(ey <= tol);
+  CHECK(ex <= tol);
+  CHECK(ew <= tol);
+}
+
+}  // namespace
+
+TEST(fast_matches_reference_double) {
+  for (int t = 0; t < 300; ++t) compare_on<double>(random_geom(t % 5 == 0), t % 2 == 0, 1e-12);
+}
+
+TEST(fast_matches_reference_float) {
+  for (int t = 0; t < 300; ++t) compare_on<float>(random_geom(t % 5 == 0), t % 2 == 1, 1e-4);
+}
+
+TEST(fast_matches_reference_larger) {
+  // Big enough for the GEMM's packed / threaded paths and the parallel im2col / col2im.
+  Conv2dGeom g{4, 16, 20, 21, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 20, 21};
+  compare_on<double>(g, true, 1e-12);
+  Conv2dGeom g2{3, 32, 15, 15, 64, 5, 3, 2, 1, 2, 0, 1, 2, 2, 8, 11};  // Ho = (15+2+2-5)/2+1 (pb = 2), Wo = (15-5)/1+1
+  compare_on<float>(g2, false, 1e-4);
+}
+
+TEST(im2col_col2im_adjoint) {
+  // <col2im(y), x> = <y, im2col(x)> for random x (C, H, W) and y (C*kh*kw, Ho*Wo).
+  for (int t = 0; t < 200; ++t) {
+    Conv2dGeom g = random_geom(t % 7 == 0);
+    g.N = 1;
+    const int64_t rows = g.C * g.kh * g.kw, L = g.Ho * g.Wo;
+    auto x = randn<double>(g.C * g.H * g.W), y = randn<double>(rows * L);
+    std::vector<double> col(static_cast<size_t>(rows * L), 7.0), back(x.size(), 0.0);
+    im2col<double>(g, x.data(), col.data());
+    col2im<double>(g, y.data(), back.data());
+    double lhs = 0, rhs = 0, scale = 0;
+    for (size_t i = 0; i < x.size(); ++i) lhs += back[i] * x[i], scale += std::abs(back[i] * x[i]);
+    for (size_t i = 0; i < y.size(); ++i) rhs += y[i] * col[i];
+    CHECK_CLOSE(lhs, rhs, 1e-12 * (1.0 + scale));
+  }
+}
+
+TEST(im2col_of_known_image) {
+  // A 3x3 image 1..9, 2x2 kernel, stride 1, padding 1 top/left only: Ho = Wo = 3.
+  Conv2dGeom g{1, 1, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1, 1, 3, 3};
+  std::vector<double> x = {1, 2, 3, 4, 5, 6, 7, 8, 9}, col(4 * 9);
+  im2col<double>(g, x.data(), col.data());
+  // Row (p, q) at output (i, j) reads x[i - 1 + p, j - 1 + q] (0 outside).
+  const double want[4][9] = {{0, 0, 0, 0, 1, 2, 0, 4, 5},
+                             {0, 0, 0, 1, 2, 3, 4, 5, 6},
+                             {0, 1, 2, 0, 4, 5, 0, 7, 8},
+                             {1, 2, 3, 4, 5, 6, 7, 8, 9}};
+  for (int r = 0; r < 4; ++r)
+    for (int k = 0; k < 9; ++k) CHECK(col[r * 9 + k] == want[r][k]);
+}
+
+RUN_ALL_TESTS()
