@@ -165,3 +165,20 @@ def test_kernel_larger_than_the_input_names_the_layer_and_shapes():
 def test_input_that_is_not_an_image_raises():
     with pytest.raises(ValueError, match=r"flat: Conv2D takes NCHW images.*\(10,\)"):
         Conv2D(2, 3, name="flat")(pydl.tensor(_x((4, 10))))
+
+
+def test_input_shape_keyword_and_kernel_regularizer():
+    model = Sequential([Conv2D(3, 2, input_shape=(2, 5, 5), kernel_regularizer=pydl.regularizers.l2(0.1)),
+                        Flatten(), Dense(1)])
+    conv = model.layers[0]
+    assert conv.output_shape == (None, 3, 4, 4) and conv.count_params() == 3 * 2 * 2 * 2 + 3
+    assert Conv2D.from_config(conv.get_config()).get_config()["input_shape"] == [2, 5, 5]
+    (penalty,) = conv.regularization_losses()
+    w = conv.get_weights()[0].astype(np.float64)
+    assert float(penalty.item()) == pytest.approx(0.1 * (w ** 2).sum(), rel=1e-5)
+
+
+def test_float64_layer_computes_in_float64():
+    layer = Conv2D(2, 3, dtype="float64")
+    y = layer(pydl.tensor(_x((1, 1, 4, 4))))
+    assert y.dtype.name == "float64" and layer.get_weights()[0].dtype == np.float64
