@@ -30,15 +30,17 @@ def _rng(seed):
 
 
 def _fans(shape):
-    """fan_in, fan_out as Keras computes them: Dense (in, out); conv (*kernel, in, out)."""
+    """fan_in, fan_out of a weight: Dense (in, out); a conv kernel in pydl's (PyTorch's) layout
+    (out, in / groups, *kernel) has fan_in = in / groups * prod(kernel) and
+    fan_out = out * prod(kernel) (the same numbers Keras gets from its (*kernel, in, out))."""
     if len(shape) < 1:
         return 1, 1
     if len(shape) == 1:
         return shape[0], shape[0]
     if len(shape) == 2:
         return shape[0], shape[1]
-    receptive = int(np.prod(shape[:-2]))
-    return shape[-2] * receptive, shape[-1] * receptive
+    receptive = int(np.prod(shape[2:]))
+    return shape[1] * receptive, shape[0] * receptive
 
 
 class Initializer(Configurable):

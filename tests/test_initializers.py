@@ -107,3 +107,29 @@ def test_dense_init_uniform_as_on_the_slides():
         k = Dense(200, init="normal", input_dim=300)
     Sequential([k]).build()
     assert abs(k.get_weights()[0].std() - 0.05) < 0.001
+
+
+def test_conv_kernel_fans_use_pydl_layout_out_in_over_groups_kh_kw():
+    # Conv2D(64, (3, 5), groups=2) on 16 channels: kernel (64, 16 / 2, 3, 5)
+    # fan_in = 8 * 3 * 5 = 120, fan_out = 64 * 3 * 5 = 960, by hand
+    shape = (64, 8, 3, 5)
+    limit = np.sqrt(6.0 / (120 + 960))
+    w = I.GlorotUniform(seed=0)(shape)
+    assert w.shape == shape
+    assert np.abs(w).max() <= np.float32(limit)  # float32 rounding is monotonic
+    assert np.abs(w).max() > 0.99 * limit  # 7680 uniform draws reach the edge
+    assert np.var(w) == pytest.approx(limit ** 2 / 3, rel=0.05)
+    he = I.HeNormal(seed=1)((64, 8, 3, 5))
+    assert np.var(he) == pytest.approx(2.0 / 120, rel=0.05)
+    lecun_out = I.VarianceScaling(1.0, "fan_out", "untruncated_normal", seed=2)(shape)
+    assert np.var(lecun_out) == pytest.approx(1.0 / 960, rel=0.05)
+
+
+def test_conv2d_layer_kernel_gets_the_glorot_limit_of_its_fans():
+    import pydl
+    layer = pydl.layers.Conv2D(32, 3)
+    layer(pydl.tensor(np.zeros((1, 4, 6, 6), np.float32)))
+    w = layer.get_weights()[0]
+    limit = np.sqrt(6.0 / (4 * 9 + 32 * 9))  # fan_in 4 * 3 * 3, fan_out 32 * 3 * 3
+    assert w.shape == (32, 4, 3, 3)
+    assert limit * 0.97 < np.abs(w).max() <= np.float32(limit)

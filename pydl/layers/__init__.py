@@ -2,8 +2,12 @@
 from .. import _registry
 from .base import Layer  # noqa: F401
 from .core import Input, Dense, Activation, Dropout, Flatten, Reshape  # noqa: F401
+from .conv import Conv2D  # noqa: F401
+from .pooling import (MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,  # noqa: F401
+                      GlobalAveragePooling2D)
 
-_CLASSES = {c.__name__: c for c in (Input, Dense, Activation, Dropout, Flatten, Reshape)}
+_CLASSES = {c.__name__: c for c in (Input, Dense, Activation, Dropout, Flatten, Reshape, Conv2D, MaxPooling2D,
+                                    AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D)}
 
 
 def serialize(layer):

@@ -1,0 +1,80 @@
+"""Pooling layers over NCHW images (Keras's names and arguments): MaxPooling2D,
+AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, each one C++ op of
+``pydl.functional``. Only data_format='channels_first' (see ``pydl.layers.conv``)."""
+from .. import functional as _F
+from .base import Layer
+from .conv import _check_window_fits, _data_format_arg, _image_shape, _output_size, _padding_arg, _positive_pair
+
+
+class _Pooling2D(Layer):
+    _op = None  # the functional op, set by each subclass
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format="channels_first", **kwargs):
+        super().__init__(**kwargs)
+        owner = type(self).__name__
+        self.pool_size = _positive_pair(owner, "pool_size", pool_size)
+        self.strides = self.pool_size if strides is None else _positive_pair(owner, "strides", strides)
+        self.padding = _padding_arg(owner, padding)
+        self.data_format = _data_format_arg(owner, data_format)
+
+    def call(self, x, training=None):
+        return type(self)._op(x, self.pool_size, self.strides, self.padding)
+
+    def compute_output_shape(self, input_shape):
+        owner = type(self).__name__
+        c, h, w = _image_shape(owner, self.name, input_shape)
+        _check_window_fits(owner, self.name, (h, w), self.pool_size, (1, 1), self.padding, what="pool_size")
+        return (c, _output_size(h, self.pool_size[0], self.strides[0], 1, self.padding),
+                _output_size(w, self.pool_size[1], self.strides[1], 1, self.padding))
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(pool_size=list(self.pool_size), strides=list(self.strides), padding=self.padding,
+                   data_format=self.data_format)
+        return cfg
+
+
+class MaxPooling2D(_Pooling2D):
+    """The maximum of each pool_size window, moved by ``strides`` (default: pool_size);
+    'same' pads so that the output has ceil(size / strides) positions (padding never wins)."""
+    _op = staticmethod(_F.max_pool2d)
+
+
+class AveragePooling2D(_Pooling2D):
+    """The mean of each pool_size window; with 'same' a window cut by the border is divided by
+    its real elements only, as Keras (not by the window size)."""
+    _op = staticmethod(_F.avg_pool2d)
+
+
+class _GlobalPooling2D(Layer):
+    _op = None
+
+    def __init__(self, data_format="channels_first", keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        owner = type(self).__name__
+        self.data_format = _data_format_arg(owner, data_format)
+        if not isinstance(keepdims, bool):
+            raise TypeError(f"{owner}: keepdims must be a bool, got {keepdims!r}")
+        self.keepdims = keepdims
+
+    def call(self, x, training=None):
+        return type(self)._op(x, self.keepdims)
+
+    def compute_output_shape(self, input_shape):
+        c, _, _ = _image_shape(type(self).__name__, self.name, input_shape)
+        return (c, 1, 1) if self.keepdims else (c,)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(data_format=self.data_format, keepdims=self.keepdims)
+        return cfg
+
+
+class GlobalMaxPooling2D(_GlobalPooling2D):
+    """The maximum of each channel: (batch, C), or (batch, C, 1, 1) with keepdims."""
+    _op = staticmethod(_F.global_max_pool2d)
+
+
+class GlobalAveragePooling2D(_GlobalPooling2D):
+    """The mean of each channel: (batch, C), or (batch, C, 1, 1) with keepdims."""
+    _op = staticmethod(_F.global_avg_pool2d)
