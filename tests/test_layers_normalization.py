@@ -229,7 +229,8 @@ def test_save_and_load_round_trip(tmp_path, make):
     path = tmp_path / "norm.pydl"
     model.save(path)
     loaded = load_model(path)
-    assert loaded.layers[2].get_config() == model.layers[2].get_config()
+    assert type(loaded.layers[1]) is type(model.layers[1])
+    assert loaded.layers[1].get_config() == model.layers[1].get_config()
     for a, b in zip(loaded.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
@@ -322,3 +323,28 @@ def test_group_norm_errors_and_config():
     cfg = layer.get_config()
     assert cfg["groups"] == 2 and cfg["axis"] == 1 and cfg["epsilon"] == 1e-2
     assert GroupNormalization.from_config(cfg).get_config() == cfg
+
+
+def test_a_failed_training_step_leaves_the_moving_statistics():
+    # BatchNormalization -> Dense(2) -> Dense(1) in float32 with W1 = 1e38 I and W2 = 0: h1 = xhat 1e38
+    # is finite, y = 0, and with targets ±1e3 of xhat's sign dW2 = Σ h1 dy = -250e38 Σ|xhat| overflows.
+    # fit stops before the step changes any weight, and that includes the moving statistics the
+    # forward pass had already updated.
+    model = Sequential([Input(shape=(2,)), BatchNormalization(), L.Dense(2), L.Dense(1)])
+    model.compile(loss="mse", optimizer=pydl.optimizers.SGD(learning_rate=0.1))
+    x = np.stack([np.arange(8.0), np.arange(8.0)[::-1] ** 2], axis=1).astype(np.float32)
+    model.build()
+    bn = model.layers[0]
+    bn.set_weights([np.ones(2), np.zeros(2), np.array([0.5, -0.5]), np.array([2.0, 3.0])])
+    model.layers[1].set_weights([np.eye(2) * 1e38, np.zeros(2)])
+    model.layers[2].set_weights([np.zeros((2, 1)), np.zeros(1)])
+    y = (1e3 * np.sign(x[:, :1] - x[:, :1].mean())).astype(np.float32)
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(pydl.optimizers.NonFiniteGradientError, match=r"\(Dense\)"):
+        model.fit(x, y, batch_size=8, verbose=0)
+    for w, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, b)
+    with pytest.raises(pydl.optimizers.NonFiniteGradientError):
+        model.train_on_batch(x, y)
+    for w, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, b)
