@@ -82,7 +82,8 @@ def test_batch_norm_inference_matches_numpy_with_gradients(shape, backend):
 def test_batch_norm_random_shapes_fast_matches_reference(seed):
     # The two backends from Python on random shapes: outputs and all three gradients.
     rng = np.random.default_rng(seed)
-    shape = (int(rng.integers(2, 9)), int(rng.integers(1, 70))) + tuple(int(s) for s in rng.integers(1, 9, rng.integers(0, 3)))
+    spatial = tuple(int(s) for s in rng.integers(1, 9, rng.integers(0, 3)))
+    shape = (int(rng.integers(2, 9)), int(rng.integers(1, 70))) + spatial
     x = rng.normal(2, 3, shape)
     w, b = rng.normal(size=shape[1]), rng.normal(size=shape[1])
     g = rng.normal(size=shape)
@@ -243,7 +244,8 @@ def test_group_norm_with_groups_equal_channels_is_instance_norm():
 def test_group_norm_random_shapes_fast_matches_reference(seed):
     rng = np.random.default_rng(20 + seed)
     groups = int(rng.integers(1, 5))
-    shape = (int(rng.integers(1, 5)), groups * int(rng.integers(1, 5)), int(rng.integers(1, 9)), int(rng.integers(1, 9)))
+    shape = (int(rng.integers(1, 5)), groups * int(rng.integers(1, 5)), int(rng.integers(1, 9)),
+             int(rng.integers(1, 9)))
     c = shape[1]
     x, w, b, g = rng.normal(-1, 3, shape), rng.normal(size=c), rng.normal(size=c), rng.normal(size=shape)
     out = {}
@@ -260,7 +262,8 @@ def test_group_norm_random_shapes_fast_matches_reference(seed):
 
 def test_group_norm_errors():
     x = pydl.ones((2, 6, 3, 3))
-    with pytest.raises(ValueError, match=r"group_norm: num_groups=4 must divide the channels \(6, input \(2, 6, 3, 3\)\)"):
+    with pytest.raises(ValueError,
+                       match=r"group_norm: num_groups=4 must divide the channels \(6, input \(2, 6, 3, 3\)\)"):
         F.group_norm(x, 4)
     with pytest.raises(ValueError, match=r"group_norm: weight must have shape \(6,\).*got \(3,\)"):
         F.group_norm(x, 3, pydl.ones(3))
@@ -279,3 +282,26 @@ def test_gradcheck_with_large_offsets_float64():
     assert gradcheck(lambda t: F.batch_norm(t, None, None, training=True), [x])
     assert gradcheck(lambda t: F.group_norm(t, 1), [x])
     assert gradcheck(lambda t: F.layer_norm(t, (2, 4)), [x])
+
+
+def test_results_do_not_depend_on_the_thread_count():
+    # Large enough for the fast kernels' parallel paths; each sum is taken by one thread.
+    pydl.set_backend("fast")
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(64, 16, 8, 8))
+    g = pydl.tensor(rng.normal(size=x.shape), dtype=pydl.float64)
+    w = rng.normal(size=16)
+    ops = [lambda t, wt: F.batch_norm(t, None, None, wt, None, training=True),
+           lambda t, wt: F.group_norm(t, 4, wt),
+           lambda t, wt: F.layer_norm(t.reshape(64, 1024), 1024)]
+    for op in ops:
+        runs = []
+        for threads in (1, 2):
+            pydl.set_num_threads(threads)
+            t = pydl.tensor(x, dtype=pydl.float64, requires_grad=True)
+            wt = pydl.tensor(w, dtype=pydl.float64, requires_grad=True)
+            y = op(t, wt)
+            (y.reshape(*x.shape) * g).sum().backward()
+            runs.append((y.detach().numpy().copy(), t.grad.numpy().copy()))
+        np.testing.assert_array_equal(runs[0][0], runs[1][0])
+        np.testing.assert_array_equal(runs[0][1], runs[1][1])
