@@ -206,6 +206,7 @@ def test_layer_norm_random_shapes_fast_matches_reference(seed):
         out[be] = [y.detach().numpy()] + [t.grad.numpy() for t in ts]
     for a, r in zip(out["fast"], out["reference"]):
         np.testing.assert_allclose(a, r, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(out["fast"][0], np_layer_norm(x, 1, w, b), rtol=1e-9, atol=1e-9)
 
 
 def test_layer_norm_errors():

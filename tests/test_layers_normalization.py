@@ -348,3 +348,17 @@ def test_a_failed_training_step_leaves_the_moving_statistics():
         model.train_on_batch(x, y)
     for w, b in zip(model.get_weights(), before):
         np.testing.assert_array_equal(w, b)
+
+
+def test_layer_gradients_through_the_axis_reshape_gradcheck():
+    # BatchNormalization on the last axis of (batch, time, features) views x as (batch*time,
+    # features, 1) for the op: the gradient through that view, and gamma's and beta's, in float64.
+    from pydl.utils import gradcheck
+    bn = BatchNormalization(axis=-1, dtype="float64", gamma_initializer="random_normal",
+                            beta_initializer="random_normal")
+    x = pydl.tensor(np.random.default_rng(19).normal(size=(3, 4, 5)), dtype=pydl.float64, requires_grad=True)
+    bn(x)
+    assert gradcheck(lambda t, g, b: bn(t, training=True), [x, bn.gamma, bn.beta])
+    ln = LayerNormalization(axis=[-2, -1], dtype="float64", gamma_initializer="random_normal")
+    ln(x)
+    assert gradcheck(lambda t, g: ln(t), [x, ln.gamma])
