@@ -4,11 +4,12 @@ the running statistics' update (PyTorch's convention) by hand, reference vs fast
 and the errors for bad input."""
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import pydl
 from pydl import functional as F
 from pydl.utils import gradcheck
-from conftest import helper_test_op, make_tensor
+from conftest import helper_test_op, make_tensor, st_arrays, st_shapes
 
 
 # ---------------------------------------------------------------- NumPy transcriptions
@@ -306,3 +307,25 @@ def test_results_do_not_depend_on_the_thread_count():
             runs.append((y.detach().numpy().copy(), t.grad.numpy().copy()))
         np.testing.assert_array_equal(runs[0][0], runs[1][0])
         np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
+@given(shape=st_shapes(2, 4, 1, 5), data=st.data())
+def test_norm_ops_hypothesis(shape, data):
+    # Random shapes and memory layouts (strided, transposed, permuted, offset views), either backend.
+    x, view = data.draw(st_arrays(shape))
+    pydl.set_backend(data.draw(st.sampled_from(["reference", "fast"])))
+    eps = data.draw(st.sampled_from([1e-5, 1e-3, 0.1]))
+    t = pydl.from_numpy(view)
+    m, v = np_batch_stats(x)
+    if x.size // shape[1] == 1:  # one value per channel: PyTorch refuses to train on it
+        with pytest.raises(ValueError, match="more than 1 value per channel"):
+            F.batch_norm(t, None, None, training=True, eps=eps)
+    else:
+        np.testing.assert_allclose(F.batch_norm(t, None, None, training=True, eps=eps).numpy(),
+                                   np_batch_norm(x, m, v, eps=eps), rtol=1e-9, atol=1e-9)
+    k = data.draw(st.integers(1, len(shape)))
+    np.testing.assert_allclose(F.layer_norm(t, shape[len(shape) - k:], eps=eps).numpy(),
+                               np_layer_norm(x, k, eps=eps), rtol=1e-9, atol=1e-9)
+    groups = data.draw(st.sampled_from([d for d in range(1, shape[1] + 1) if shape[1] % d == 0]))
+    np.testing.assert_allclose(F.group_norm(t, groups, eps=eps).numpy(), np_group_norm(x, groups, eps=eps),
+                               rtol=1e-9, atol=1e-9)

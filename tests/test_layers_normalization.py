@@ -362,3 +362,16 @@ def test_layer_gradients_through_the_axis_reshape_gradcheck():
     ln = LayerNormalization(axis=[-2, -1], dtype="float64", gamma_initializer="random_normal")
     ln(x)
     assert gradcheck(lambda t, g: ln(t), [x, ln.gamma])
+
+
+def test_a_batch_of_one_trains_as_keras():
+    # Keras normalises a single sample with its own statistics (variance 0): the output is beta,
+    # and the moving variance decays towards 0 (PyTorch's functional form refuses this batch).
+    bn = BatchNormalization(momentum=0.75)
+    x = np.array([[3.0, -2.0]], dtype=np.float32)
+    bn(pydl.tensor(x))
+    bn.set_weights([np.array([2.0, 3.0]), np.array([0.5, -0.5]), np.zeros(2), np.ones(2)])
+    y = bn(pydl.tensor(x), training=True).detach().numpy()
+    np.testing.assert_allclose(y, [[0.5, -0.5]], atol=1e-6)
+    np.testing.assert_allclose(bn.get_weights()[2], [0.75, -0.5], rtol=1e-6)
+    np.testing.assert_allclose(bn.get_weights()[3], [0.75, 0.75], rtol=1e-6)
