@@ -209,3 +209,64 @@ def global_max_pool2d(x, keepdims=False):
 def global_avg_pool2d(x, keepdims=False):
     """Mean over H and W of NCHW ``x``: (N, C), or (N, C, 1, 1) with ``keepdims``."""
     return _C.global_avg_pool2d(x, keepdims)
+
+
+# ---------------------------------------------------------------- normalisation (issue 8)
+__all__ += ["batch_norm", "layer_norm", "group_norm"]
+
+
+def _norm_number(value, op, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{op}: {name} must be a number, got {value!r}")
+    return float(value)
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Batch normalisation of ``x`` (N, C) or (N, C, *) per channel (axis 1), PyTorch's
+    ``torch.nn.functional.batch_norm``:
+
+    y = (x - mean) / sqrt(var + eps) * weight + bias, with ``weight`` / ``bias`` of shape (C,)
+    or None (1 and 0).
+
+    ``training=True``: mean and var are this batch's, over N and * (the biased variance, divided
+    by the count M = N * prod(*)). If ``running_mean`` / ``running_var`` (shape (C,)) are given they
+    are updated in place, outside the graph, with PyTorch's convention
+    ``running = (1 - momentum) * running + momentum * batch``, the variance term being the
+    unbiased M / (M - 1) * var; a batch with one value per channel is refused, as PyTorch does.
+    ``training=False``: mean and var are ``running_mean`` and ``running_var`` (required).
+
+    PyTorch's momentum (0.1, the weight of the new batch) is 1 minus Keras's (0.99, the weight of
+    the old statistic): ``layers.BatchNormalization`` takes Keras's and uses the biased variance
+    for its moving variance, as Keras does.
+    """
+    op = "batch_norm"
+    if not isinstance(training, bool):
+        raise TypeError(f"{op}: training must be a bool, got {training!r}")
+    return _C.batch_norm(x, running_mean, running_var, weight, bias, training, _norm_number(momentum, op, "momentum"),
+                         _norm_number(eps, op, "eps"), True)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalisation, PyTorch's ``torch.nn.functional.layer_norm``: each sample normalised
+    over the trailing dims ``normalized_shape`` (an int or a tuple, equal to x's last dims),
+    y = (x - mean) / sqrt(var + eps) * weight + bias, with the biased variance and ``weight`` /
+    ``bias`` of shape ``normalized_shape`` (elementwise) or None."""
+    op = "layer_norm"
+    if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
+        normalized_shape = (int(normalized_shape),)
+    if not isinstance(normalized_shape, (tuple, list)) or not all(
+            isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in normalized_shape):
+        raise TypeError(f"{op}: normalized_shape must be an int or a tuple of ints, got {normalized_shape!r}")
+    return _C.layer_norm(x, tuple(int(d) for d in normalized_shape), weight, bias, _norm_number(eps, op, "eps"))
+
+
+def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+    """Group normalisation, PyTorch's ``torch.nn.functional.group_norm``: the C channels of ``x``
+    (N, C, *) split into ``num_groups`` groups of C / num_groups consecutive channels; each sample's
+    group is normalised over its channels and * (biased variance), then y = xhat * weight[c] +
+    bias[c] per channel (``weight`` / ``bias`` of shape (C,) or None). num_groups = C is instance
+    normalisation; num_groups = 1 normalises each sample over all of (C, *)."""
+    op = "group_norm"
+    if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral):
+        raise TypeError(f"{op}: num_groups must be an int, got {num_groups!r}")
+    return _C.group_norm(x, int(num_groups), weight, bias, _norm_number(eps, op, "eps"))

@@ -50,5 +50,7 @@ void bind_settings(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_pool(py::module_& m);
 void bind_conv(py::module_& m);
+// issue 8, normalisation
+void bind_norm(py::module_& m);
 
 }  // namespace pydl::bind

@@ -24,4 +24,6 @@ PYBIND11_MODULE(_C, m) {
   pydl::bind::bind_nn(m);
   pydl::bind::bind_pool(m);
   pydl::bind::bind_conv(m);
+  // issue 8, normalisation
+  pydl::bind::bind_norm(m);
 }

@@ -5,9 +5,13 @@ from .core import Input, Dense, Activation, Dropout, Flatten, Reshape  # noqa: F
 from .conv import Conv2D  # noqa: F401
 from .pooling import (MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,  # noqa: F401
                       GlobalAveragePooling2D)
+# issue 8, normalisation
+from .normalization import BatchNormalization, LayerNormalization, GroupNormalization  # noqa: F401
 
 _CLASSES = {c.__name__: c for c in (Input, Dense, Activation, Dropout, Flatten, Reshape, Conv2D, MaxPooling2D,
                                     AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D)}
+# issue 8, normalisation
+_CLASSES.update({c.__name__: c for c in (BatchNormalization, LayerNormalization, GroupNormalization)})
 
 
 def serialize(layer):
