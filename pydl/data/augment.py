@@ -208,17 +208,15 @@ def _is_real(v):
 
 
 def factor_range(owner, name, factor, lo=-math.inf, hi=math.inf, symmetric=True):
-    """Keras's factor: a number f means (-f, f) (``symmetric``) or (f, f), a pair is (lower,
+    """Keras's factor: a number f means (-|f|, |f|) (``symmetric``) or (f, f), a pair is (lower,
     upper); each bound in [lo, hi], lower <= upper. Returns (lower, upper) as floats."""
     if isinstance(factor, (tuple, list)):
         if len(factor) != 2 or not all(_is_real(v) for v in factor):
             raise ValueError(f"{owner}: {name} must be a number or a pair (lower, upper), got {factor!r}")
         lower, upper = float(factor[0]), float(factor[1])
     elif _is_real(factor):
-        if factor < 0:
-            raise ValueError(f"{owner}: {name} given as one number must be >= 0, got {factor!r} "
-                             "(give a pair (lower, upper) for an asymmetric range)")
-        lower, upper = (-float(factor), float(factor)) if symmetric else (float(factor), float(factor))
+        f = abs(float(factor)) if symmetric else float(factor)  # Keras: f and -f give (-|f|, |f|)
+        lower, upper = (-f, f) if symmetric else (f, f)
     else:
         raise TypeError(f"{owner}: {name} must be a number or a pair (lower, upper), got {factor!r}")
     if lower > upper:
@@ -411,9 +409,9 @@ def random_zoom(x, height_factor, rng, width_factor=None, fill_mode="reflect", i
                 fill_value=0.0, backend="auto"):
     """Zoom each image by 1 + a factor drawn from ``height_factor`` vertically and from
     ``width_factor`` horizontally (None: the vertical zoom, keeping the aspect ratio). A positive
-    factor zooms out, a negative one in; each bound at least -1."""
-    hl, hu = factor_range("random_zoom", "height_factor", height_factor, -1.0)
-    wr = None if width_factor is None else factor_range("random_zoom", "width_factor", width_factor, -1.0)
+    factor zooms out, a negative one in; each bound in [-1, 1]."""
+    hl, hu = factor_range("random_zoom", "height_factor", height_factor, -1.0, 1.0)
+    wr = None if width_factor is None else factor_range("random_zoom", "width_factor", width_factor, -1.0, 1.0)
     x4, _ = _batch("random_zoom", x)
     n = len(x4)
     zh = 1.0 + rng.uniform(hl, hu, n)

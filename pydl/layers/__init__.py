@@ -5,9 +5,15 @@ from .core import Input, Dense, Activation, Dropout, Flatten, Reshape  # noqa: F
 from .conv import Conv2D  # noqa: F401
 from .pooling import (MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,  # noqa: F401
                       GlobalAveragePooling2D)
+# augmentation layers, active in training only (issue 8, item 5)
+from .preprocessing import (RandomRotation, RandomTranslation, RandomZoom, RandomFlip,  # noqa: F401
+                            RandomBrightness, RandomContrast, GaussianNoise, GaussianDropout)
+_PREPROCESSING = (RandomRotation, RandomTranslation, RandomZoom, RandomFlip, RandomBrightness, RandomContrast,
+                  GaussianNoise, GaussianDropout)
 
 _CLASSES = {c.__name__: c for c in (Input, Dense, Activation, Dropout, Flatten, Reshape, Conv2D, MaxPooling2D,
-                                    AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D)}
+                                    AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D)
+            + _PREPROCESSING}
 
 
 def serialize(layer):
