@@ -229,6 +229,22 @@ def test_cython_and_numpy_kernels_agree_bit_for_bit(dtype, seed):
         both(lambda x, backend: fn(x, *args, np.random.default_rng(seed + 100), backend=backend))
 
 
+@needs_cython
+def test_cython_results_do_not_depend_on_the_thread_count():
+    import pydl
+    x = images((64, 3, 12, 12), seed=21)
+    threads = pydl.get_num_threads()
+    try:
+        outs = []
+        for n in (1, 2, 3):
+            pydl.set_num_threads(n)
+            outs.append(A.random_rotation(x, 0.2, np.random.default_rng(0), backend="cython"))
+    finally:
+        pydl.set_num_threads(threads)
+    for out in outs[1:]:
+        np.testing.assert_array_equal(out, outs[0])
+
+
 def test_kernel_sets_and_backend_names():
     assert get_kernels("numpy") is NumpyKernels
     assert get_kernels("auto") is (get_kernels("cython") if HAVE_CYTHON else NumpyKernels)

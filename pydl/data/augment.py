@@ -27,7 +27,8 @@ Three levels, each built on the one before:
 
 Geometry: pixel (i, j) is row i, column j; the centre is ((H-1)/2, (W-1)/2). An affine
 transform maps each output pixel to a source coordinate, sampled with ``interpolation``
-('nearest' or 'bilinear') and, outside the image, ``fill_mode`` (Keras's names):
+('nearest': the closest pixel, halves rounded up; or 'bilinear') and, outside the image,
+``fill_mode`` (Keras's names):
 'constant' (k k | a b c d | k k, with k = ``fill_value``), 'nearest' (a a | a b c d | d d),
 'reflect' (d c b a | a b c d | d c b a), 'wrap' (a b c d | a b c d | a b). Bilinear sampling
 maps each of the four neighbours through ``fill_mode``. A source coordinate within 1e-9 pixel
