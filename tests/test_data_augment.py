@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pydl.data import augment as A
 from pydl.data.augment import HAVE_CYTHON, Augment, NumpyKernels, get_kernels
@@ -227,6 +229,22 @@ def test_cython_and_numpy_kernels_agree_bit_for_bit(dtype, seed):
                      (A.random_flip, ("horizontal_and_vertical",)), (A.random_brightness, (0.3,)),
                      (A.random_contrast, (0.3,))):
         both(lambda x, backend: fn(x, *args, np.random.default_rng(seed + 100), backend=backend))
+
+
+@needs_cython
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(0, 3), c=st.integers(1, 3), h=st.integers(1, 9), w=st.integers(1, 9),
+       fill_mode=st.sampled_from(FILL_MODES), interpolation=st.sampled_from(INTERPOLATIONS),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2 ** 32 - 1))
+def test_affine_kernels_agree_on_random_shapes_and_transforms(n, c, h, w, fill_mode, interpolation, dtype, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    # scaled rotations, shears and shifts that reach well outside the image (every fill_mode branch)
+    mats = rng.uniform(-2, 2, (n, 6)) * np.array([1, 1, 2 * h, 1, 1, 2 * w])
+    a = A.affine_transform(x, mats, interpolation, fill_mode, 1.5, backend="numpy")
+    b = A.affine_transform(x, mats, interpolation, fill_mode, 1.5, backend="cython")
+    assert a.shape == b.shape == x.shape and a.dtype == b.dtype == dtype
+    np.testing.assert_array_equal(a, b)
 
 
 @needs_cython
