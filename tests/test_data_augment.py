@@ -420,6 +420,7 @@ def test_augment_errors():
     (lambda x: A.random_flip(x, "diagonal", np.random.default_rng()), ValueError, "mode"),
     (lambda x: A.random_brightness(x, 0.1, np.random.default_rng(), value_range=(1, 0)), ValueError, "value_range"),
     (lambda x: A.random_contrast(x, 1.5, np.random.default_rng()), ValueError, "factor"),
+    (lambda x: A.random_contrast(x, (0.2, 1.5), np.random.default_rng()), ValueError, r"\[0, 1\]"),
     (lambda x: A.gaussian_noise(x, -1.0, np.random.default_rng()), ValueError, "stddev"),
     (lambda x: A.masking_noise(x, 1.5, np.random.default_rng()), ValueError, "rate"),
     (lambda x: A.salt_and_pepper(x, 0.1, np.random.default_rng(), salt_vs_pepper=2), ValueError, "salt_vs_pepper"),

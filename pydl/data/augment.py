@@ -227,6 +227,19 @@ def factor_range(owner, name, factor, lo=-math.inf, hi=math.inf, symmetric=True)
     return lower, upper
 
 
+def contrast_factor_arg(owner, factor):
+    """RandomContrast's factor: a number f means lower = upper = f, a pair (lower, upper);
+    both in [0, 1] as Keras (the contrast is drawn from [1 - lower, 1 + upper])."""
+    if isinstance(factor, (tuple, list)) and len(factor) == 2 and all(_is_real(v) for v in factor):
+        lower, upper = float(factor[0]), float(factor[1])  # not an interval: lower > upper is fine
+    else:
+        lower, upper = factor_range(owner, "factor", factor, symmetric=False)
+    if not (0 <= lower <= 1 and 0 <= upper <= 1):
+        raise ValueError(f"{owner}: factor bounds must be in [0, 1] (the contrast is drawn from "
+                         f"[1 - lower, 1 + upper]), got ({lower}, {upper})")
+    return lower, upper
+
+
 def value_range_arg(owner, value_range, allow_none=False):
     """(low, high) with low < high, or None where allowed (no clipping)."""
     if value_range is None and allow_none:
@@ -444,11 +457,8 @@ def random_brightness(x, factor, rng, value_range=(0, 255), backend="auto"):
 
 def random_contrast(x, factor, rng, value_range=(0, 255), backend="auto"):
     """Scale each image's deviation from its per-channel mean by a factor drawn from
-    [1 - lower, 1 + upper] (a number f: lower = upper = f, in [0, 1]), then clip to ``value_range``."""
-    lower, upper = factor_range("random_contrast", "factor", factor, symmetric=False)
-    if lower < 0 or upper < 0 or lower > 1:
-        raise ValueError(f"random_contrast: factor bounds must be >= 0 and the lower one <= 1 "
-                         f"(the contrast is drawn from [1 - lower, 1 + upper]), got ({lower}, {upper})")
+    [1 - lower, 1 + upper] (a number f: lower = upper = f; bounds in [0, 1]), then clip to ``value_range``."""
+    lower, upper = contrast_factor_arg("random_contrast", factor)
     lo, hi = value_range_arg("random_contrast", value_range)
     x4, _ = _batch("random_contrast", x)
     f = rng.uniform(1.0 - lower, 1.0 + upper, len(x4))

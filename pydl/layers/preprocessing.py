@@ -194,14 +194,12 @@ class RandomBrightness(_RandomLayer):
 
 class RandomContrast(_RandomLayer):
     """Scale each image's deviation from its per-channel mean by a random factor in
-    [1 - lower, 1 + upper] (``factor`` a number f: lower = upper = f), then clip to
+    [1 - lower, 1 + upper] (``factor`` a number f: lower = upper = f; bounds in [0, 1]), then clip to
     ``value_range`` (default (0, 255), as Keras)."""
 
     def __init__(self, factor, value_range=(0, 255), seed=None, data_format="channels_first", **kwargs):
         super().__init__(seed=seed, **kwargs)
-        self.factor = _aug.factor_range("RandomContrast", "factor", factor, symmetric=False)
-        if self.factor[0] < 0 or self.factor[1] < 0 or self.factor[0] > 1:
-            raise ValueError(f"RandomContrast: factor bounds must be >= 0 and the lower one <= 1, got {factor!r}")
+        self.factor = _aug.contrast_factor_arg("RandomContrast", factor)
         self.value_range = _aug.value_range_arg("RandomContrast", value_range)
         self.data_format = _data_format_arg("RandomContrast", data_format)
         self._factor_arg = _factor_config(factor)
