@@ -191,6 +191,18 @@ def test_masking_noise_zeroes_about_rate_of_the_values(backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_noises_take_a_flattened_batch(backend):
+    x = images((30, 784), seed=18) + 0.5
+    got = A.masking_noise(x, 0.5, np.random.default_rng(2), backend=backend)
+    u = np.random.default_rng(2).random((30, 784), dtype=np.float32)
+    np.testing.assert_array_equal(got, np.where(u < 0.5, 0, x))  # the generator's uniforms, in order
+    got = A.gaussian_noise(x, 0.1, np.random.default_rng(2), backend=backend)
+    assert got.shape == (30, 784) and abs((got - x).std() - 0.1) < 0.005
+    got = A.salt_and_pepper(x, 0.2, np.random.default_rng(2), value_range=(0, 2), backend=backend)
+    assert got.shape == (30, 784) and abs(np.isin(got, (0.0, 2.0)).mean() - 0.2) < 0.02
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_salt_and_pepper_fractions(backend):
     x = np.full((40, 1, 28, 28), 0.5, np.float32)
     got = A.salt_and_pepper(x, 0.2, np.random.default_rng(1), salt_vs_pepper=0.25, value_range=(-1, 2),

@@ -110,6 +110,14 @@ def test_gaussian_dropout_noise_and_gradient():
     np.testing.assert_allclose(_np(x.grad), m, rtol=1e-6)  # d(x m)/dx = m
 
 
+def test_noise_layers_transform_any_batch_shape():
+    x = _x((5, 12))
+    np.testing.assert_allclose(L.GaussianNoise(0.5).transform(x, np.random.default_rng(1)),
+                               x + 0.5 * np.random.default_rng(1).standard_normal((5, 12), dtype=np.float32),
+                               atol=1e-6)
+    assert L.GaussianDropout(0.2).transform(x, np.random.default_rng(1)).shape == (5, 12)
+
+
 def test_noise_layers_in_float64():
     x = pydl.tensor(np.zeros((4, 5)), dtype=pydl.float64)
     for layer in (L.GaussianNoise(1.0, seed=0), L.GaussianDropout(0.5, seed=0)):

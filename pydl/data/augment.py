@@ -288,6 +288,19 @@ def _batch(owner, x):
     return np.ascontiguousarray(x), x.shape
 
 
+def _values(owner, x):
+    """For the per-value noises: x of any shape (N, ...) as a C-contiguous (N, 1, 1, rest) float
+    array, and the shape to return (a flattened (N, 784) batch works as well as images)."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{owner}: x must be a NumPy array, got {type(x).__name__}")
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{owner}: x must be float32 or float64, got dtype {x.dtype} "
+                        "(convert uint8 pixels first, e.g. x.astype('float32') / 255)")
+    if x.ndim == 0:
+        raise ValueError(f"{owner}: x must be a batch (N, ...), got a scalar")
+    return np.ascontiguousarray(x).reshape(len(x), 1, 1, -1), x.shape
+
+
 def _per_image(owner, name, v, n):
     a = np.asarray(v, dtype=np.float64)
     a = np.full(n, float(a)) if a.ndim == 0 else a
@@ -466,12 +479,13 @@ def random_contrast(x, factor, rng, value_range=(0, 255), backend="auto"):
 
 
 def gaussian_noise(x, stddev, rng, value_range=None, backend="auto"):
-    """x + N(0, stddev^2), one draw per value; clipped to ``value_range`` if given."""
+    """x + N(0, stddev^2), one draw per value; clipped to ``value_range`` if given. x: images
+    or any batch (N, ...), as for :func:`salt_and_pepper` and :func:`masking_noise`."""
     if not _is_real(stddev) or stddev < 0:
         raise ValueError(f"gaussian_noise: stddev must be a finite number >= 0, got {stddev!r}")
     vr = value_range_arg("gaussian_noise", value_range, allow_none=True)
     k = get_kernels(backend)
-    x4, shape = _batch("gaussian_noise", x)
+    x4, shape = _values("gaussian_noise", x)
     z = rng.standard_normal(x4.shape, dtype=x4.dtype)
     out = np.empty_like(x4)
     lo, hi = _clip_bounds(vr)
@@ -486,7 +500,7 @@ def salt_and_pepper(x, amount, rng, salt_vs_pepper=0.5, value_range=(0, 1), back
     svp = rate_arg("salt_and_pepper", "salt_vs_pepper", salt_vs_pepper, upper_open=False)
     lo, hi = value_range_arg("salt_and_pepper", value_range)
     k = get_kernels(backend)
-    x4, shape = _batch("salt_and_pepper", x)
+    x4, shape = _values("salt_and_pepper", x)
     u = rng.random(x4.shape, dtype=x4.dtype)
     out = np.empty_like(x4)
     k.salt_and_pepper(x4, u, amount, svp, hi, lo, out)
@@ -497,7 +511,7 @@ def masking_noise(x, rate, rng, backend="auto"):
     """Set each value to 0 with probability ``rate`` (the denoising autoencoder's corrupted input)."""
     rate = rate_arg("masking_noise", "rate", rate, upper_open=False)
     k = get_kernels(backend)
-    x4, shape = _batch("masking_noise", x)
+    x4, shape = _values("masking_noise", x)
     u = rng.random(x4.shape, dtype=x4.dtype)
     out = np.empty_like(x4)
     k.mask(x4, u, rate, out)

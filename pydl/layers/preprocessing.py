@@ -251,18 +251,18 @@ class GaussianDropout(_RandomLayer):
         super().__init__(seed=seed, **kwargs)
         self.rate = _aug.rate_arg("GaussianDropout", "rate", rate)
 
-    def _noise(self, rng, shape, dtype):
+    def _noise(self, rng, shape):
         return 1.0 + rng.standard_normal(shape) * math.sqrt(self.rate / (1.0 - self.rate))
 
     def transform(self, x, rng):
         if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
             raise TypeError("GaussianDropout.transform: x must be a float32 or float64 NumPy array")
-        return (x * self._noise(rng, x.shape, x.dtype)).astype(x.dtype)
+        return (x * self._noise(rng, x.shape)).astype(x.dtype)
 
     def call(self, x, training=None):
         if not training or self.rate == 0.0:
             return x
-        noise = self._noise(self._rng, tuple(x.shape), x.dtype.name).astype(x.dtype.name)
+        noise = self._noise(self._rng, tuple(x.shape)).astype(x.dtype.name)
         return x * _C.tensor(noise, dtype=x.dtype)
 
     def get_config(self):
