@@ -448,7 +448,7 @@ def random_zoom(x, height_factor, rng, width_factor=None, fill_mode="reflect", i
 
 def random_flip(x, mode, rng, backend="auto"):
     """Flip each image left-right ('horizontal'), upside down ('vertical'), or each of the two
-    ('horizontal_and_vertical'), each with probability 1/2."""
+    ('horizontal_and_vertical', the two independently), each with probability 1/2."""
     if mode not in FLIP_MODES:
         raise ValueError(f"random_flip: mode must be one of {FLIP_MODES}, got {mode!r}")
     x4, _ = _batch("random_flip", x)

@@ -154,7 +154,9 @@ class RandomZoom(_GeometricLayer):
 
 class RandomFlip(_RandomLayer):
     """Flip each image left-right ('horizontal'), upside down ('vertical') or each of the two
-    ('horizontal_and_vertical', the default), each with probability 1/2."""
+    ('horizontal_and_vertical', the default), each with probability 1/2 and, for the two,
+    independently (as Keras 2 and tf.image; the Keras 3 code read here draws one coin for both,
+    so that its images are either turned by 180 degrees or left alone)."""
 
     def __init__(self, mode="horizontal_and_vertical", seed=None, data_format="channels_first", **kwargs):
         super().__init__(seed=seed, **kwargs)
