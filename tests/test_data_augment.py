@@ -407,6 +407,13 @@ def test_augment_in_a_generator_of_batches():
         assert np.array_equal(gi, xi) or np.array_equal(gi, xi[:, :, ::-1])
 
 
+def test_augment_of_a_flattened_batch_with_a_noise():
+    x = images((10, 784), seed=19)
+    got = Augment([lambda x, rng: A.masking_noise(x, 0.5, rng)], seed=4)(x)
+    u = np.random.default_rng(4).random((10, 784), dtype=np.float32)
+    np.testing.assert_array_equal(got, np.where(u < 0.5, 0, x))
+
+
 def test_augment_errors():
     with pytest.raises(TypeError, match="Augment"):
         Augment([42])

@@ -538,8 +538,9 @@ class Augment:
     ``transform(x, rng)``, which runs whatever ``training`` is) or callables ``f(x, rng)``
     returning the augmented batch (e.g. ``lambda x, rng: masking_noise(x, 0.3, rng)``).
     ``seed``: int, numpy Generator, or None (drawn from pydl's generator). The same seed gives the
-    same sequence of augmented batches. Calling on a (N, C, H, W) or (N, H, W) float batch returns
-    a new array of its shape; the input is never changed. See the module docstring for a
+    same sequence of augmented batches. Calling on a float batch, (N, C, H, W) or (N, H, W) images
+    (or (N, ...) for the per-value noises alone), returns a new array of its shape; the input is
+    never changed. See the module docstring for a
     generator of augmented batches.
     """
 
@@ -553,7 +554,7 @@ class Augment:
 
     def __call__(self, x):
         x = np.asarray(x)
-        _batch("Augment", x)  # the type and shape checks, before any op runs
+        _values("Augment", x)  # the dtype check, before any op runs; each op checks its shapes
         out = x.copy()
         for op in self.ops:
             out = op.transform(out, self.rng) if hasattr(op, "transform") else op(out, self.rng)
