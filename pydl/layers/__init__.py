@@ -7,9 +7,15 @@ from .pooling import (MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,  # noq
                       GlobalAveragePooling2D)
 # issue 8, normalisation
 from .normalization import BatchNormalization, LayerNormalization, GroupNormalization  # noqa: F401
+# augmentation layers, active in training only (issue 8, item 5)
+from .preprocessing import (RandomRotation, RandomTranslation, RandomZoom, RandomFlip,  # noqa: F401
+                            RandomBrightness, RandomContrast, GaussianNoise, GaussianDropout)
+_PREPROCESSING = (RandomRotation, RandomTranslation, RandomZoom, RandomFlip, RandomBrightness, RandomContrast,
+                  GaussianNoise, GaussianDropout)
 
 _CLASSES = {c.__name__: c for c in (Input, Dense, Activation, Dropout, Flatten, Reshape, Conv2D, MaxPooling2D,
-                                    AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D)}
+                                    AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D)
+            + _PREPROCESSING}
 # issue 8, normalisation
 _CLASSES.update({c.__name__: c for c in (BatchNormalization, LayerNormalization, GroupNormalization)})
 
