@@ -10,4 +10,5 @@
 #include "pydl/ops/matmul.h"
 #include "pydl/ops/pool.h"
 #include "pydl/ops/reduce.h"
+#include "pydl/ops/resample.h"
 #include "pydl/ops/shape.h"
