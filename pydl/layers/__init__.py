@@ -5,9 +5,15 @@ from .core import Input, Dense, Activation, Dropout, Flatten, Reshape  # noqa: F
 from .conv import Conv2D  # noqa: F401
 from .pooling import (MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,  # noqa: F401
                       GlobalAveragePooling2D)
+# issue 8, convx: the remaining convolution-family layers
+from .conv import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Conv1D  # noqa: F401
+from .pooling import MaxPooling1D  # noqa: F401
+from .reshaping import UpSampling2D, ZeroPadding2D, Cropping2D  # noqa: F401
 
 _CLASSES = {c.__name__: c for c in (Input, Dense, Activation, Dropout, Flatten, Reshape, Conv2D, MaxPooling2D,
                                     AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D)}
+_CLASSES.update({c.__name__: c for c in (Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Conv1D,  # convx
+                                         MaxPooling1D, UpSampling2D, ZeroPadding2D, Cropping2D)})
 
 
 def serialize(layer):

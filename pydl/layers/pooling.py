@@ -78,3 +78,33 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
 class GlobalAveragePooling2D(_GlobalPooling2D):
     """The mean of each channel: (batch, C), or (batch, C, 1, 1) with keepdims."""
     _op = staticmethod(_F.global_avg_pool2d)
+
+
+class MaxPooling1D(Layer):
+    """The maximum of each ``pool_size`` window of (N, channels, length) sequences, moved by
+    ``strides`` (default: pool_size); 'same' pads so that the output has ceil(length / strides)
+    positions (padding never wins)."""
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format="channels_first", **kwargs):
+        super().__init__(**kwargs)
+        from .conv import _positive_int
+        owner = "MaxPooling1D"
+        self.pool_size = _positive_int(owner, "pool_size", pool_size)
+        self.strides = self.pool_size if strides is None else _positive_int(owner, "strides", strides)
+        self.padding = _padding_arg(owner, padding)
+        self.data_format = _data_format_arg(owner, data_format)
+
+    def call(self, x, training=None):
+        return _F.max_pool1d(x, self.pool_size, self.strides, self.padding)
+
+    def compute_output_shape(self, input_shape):
+        from .conv import _sequence_shape
+        c, length = _sequence_shape("MaxPooling1D", self.name, input_shape)
+        _check_window_fits("MaxPooling1D", self.name, (1, length), (1, self.pool_size), (1, 1), self.padding,
+                           what="pool_size")
+        return (c, _output_size(length, self.pool_size, self.strides, 1, self.padding))
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(pool_size=self.pool_size, strides=self.strides, padding=self.padding, data_format=self.data_format)
+        return cfg
