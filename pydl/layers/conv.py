@@ -284,17 +284,19 @@ class Conv2DTranspose(Layer):
 
 
 class _KerasDepthwiseInit:
-    """Draws a depthwise kernel in Keras's shape (kh, kw, C, depth_multiplier), so that Glorot/He
-    see Keras's fans (C * kh * kw in, depth_multiplier * kh * kw out), and lays it out as pydl's
-    grouped-conv kernel (C * depth_multiplier, 1, kh, kw): channel c's m-th filter is row c * dm + m."""
+    """Draws a depthwise kernel so that Glorot/He see Keras's fans for its (kh, kw, C,
+    depth_multiplier) kernel (fan_in C * kh * kw, fan_out depth_multiplier * kh * kw): drawn as
+    pydl's conv layout (dm, C, kh, kw), whose fans are those, then laid out as the grouped-conv
+    kernel (C * dm, 1, kh, kw), channel c's m-th filter at row c * dm + m (a grouped conv with
+    groups = C would otherwise get fan_in kh * kw and fan_out C * dm * kh * kw)."""
 
     def __init__(self, base, channels, depth_multiplier):
         self.base, self.c, self.dm = base, channels, depth_multiplier
 
     def __call__(self, shape, dtype="float32"):
         kh, kw = shape[2], shape[3]
-        k = np.asarray(self.base((kh, kw, self.c, self.dm), dtype=dtype))
-        return np.ascontiguousarray(k.transpose(2, 3, 0, 1).reshape(self.c * self.dm, 1, kh, kw))
+        k = np.asarray(self.base((self.dm, self.c, kh, kw), dtype=dtype))
+        return np.ascontiguousarray(k.transpose(1, 0, 2, 3).reshape(self.c * self.dm, 1, kh, kw))
 
 
 class _DepthwiseMixin:

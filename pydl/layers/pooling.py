@@ -100,8 +100,9 @@ class MaxPooling1D(Layer):
     def compute_output_shape(self, input_shape):
         from .conv import _sequence_shape
         c, length = _sequence_shape("MaxPooling1D", self.name, input_shape)
-        _check_window_fits("MaxPooling1D", self.name, (1, length), (1, self.pool_size), (1, 1), self.padding,
-                           what="pool_size")
+        if self.padding == "valid" and self.pool_size > length:
+            raise ValueError(f"{self.name}: MaxPooling1D pool_size {self.pool_size} is longer than the input "
+                             f"sequence ({length}) with padding='valid'; use a smaller pool_size or padding='same'")
         return (c, _output_size(length, self.pool_size, self.strides, 1, self.padding))
 
     def get_config(self):
