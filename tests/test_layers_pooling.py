@@ -95,9 +95,11 @@ def test_save_and_load_model_with_every_pool(tmp_path):
 
 # ---------------------------------------------------------------- errors
 @pytest.mark.parametrize("cls", [MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D])
-def test_channels_last_raises(cls):
-    with pytest.raises(ValueError, match=f"{cls.__name__}.*not supported yet.*NCHW"):
-        cls(data_format="channels_last")
+@pytest.mark.parametrize("fmt", [None, "NHWC", "channels-last"])
+def test_unknown_data_format_raises(cls, fmt):
+    # channels_last works (tests/test_layers_channels_last.py); anything else is refused
+    with pytest.raises(ValueError, match=f"{cls.__name__}: data_format must be 'channels_first'.*'channels_last'"):
+        cls(data_format=fmt)
 
 
 def test_bad_pool_arguments_raise():

@@ -6,7 +6,7 @@ from .conv import Conv2D  # noqa: F401
 from .pooling import (MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,  # noqa: F401
                       GlobalAveragePooling2D)
 # issue 8, convx: the remaining convolution-family layers
-from .conv import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Conv1D  # noqa: F401
+from .conv import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Conv1D, Convolution2D  # noqa: F401
 from .pooling import MaxPooling1D  # noqa: F401
 from .reshaping import UpSampling2D, ZeroPadding2D, Cropping2D  # noqa: F401
 

@@ -3,9 +3,10 @@ SeparableConv2D, and Conv1D over (N, C, L) sequences; each is one or two C++ ops
 (``pydl.functional.conv2d``, ``conv2d_transpose``, ``conv1d``) plus the activation.
 
 pydl computes in PyTorch's layout: images are (batch, channels, height, width)
-("channels_first") and a Conv2D kernel is (filters, in_channels / groups, kh, kw), which is
-what ``get_weights``/``set_weights`` exchange. Keras's default channels_last layout is not
-supported yet: ``data_format`` other than "channels_first" raises.
+("channels_first", the default) and a Conv2D kernel is (filters, in_channels / groups, kh, kw),
+which is what ``get_weights``/``set_weights`` exchange. ``data_format='channels_last'`` makes an
+image layer take Keras's (batch, height, width, channels) arrays: it transposes at its input and
+back at its output, the weights keep pydl's layout.
 """
 import numbers
 
@@ -16,7 +17,9 @@ from .. import activations as _act
 from .. import functional as _F
 from .. import initializers as _init
 from .. import regularizers as _reg
-from .base import Layer
+import warnings
+
+from .base import Layer, keras1_names
 
 
 def _positive_pair(owner, name, value):
@@ -42,19 +45,74 @@ def _padding_arg(owner, padding):
 
 
 def _data_format_arg(owner, data_format):
-    if data_format != "channels_first":
-        raise ValueError(f"{owner}: data_format={data_format!r} is not supported yet: pydl layers take NCHW "
-                         "images (data_format='channels_first'); transpose channels_last (N, H, W, C) data "
-                         "to NCHW first, e.g. x.transpose(0, 3, 1, 2)")
+    """'channels_first' (pydl's NCHW / (N, C, L), the default) or 'channels_last' (Keras's NHWC /
+    (N, L, C): the layer transposes at its input and back at its output, see ``channels_last_aware``)."""
+    if data_format not in ("channels_first", "channels_last"):
+        raise ValueError(f"{owner}: data_format must be 'channels_first' (pydl's default: NCHW images) or "
+                         f"'channels_last' (NHWC images, Keras's default), got {data_format!r}")
     return data_format
 
 
 def _image_shape(owner, name, input_shape):
-    """The (C, H, W) sample shape, or a ValueError naming the layer."""
+    """The (C, H, W) sample shape, or a ValueError naming the layer; a sample that looks like
+    channels_last (height, width, 1 or 3 or 4 channels) is refused with the way out."""
     if len(input_shape) != 3:
         raise ValueError(f"{name}: {owner} takes NCHW images, i.e. samples of shape (channels, height, width), "
                          f"got sample shape {tuple(input_shape)}")
-    return tuple(int(d) for d in input_shape)
+    shape = tuple(int(d) for d in input_shape)
+    if shape[2] in (1, 3, 4) and shape[0] >= 8 and shape[1] >= 8:
+        raise ValueError(f"{name}: {owner} got samples of shape {shape}, which look like channels_last images "
+                         f"(height {shape[0]}, width {shape[1]}, {shape[2]} channel(s) on the last axis), but it "
+                         f"takes channels_first (channels, height, width) images. Give the image layers "
+                         f"data_format='channels_last', or transpose the data to NCHW with x.transpose(0, 3, 1, 2)")
+    return shape
+
+
+def channels_last_aware(rank):
+    """Class decorator for a layer whose build/call/compute_output_shape work on channels-first
+    samples of `rank` axes ((C, H, W): 3; (C, L): 2): with ``data_format='channels_last'`` the
+    layer takes (H, W, C) / (L, C) samples, moves the channels axis first at its input and back
+    last at its output (a permuted view; the ops copy to contiguous memory where they need it)."""
+    def decorate(cls):
+        build, call, output_shape = cls.build, cls.call, cls.compute_output_shape
+        to_first = (0, rank) + tuple(range(1, rank))        # (N, H, W, C) -> (N, C, H, W)
+        to_last = (0,) + tuple(range(2, rank + 1)) + (1,)   # (N, C, H, W) -> (N, H, W, C)
+        names = {3: ("NHWC images", "(height, width, channels)"), 2: ("(N, length, channels) sequences",
+                                                                       "(length, channels)")}[rank]
+
+        def first(self, shape):
+            shape = tuple(int(d) for d in shape)
+            if len(shape) != rank:
+                raise ValueError(f"{self.name}: {cls.__name__} with data_format='channels_last' takes {names[0]}, "
+                                 f"i.e. samples of shape {names[1]}, got sample shape {shape}")
+            if rank == 3 and shape[0] in (1, 3, 4) and shape[1] >= 8 and shape[2] >= 8:
+                raise ValueError(f"{self.name}: {cls.__name__} has data_format='channels_last' but got samples of "
+                                 f"shape {shape}, which look like channels_first images ({shape[0]} channel(s) "
+                                 f"first, then {shape[1]}x{shape[2]}): drop data_format='channels_last', or "
+                                 "transpose the data to NHWC with x.transpose(0, 2, 3, 1)")
+            return (shape[-1],) + shape[:-1]
+
+        def build_(self, input_shape):
+            return build(self, first(self, input_shape) if self.data_format == "channels_last" else input_shape)
+
+        def call_(self, x, training=None, **kwargs):
+            if self.data_format != "channels_last":
+                return call(self, x, training=training, **kwargs)
+            y = call(self, x.permute(*to_first), training=training, **kwargs)
+            return y.permute(*to_last) if y.dim() == rank + 1 else y  # (N, C) from global pooling stays
+
+        def output_shape_(self, input_shape):
+            if self.data_format != "channels_last":
+                return output_shape(self, input_shape)
+            out = tuple(output_shape(self, first(self, input_shape)))
+            return out[1:] + out[:1] if len(out) == rank else out
+
+        for name, fn, orig in (("build", build_, build), ("call", call_, call),
+                               ("compute_output_shape", output_shape_, output_shape)):
+            fn.__name__, fn.__doc__, fn.__wrapped__ = orig.__name__, orig.__doc__, orig
+            setattr(cls, name, fn)
+        return cls
+    return decorate
 
 
 def _output_size(size, kernel, stride, dilation, padding):
@@ -76,15 +134,18 @@ def _check_window_fits(owner, name, hw, kernel, dilation, padding, what="kernel"
                          "input or padding='same'")
 
 
+@channels_last_aware(3)
 class Conv2D(Layer):
     """y = activation(conv2d(x, W) + b) over NCHW images, Keras's arguments.
 
     W has shape (filters, in_channels / groups, kh, kw) (PyTorch's layout), b (filters,).
     ``padding``: 'valid' (no padding) or 'same' (output ceil(size / stride), the extra
     row/column of zeros at the bottom/right as Keras). ``groups``: the input channels and the
-    filters split into groups convolved separately. Only ``data_format='channels_first'``.
+    filters split into groups convolved separately. ``data_format='channels_last'``: NHWC input and output.
     """
 
+    @keras1_names(nb_filter="filters", border_mode="padding", subsample="strides", init="kernel_initializer",
+                  W_regularizer="kernel_regularizer", b_regularizer="bias_regularizer", bias="use_bias")
     def __init__(self, filters=None, kernel_size=None, strides=(1, 1), padding="valid",
                  data_format="channels_first", dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
@@ -154,6 +215,28 @@ class Conv2D(Layer):
         return cfg
 
 
+def Convolution2D(nb_filter=None, nb_row=None, nb_col=None, **kwargs):
+    """Keras 1's name and form, ``Convolution2D(25, 3, 3)`` = ``Conv2D(25, (3, 3))``: nb_filter
+    filters of nb_row x nb_col, with a DeprecationWarning; the other Keras 1 names (border_mode,
+    subsample, init, W_regularizer, b_regularizer, bias) and Keras's own work as in Conv2D. Returns
+    a Conv2D (as Keras 2 made Convolution2D an alias), which is what a saved model records."""
+    if (nb_row is None) != (nb_col is None):
+        raise TypeError(f"Convolution2D: give both nb_row and nb_col (Keras 1's kernel height and width), got "
+                        f"nb_row={nb_row!r}, nb_col={nb_col!r}")
+    if nb_row is not None:
+        if "kernel_size" in kwargs:
+            raise TypeError("Convolution2D: got both nb_row/nb_col (the Keras 1 names) and kernel_size; give only "
+                            "kernel_size")
+        warnings.warn(f"Convolution2D({nb_filter}, {nb_row}, {nb_col}) is the Keras 1 form; use "
+                      f"Conv2D({nb_filter}, ({nb_row}, {nb_col}))", DeprecationWarning, stacklevel=2)
+        kwargs["kernel_size"] = (nb_row, nb_col)
+    if nb_filter is not None:
+        if "filters" in kwargs:
+            raise TypeError("Convolution2D: got both nb_filter (the Keras 1 name) and filters; give only filters")
+        kwargs["filters"] = nb_filter
+    return Conv2D(**kwargs)
+
+
 # ---------------------------------------------------------------- Conv2DTranspose, DepthwiseConv2D,
 # SeparableConv2D, Conv1D (issue 8, second slice)
 def _positive_int(owner, name, value):
@@ -196,6 +279,7 @@ def _transpose_pads(size, kernel, stride, dilation, length):
     return total // 2, total - total // 2, length - full + total
 
 
+@channels_last_aware(3)
 class Conv2DTranspose(Layer):
     """Transposed convolution ("deconvolution") over NCHW images, Keras's arguments: the adjoint of
     a Conv2D with the same kernel size, strides and padding, so it maps that Conv2D's output size
@@ -334,6 +418,7 @@ class _DepthwiseMixin:
                    depth_multiplier=self.depth_multiplier)
 
 
+@channels_last_aware(3)
 class DepthwiseConv2D(_DepthwiseMixin, Layer):
     """Each input channel convolved with its own ``depth_multiplier`` filters (no mixing across
     channels): conv2d with groups = channels. Output channels C * depth_multiplier, channel c's
@@ -386,6 +471,7 @@ class DepthwiseConv2D(_DepthwiseMixin, Layer):
         return cfg
 
 
+@channels_last_aware(3)
 class SeparableConv2D(_DepthwiseMixin, Layer):
     """A depthwise convolution (``depth_multiplier`` filters per input channel, with the strides,
     padding and dilation) then a pointwise 1x1 convolution to ``filters`` channels, then the bias
@@ -456,6 +542,7 @@ def _sequence_shape(owner, name, input_shape):
     return tuple(int(d) for d in input_shape)
 
 
+@channels_last_aware(2)
 class Conv1D(Layer):
     """y = activation(conv1d(x, W) + b) over (N, channels, length) sequences, Keras's arguments.
 

@@ -1,11 +1,13 @@
 """Pooling layers over NCHW images (Keras's names and arguments): MaxPooling2D,
 AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, each one C++ op of
-``pydl.functional``. Only data_format='channels_first' (see ``pydl.layers.conv``)."""
+``pydl.functional``. data_format='channels_last' takes NHWC input (see ``pydl.layers.conv``)."""
 from .. import functional as _F
 from .base import Layer
-from .conv import _check_window_fits, _data_format_arg, _image_shape, _output_size, _padding_arg, _positive_pair
+from .conv import (_check_window_fits, _data_format_arg, _image_shape, _output_size, _padding_arg, _positive_pair,
+                   channels_last_aware)
 
 
+@channels_last_aware(3)
 class _Pooling2D(Layer):
     _op = None  # the functional op, set by each subclass
 
@@ -46,6 +48,7 @@ class AveragePooling2D(_Pooling2D):
     _op = staticmethod(_F.avg_pool2d)
 
 
+@channels_last_aware(3)
 class _GlobalPooling2D(Layer):
     _op = None
 
@@ -80,6 +83,7 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
     _op = staticmethod(_F.global_avg_pool2d)
 
 
+@channels_last_aware(2)
 class MaxPooling1D(Layer):
     """The maximum of each ``pool_size`` window of (N, channels, length) sequences, moved by
     ``strides`` (default: pool_size); 'same' pads so that the output has ceil(length / strides)

@@ -5,7 +5,7 @@ import numbers
 
 from .. import functional as _F
 from .base import Layer
-from .conv import _data_format_arg, _image_shape, _positive_pair
+from .conv import _data_format_arg, _image_shape, _positive_pair, channels_last_aware
 
 
 def _two_sided(owner, name, value):
@@ -33,6 +33,7 @@ def _two_sided(owner, name, value):
     return out
 
 
+@channels_last_aware(3)
 class UpSampling2D(Layer):
     """Repeat each row ``size[0]`` times and each column ``size[1]`` times (interpolation='nearest'),
     or interpolate bilinearly between the pixels' centres ('bilinear', as Keras's image resize
@@ -60,6 +61,7 @@ class UpSampling2D(Layer):
         return cfg
 
 
+@channels_last_aware(3)
 class ZeroPadding2D(Layer):
     """Zeros around each image: ``padding`` an int, (sym_h, sym_w) or ((top, bottom), (left, right))."""
 
@@ -84,6 +86,7 @@ class ZeroPadding2D(Layer):
         return cfg
 
 
+@channels_last_aware(3)
 class Cropping2D(Layer):
     """Cut rows and columns off each image: ``cropping`` an int, (sym_h, sym_w) or
     ((top, bottom), (left, right)); at least one row and column must remain."""
