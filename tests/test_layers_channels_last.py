@@ -127,6 +127,18 @@ def test_border_mode_and_subsample_are_keras1_names():
         assert L.Conv2D(nb_filter=3, kernel_size=2).filters == 3
 
 
+def test_dim_ordering_tf_trains_on_nhwc_like_the_slides():
+    with pytest.warns(DeprecationWarning) as record:
+        layer = L.Convolution2D(5, 3, 3, dim_ordering="tf", input_shape=(28, 28, 1))
+    assert any("dim_ordering='tf' is the Keras 1 name; use data_format='channels_last'" in str(w.message)
+               for w in record)
+    assert layer.data_format == "channels_last"
+    model = Sequential([layer, L.Flatten(), L.Dense(1)])
+    assert model.layers[0].output_shape == (None, 26, 26, 5)
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="dim_ordering must be 'th'.*'tf'"):
+        L.Convolution2D(5, 3, 3, dim_ordering="default")
+
+
 def test_keras1_names_with_their_new_names_raise():
     with pytest.raises(TypeError, match="Conv2D: got both 'border_mode'.*'padding'"):
         L.Conv2D(4, 3, padding="same", border_mode="valid")

@@ -80,6 +80,17 @@ def test_conv2d_transpose_same_stride_two_by_hand():
     np.testing.assert_array_equal(y[0, 0], k[0, 0, :2, :2] + 0.5)
 
 
+def test_conv2d_transpose_initializer_sees_keras_fans():
+    # Keras's kernel (kh, kw, filters, in) has fan_in = filters * kh * kw; pydl's (in, filters, kh, kw)
+    # gives the same: he_uniform's limit sqrt(6 / (16 * 9)), not sqrt(6 / (64 * 9)).
+    pydl.manual_seed(0)
+    layer = Conv2DTranspose(16, 3, kernel_initializer="he_uniform")
+    layer(pydl.tensor(_x((1, 64, 3, 3))))
+    k = layer.get_weights()[0]
+    limit = np.sqrt(6 / (16 * 9))
+    assert k.shape == (64, 16, 3, 3) and np.abs(k).max() <= limit and np.abs(k).max() > 0.95 * limit
+
+
 def test_conv2d_transpose_errors_name_the_layer():
     with pytest.raises(ValueError, match=r"Conv2DTranspose: output_padding \(2, 2\).*strides \(2, 2\)"):
         Conv2DTranspose(2, 3, strides=2, output_padding=2)

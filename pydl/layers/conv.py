@@ -217,8 +217,9 @@ class Conv2D(Layer):
 
 def Convolution2D(nb_filter=None, nb_row=None, nb_col=None, **kwargs):
     """Keras 1's name and form, ``Convolution2D(25, 3, 3)`` = ``Conv2D(25, (3, 3))``: nb_filter
-    filters of nb_row x nb_col, with a DeprecationWarning; the other Keras 1 names (border_mode,
-    subsample, init, W_regularizer, b_regularizer, bias) and Keras's own work as in Conv2D. Returns
+    filters of nb_row x nb_col, with a DeprecationWarning; dim_ordering 'th'/'tf' is data_format
+    'channels_first'/'channels_last'; the other Keras 1 names (border_mode, subsample, init,
+    W_regularizer, b_regularizer, bias) and Keras's own work as in Conv2D. Returns
     a Conv2D (as Keras 2 made Convolution2D an alias), which is what a saved model records."""
     if (nb_row is None) != (nb_col is None):
         raise TypeError(f"Convolution2D: give both nb_row and nb_col (Keras 1's kernel height and width), got "
@@ -230,6 +231,18 @@ def Convolution2D(nb_filter=None, nb_row=None, nb_col=None, **kwargs):
         warnings.warn(f"Convolution2D({nb_filter}, {nb_row}, {nb_col}) is the Keras 1 form; use "
                       f"Conv2D({nb_filter}, ({nb_row}, {nb_col}))", DeprecationWarning, stacklevel=2)
         kwargs["kernel_size"] = (nb_row, nb_col)
+    if "dim_ordering" in kwargs:  # Keras 1: 'th' (Theano's NCHW) or 'tf' (TensorFlow's NHWC)
+        order = kwargs.pop("dim_ordering")
+        if "data_format" in kwargs:
+            raise TypeError("Convolution2D: got both dim_ordering (the Keras 1 name) and data_format; give only "
+                            "data_format")
+        formats = {"th": "channels_first", "tf": "channels_last"}
+        if order not in formats:
+            raise ValueError(f"Convolution2D: dim_ordering must be 'th' (channels_first) or 'tf' (channels_last), "
+                             f"got {order!r}")
+        warnings.warn(f"Convolution2D: dim_ordering={order!r} is the Keras 1 name; use "
+                      f"data_format={formats[order]!r}", DeprecationWarning, stacklevel=2)
+        kwargs["data_format"] = formats[order]
     if nb_filter is not None:
         if "filters" in kwargs:
             raise TypeError("Convolution2D: got both nb_filter (the Keras 1 name) and filters; give only filters")
