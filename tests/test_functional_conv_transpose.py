@@ -139,3 +139,26 @@ def test_bad_input_names_the_op_and_shapes(xs, ws, bs, kwargs, exc, words):
         F.conv2d_transpose(x, w, b, **kwargs)
     for word in words:
         assert word in str(info.value), (word, str(info.value))
+
+
+# ---------------------------------------------------------------- hypothesis: random geometries and layouts
+from hypothesis import given, strategies as st  # noqa: E402
+from conftest import LAYOUTS, make_tensor  # noqa: E402
+
+
+@given(groups=st.integers(1, 3), cig=st.integers(1, 2), og=st.integers(1, 3), k=st.tuples(st.integers(1, 3),
+       st.integers(1, 3)), s=st.tuples(st.integers(1, 3), st.integers(1, 3)), d=st.tuples(st.integers(1, 2),
+       st.integers(1, 2)), hw=st.tuples(st.integers(1, 4), st.integers(1, 4)), data=st.data(),
+       layout=st.sampled_from(LAYOUTS), fast=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_conv2d_transpose_hypothesis(groups, cig, og, k, s, d, hw, data, layout, fast, seed):
+    op = tuple(data.draw(st.integers(0, max(si, di) - 1)) for si, di in zip(s, d))
+    full = [(n - 1) * si + di * (ki - 1) + 1 + o for n, si, di, ki, o in zip(hw, s, d, k, op)]
+    pad = tuple(data.draw(st.integers(0, (f - 1) // 2)) for f in full)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(2, groups * cig) + hw)
+    w = rng.normal(size=(groups * cig, og) + k)
+    b = rng.normal(size=(groups * og,))
+    pydl.set_backend("fast" if fast else "reference")
+    got = F.conv2d_transpose(make_tensor(x, layout), make_tensor(w, layout), make_tensor(b, layout), stride=s,
+                             padding=pad, output_padding=op, dilation=d, groups=groups).numpy()
+    np.testing.assert_allclose(got, np_conv2d_transpose(x, w, b, s, pad, op, d, groups), rtol=1e-11, atol=1e-11)

@@ -170,3 +170,34 @@ def test_pad2d_bad_input(padding, mode, exc, words):
         F.pad2d(pydl.zeros((1, 2, 3, 4)), padding, mode)
     for word in words:
         assert word in str(info.value), (word, str(info.value))
+
+
+# ---------------------------------------------------------------- hypothesis: random shapes and layouts
+from hypothesis import given, strategies as st  # noqa: E402
+from conftest import LAYOUTS, make_tensor  # noqa: E402
+
+
+@given(n=st.integers(1, 2), c=st.integers(1, 3), h=st.integers(1, 6), w=st.integers(1, 6),
+       pads=st.tuples(*[st.integers(0, 5)] * 4), reflect=st.booleans(), layout=st.sampled_from(LAYOUTS),
+       fast=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_pad2d_hypothesis(n, c, h, w, pads, reflect, layout, fast, seed):
+    l, r, t, b = pads
+    if reflect:  # each reflect pad must be smaller than its axis
+        l, r, t, b = l % w, r % w, t % h, b % h
+    x = np.random.default_rng(seed).normal(size=(n, c, h, w))
+    pydl.set_backend("fast" if fast else "reference")
+    got = F.pad2d(make_tensor(x, layout), (l, r, t, b), "reflect" if reflect else "zeros").numpy()
+    want = np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)), mode="reflect" if reflect else "constant")
+    np.testing.assert_array_equal(got, want)
+
+
+@given(n=st.integers(1, 2), c=st.integers(1, 3), h=st.integers(1, 6), w=st.integers(1, 6),
+       out=st.tuples(st.integers(1, 13), st.integers(1, 13)), bilinear=st.booleans(), ac=st.booleans(),
+       layout=st.sampled_from(LAYOUTS), fast=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_upsample2d_hypothesis(n, c, h, w, out, bilinear, ac, layout, fast, seed):
+    mode = "bilinear" if bilinear else "nearest"
+    ac = ac and bilinear
+    x = np.random.default_rng(seed).normal(size=(n, c, h, w))
+    pydl.set_backend("fast" if fast else "reference")
+    got = F.upsample2d(make_tensor(x, layout), size=out, mode=mode, align_corners=ac).numpy()
+    np.testing.assert_allclose(got, np_upsample(x, out, (0, 0), mode, ac), rtol=1e-12, atol=1e-12)
