@@ -9,7 +9,8 @@ from . import _C
 
 __all__ = ["linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
            "max_pool1d", "max_pool2d", "avg_pool2d", "global_max_pool2d", "global_avg_pool2d",
-           "conv2d", "conv1d"]
+           "conv2d", "conv1d",
+           "conv2d_transpose", "upsample2d", "pad2d"]
 
 
 def _pair(value, op, name):
@@ -270,3 +271,89 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral):
         raise TypeError(f"{op}: num_groups must be an int, got {num_groups!r}")
     return _C.group_norm(x, int(num_groups), weight, bias, _norm_number(eps, op, "eps"))
+# ---------------------------------------------------------------- transposed convolution, resampling (NCHW)
+def _int_arg(value, op, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{op}: {name} must be an int, got {value!r}")
+    return int(value)
+
+
+def conv2d_transpose(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
+    """Transposed convolution (PyTorch's ``conv_transpose2d``; note pydl's argument order, the
+    same as ``conv2d``'s: dilation before groups): the adjoint of ``conv2d`` with the same weight,
+    stride, padding and dilation, so it maps conv2d's output shape back to its input shape.
+
+    x (N, C_in, H, W); weight (C_in, C_out / groups, kh, kw); bias (C_out,) or None.
+    stride, padding, output_padding, dilation: int or (h, w). padding crops that many rows/columns
+    from both sides of the full output; output_padding (smaller than the stride or the dilation)
+    adds rows/columns at the bottom/right. Returns (N, C_out, H_out, W_out) with
+    H_out = (H - 1) * stride - 2 * padding + dilation * (kh - 1) + output_padding + 1.
+    """
+    op = "conv2d_transpose"
+    stride = _pair(stride, op, "stride")
+    dilation = _pair(dilation, op, "dilation")
+    ph, pw = _pair(padding, op, "padding")
+    output_padding = _pair(output_padding, op, "output_padding")
+    return _C.conv2d_transpose(x, weight, bias, stride, (ph, ph, pw, pw), output_padding, dilation,
+                               _int_arg(groups, op, "groups"))
+
+
+def upsample2d(x, size=None, scale_factor=None, mode="nearest", align_corners=False):
+    """Upsample (or resize) NCHW ``x``, PyTorch's ``F.interpolate`` for 4-D input.
+
+    Give exactly one of ``size`` (int or (h, w): the output size) and ``scale_factor`` (number or
+    (h, w): output size floor(in * scale_factor); the map uses the factor itself, as PyTorch).
+    mode 'nearest': output i copies input floor(i / scale_factor) (floor(i * in / out) from a size);
+    'bilinear': blends the 2x2 nearest inputs; ``align_corners`` (bilinear only) lines up the corner
+    pixels' centres instead of the pixels' areas.
+    """
+    op = "upsample2d"
+    if not isinstance(x, _C.Tensor):
+        raise TypeError(f"{op}: x must be a pydl tensor, got {type(x).__name__}")
+    if x.dim() != 4:
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {tuple(x.shape)}")
+    if not isinstance(mode, str):
+        raise TypeError(f"{op}: mode must be 'nearest' or 'bilinear', got {mode!r}")
+    if not isinstance(align_corners, bool):
+        raise TypeError(f"{op}: align_corners must be a bool, got {align_corners!r}")
+    if (size is None) == (scale_factor is None):
+        raise ValueError(f"{op}: give exactly one of size and scale_factor, got size={size!r}, "
+                         f"scale_factor={scale_factor!r}")
+    h, w = x.shape[2], x.shape[3]
+    if size is not None:
+        out = _pair(size, op, "size")
+        scale = (0.0, 0.0)
+    else:
+        def is_num(v):
+            return isinstance(v, numbers.Real) and not isinstance(v, bool)
+        if is_num(scale_factor):
+            scale = (float(scale_factor), float(scale_factor))
+        elif isinstance(scale_factor, (tuple, list)) and len(scale_factor) == 2 and all(map(is_num, scale_factor)):
+            scale = (float(scale_factor[0]), float(scale_factor[1]))
+        else:
+            raise TypeError(f"{op}: scale_factor must be a number or a pair of numbers (h, w), got {scale_factor!r}")
+        if not all(s > 0 and s < float("inf") for s in scale):
+            raise ValueError(f"{op}: scale_factor must be positive and finite, got {scale_factor!r}")
+        out = (int(h * scale[0]), int(w * scale[1]))  # floor, as PyTorch
+        if min(out) < 1:
+            raise ValueError(f"{op}: scale_factor {scale_factor!r} gives an empty output {out} for input shape "
+                             f"{tuple(x.shape)}")
+    return _C.upsample2d(x, out, scale, mode, align_corners)
+
+
+def pad2d(x, padding, mode="zeros"):
+    """Pad the height and width of NCHW ``x``: ``padding`` an int (every side) or
+    (left, right, top, bottom) as PyTorch's ``F.pad``; mode 'zeros' or 'reflect' (mirrored about
+    the edge pixel, which is not repeated: each pad smaller than that axis)."""
+    op = "pad2d"
+    def is_int(v):
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    if is_int(padding):
+        pads = (int(padding),) * 4
+    elif isinstance(padding, (tuple, list)) and len(padding) == 4 and all(map(is_int, padding)):
+        pads = tuple(int(p) for p in padding)
+    else:
+        raise TypeError(f"{op}: padding must be an int or (left, right, top, bottom) ints, got {padding!r}")
+    if not isinstance(mode, str):
+        raise TypeError(f"{op}: mode must be 'zeros' or 'reflect', got {mode!r}")
+    return _C.pad2d(x, pads, mode)

@@ -2,22 +2,26 @@
 from .. import _registry
 from .base import Layer  # noqa: F401
 from .core import Input, Dense, Activation, Dropout, Flatten, Reshape  # noqa: F401
-from .conv import Conv2D  # noqa: F401
+from .conv import (Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Conv1D,  # noqa: F401
+                   Convolution2D)
 from .pooling import (MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,  # noqa: F401
-                      GlobalAveragePooling2D)
-# issue 8, normalisation
+                      GlobalAveragePooling2D, MaxPooling1D)
+from .reshaping import UpSampling2D, ZeroPadding2D, Cropping2D  # noqa: F401
 from .normalization import BatchNormalization, LayerNormalization, GroupNormalization  # noqa: F401
-# augmentation layers, active in training only (issue 8, item 5)
+# augmentation layers, active in training only
 from .preprocessing import (RandomRotation, RandomTranslation, RandomZoom, RandomFlip,  # noqa: F401
                             RandomBrightness, RandomContrast, GaussianNoise, GaussianDropout)
-_PREPROCESSING = (RandomRotation, RandomTranslation, RandomZoom, RandomFlip, RandomBrightness, RandomContrast,
-                  GaussianNoise, GaussianDropout)
 
-_CLASSES = {c.__name__: c for c in (Input, Dense, Activation, Dropout, Flatten, Reshape, Conv2D, MaxPooling2D,
-                                    AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D)
-            + _PREPROCESSING}
-# issue 8, normalisation
-_CLASSES.update({c.__name__: c for c in (BatchNormalization, LayerNormalization, GroupNormalization)})
+# The built-in layers a saved model may name (Convolution2D is not one: it returns a Conv2D).
+_CLASSES = {c.__name__: c for c in (
+    Input, Dense, Activation, Dropout, Flatten, Reshape,
+    Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Conv1D,
+    MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, MaxPooling1D,
+    UpSampling2D, ZeroPadding2D, Cropping2D,
+    BatchNormalization, LayerNormalization, GroupNormalization,
+    RandomRotation, RandomTranslation, RandomZoom, RandomFlip, RandomBrightness, RandomContrast,
+    GaussianNoise, GaussianDropout,
+)}
 
 
 def serialize(layer):

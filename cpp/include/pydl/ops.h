@@ -11,4 +11,5 @@
 #include "pydl/ops/norm.h"
 #include "pydl/ops/pool.h"
 #include "pydl/ops/reduce.h"
+#include "pydl/ops/resample.h"
 #include "pydl/ops/shape.h"
