@@ -171,7 +171,7 @@ def test_augment_takes_the_layers():
 @pytest.mark.parametrize("make,match", [
     (lambda: L.RandomRotation(0.1, fill_mode="mirror"), "RandomRotation: fill_mode"),
     (lambda: L.RandomRotation(0.1, interpolation="bicubic"), "RandomRotation: interpolation"),
-    (lambda: L.RandomRotation(0.1, data_format="channels_last"), "RandomRotation: data_format"),
+    (lambda: L.RandomRotation(0.1, data_format="NHWC"), "RandomRotation: data_format"),
     (lambda: L.RandomRotation(0.1, seed=-2), "RandomRotation: seed"),
     (lambda: L.RandomTranslation(1.2, 0.1), "RandomTranslation: height_factor"),
     (lambda: L.RandomZoom(0.1, (0.5, 0.2)), "RandomZoom: width_factor"),
@@ -191,3 +191,20 @@ def test_image_layers_need_nchw_samples():
         L.RandomFlip()(np.zeros((2, 5), np.float32), training=True)
     with pytest.raises(TypeError, match="unexpected"):
         L.RandomFlip(bogus=1)
+
+
+@pytest.mark.parametrize("make", [lambda: L.RandomRotation(0.2, seed=3, data_format="channels_last"),
+                                  lambda: L.RandomTranslation(0.2, 0.1, seed=3, data_format="channels_last"),
+                                  lambda: L.RandomZoom(0.3, seed=3, data_format="channels_last")])
+def test_geometric_layers_take_channels_last_images(make):
+    # the NHWC layer on NHWC data equals the NCHW layer (same seed) on the transposed data
+    x = np.random.default_rng(0).random((3, 10, 12, 2)).astype(np.float32)
+    last = make()
+    cfg = last.get_config()
+    cfg["data_format"] = "channels_first"
+    first = type(last).from_config(cfg)
+    y_last = last(pydl.tensor(x), training=True).numpy()
+    y_first = first(pydl.tensor(np.ascontiguousarray(x.transpose(0, 3, 1, 2))), training=True).numpy()
+    assert y_last.shape == x.shape
+    np.testing.assert_array_equal(y_last, y_first.transpose(0, 2, 3, 1))
+    assert not np.array_equal(y_last, x)

@@ -25,7 +25,7 @@ import numpy as np
 from .. import _C
 from ..data import augment as _aug
 from .base import Layer
-from .conv import _data_format_arg, _image_shape
+from .conv import _data_format_arg, _image_shape, channels_last_aware
 
 
 def _seed_arg(owner, seed):
@@ -71,6 +71,7 @@ class _RandomLayer(Layer):
         return cfg
 
 
+@channels_last_aware(3)
 class _GeometricLayer(_RandomLayer):
     def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0,
                  data_format="channels_first", **kwargs):
