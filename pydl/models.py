@@ -1,4 +1,10 @@
-"""Models the Keras way: ``Sequential([...])``, ``compile``, ``fit``, ``evaluate``, ``predict``.
+"""Models the Keras way: ``Sequential([...])`` or ``Model(inputs, outputs)``, ``compile``,
+``fit``, ``evaluate``, ``predict``.
+
+``Model`` holds the training loop (compile/fit/evaluate/predict, weights, trainable, saving);
+its two subclasses only say how layers are wired: ``Sequential`` (a stack) and ``Functional``
+(a graph of layer calls on symbolic tensors, what ``Model(inputs, outputs)`` makes). A model
+is a layer too, so models nest (``Sequential([generator, discriminator])``).
 
 One training step (``_train_step``) is the course's four steps:
     forward (each layer's C++ op)  ->  loss  ->  loss.backward()  ->  optimizer.step()
@@ -17,8 +23,9 @@ from . import metrics as _metrics
 from . import optimizers as _optimizers
 from .autograd import no_grad
 from .data import BatchIterator
-from .layers.base import _shape_arg, _unique_name, assign_weights, keras1_names
-from .layers.core import Activation, Dense, Input
+from .layers.base import KerasTensor, Layer, _is_shape_list, _shape_arg, _symbolic, _unique_name, assign_weights, \
+    keras1_names
+from .layers.core import Activation, Dense, Input, InputLayer
 from .saving import load_model, save_model, load_weights, save_weights, clone_model  # noqa: F401
 
 
@@ -43,112 +50,127 @@ def _check_finite(name, a):
         raise ValueError(f"{name} contains NaN or inf (first at row {bad}); clean or impute the data first")
 
 
-class Sequential:
-    """A stack of layers, each feeding the next."""
+def _dedupe(items):
+    seen, out = set(), []
+    for w in items:
+        if id(w) not in seen:
+            seen.add(id(w))
+            out.append(w)
+    return out
 
-    def __init__(self, layers=None, name=None):
-        self.name = name or _unique_name("sequential")
-        self._layers = []
-        self._stack = []
+
+class Model(Layer):
+    """The base of every model: compile, fit, evaluate, predict, weights, trainable, summary,
+    saving. A subclass says how its layers are wired by giving ``layers``, ``_input_names``,
+    ``_output_names``, ``_ensure_built(shapes, name)`` and ``_run(inputs, training, logits)``.
+
+    ``Model(inputs, outputs, name=None)`` is the functional API (it makes a ``Functional``, as
+    Keras 3 does): ``inputs`` one ``pydl.Input(...)`` or a list of them, ``outputs`` one symbolic
+    tensor or a list, computed from the inputs by calling layers on them.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model:
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    def _init_model(self, name, default_name):
+        # The Layer attributes a model has (Layer.__init__ is not run: a model's trainable,
+        # weights, shapes and dtype are its layers')
+        self.name = name or _unique_name(default_name)
+        self._dtype_given = False
+        self.activity_regularizer = None
+        self._params = []
+        self._untrainable = set()
+        self._inbound_nodes = []
+        self._trainable = True
         self.optimizer = None
         self.loss = None
         self.compiled_metrics = []
         self.stop_training = False
         self.history = None
-        self._input_shape = None
-        self._trainable = True
-        self._compiled_trainable = None  # (model.trainable, {id(layer): layer.trainable}) at compile
+        self._compiled_trainable = None  # (model.trainable, {id(leaf layer): trainable}) at compile
         self._trained = []  # the weights fit trains (those trainable at compile)
-        for layer in layers or []:
-            self.add(layer)
+        self._optimizer_built = False
 
     # ---------------------------------------------------------------- structure
-    @property
-    def layers(self):
-        """The model's layers in order (an Input marker is not one)."""
-        return self._stack
-
-    def _restack(self):
-        self._stack = [l for l in self._layers if not isinstance(l, Input)]
-        self._optimizer_built = False  # the next step fixes the trained weights again (with any new layer's)
-
-    def add(self, layer):
-        if not isinstance(layer, _layers.Layer):
-            raise TypeError(f"Sequential.add: expected a Layer, got {type(layer).__name__}")
-        if not self._layers and layer._input_shape_arg is not None:
-            self._input_shape = tuple(layer._input_shape_arg)
-        elif isinstance(layer, Input):
-            raise ValueError("Sequential.add: an Input layer can only come first")
-        self._layers.append(layer)
-        self._restack()
-        if self._input_shape is not None:
-            self.build()
-
-    def pop(self):
-        if not self.layers:
-            raise ValueError("Sequential.pop: the model has no layers")
-        layer = self._layers.pop()
-        self._restack()
-        return layer
+    _single_input = True
+    _single_output = True
 
     @property
-    def built(self):
-        return bool(self.layers) and all(l.built for l in self.layers)
+    def _input_names(self):
+        raise NotImplementedError
 
-    def build(self, input_shape=None):
-        """Create every layer's weights for samples of ``input_shape`` (no batch axis)."""
-        if input_shape is not None:
-            self._input_shape = _shape_arg(f"{self.name}.build", "input_shape", input_shape)
-        if self._input_shape is None:
-            raise ValueError(f"{self.name}: cannot build without knowing the input shape: give the first layer "
-                             "input_shape=(...) (or input_dim=...), start with Input(shape=...), or call fit/predict")
-        shape = self._input_shape
+    @property
+    def _output_names(self):
+        raise NotImplementedError
+
+    def _leaf_flags(self, trainable=True):
+        """(layer, trainable) for every layer that is not a model, looking inside nested models;
+        a layer is trainable when it and every model around it are."""
+        out, seen = [], set()
         for layer in self.layers:
-            if not layer.built:
-                layer._build_for(shape)
-            elif tuple(layer.input_shape[1:]) != tuple(shape):
-                raise ValueError(f"{layer.name}: was built for inputs {layer.input_shape[1:]} but gets {shape}")
-            shape = tuple(layer.output_shape[1:])
+            if isinstance(layer, Model):
+                inner = layer._leaf_flags(trainable and layer.trainable)
+            else:
+                inner = [(layer, trainable and layer.trainable)]
+            for leaf, flag in inner:
+                if id(leaf) not in seen:
+                    seen.add(id(leaf))
+                    out.append((leaf, flag))
+        return out
 
-    def _ensure_built(self, data_shape, name):
-        """Build on the first data seen, else check it: ``name`` is the calling function."""
-        if not self.layers:
-            raise ValueError(f"{name}: {self.name} has no layers; add some with model.add(...)")
-        data_shape = tuple(data_shape)
-        shape = data_shape[1:]
-        if self._input_shape is None:
-            self._input_shape = shape
-        elif shape != tuple(self._input_shape):
-            if data_shape == tuple(self._input_shape):
-                raise ValueError(f"{name}: x of shape {data_shape} has no batch axis: {self.name} takes samples "
-                                 f"of shape {tuple(self._input_shape)}, so one sample is x[None]")
-            raise ValueError(f"{name}: {self.name} expected input samples of shape {tuple(self._input_shape)}, "
-                             f"got {shape} (x has shape {data_shape})")
-        self.build()
+    def _leaf_layers(self):
+        return [leaf for leaf, _ in self._leaf_flags()]
+
+    def get_layer(self, name=None, index=None):
+        """A layer by its name, or by its index in ``model.layers`` (Keras's get_layer)."""
+        if (name is None) == (index is None):
+            raise ValueError(f"{self.name}.get_layer: give either name or index (exactly one), got name={name!r}, "
+                             f"index={index!r}")
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+                raise TypeError(f"{self.name}.get_layer: index must be an int, got {index!r}")
+            if not -len(self.layers) <= index < len(self.layers):
+                raise IndexError(f"{self.name}.get_layer: index {index} is out of range: the model has "
+                                 f"{len(self.layers)} layers")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"{self.name}.get_layer: no layer named {name!r}; the layers are "
+                         f"{[l.name for l in self.layers]}")
 
     @property
     def trainable(self):
         """``model.trainable = False`` freezes every layer (it sets each layer's ``trainable``, as
-        Keras does); as for a layer, call ``compile`` again for ``fit`` to see the change."""
+        Keras does, inside nested models too); as for a layer, call ``compile`` again for ``fit``
+        to see the change."""
         return self._trainable
 
     @trainable.setter
     def trainable(self, value):
         self._trainable = bool(value)
-        for layer in self._layers:
+        for layer in self._all_layers():
             layer.trainable = self._trainable
+
+    def _all_layers(self):
+        return self.layers
 
     def parameters(self):
         """The trainable parameter tensors, now (for ``Adam(model.parameters())``). An optimizer
         holds the tensors it was given at its construction: after changing ``trainable``, make
         a new optimizer from ``model.parameters()`` (or, with ``compile``, compile again)."""
-        if not self.trainable:
+        return self._weights_trainable_when(self.trainable)
+
+    def _weights_trainable_when(self, trainable):
+        if not trainable:
             return []
-        return [w for l in self.layers for w in l.trainable_weights]
+        return _dedupe([w for leaf, flag in self._leaf_flags() for w in leaf._weights_trainable_when(flag)])
 
     @property
     def weights(self):
-        return [w for l in self.layers for w in l.weights]
+        return _dedupe([w for l in self.layers for w in l.weights])
 
     @property
     def trainable_weights(self):
@@ -160,20 +182,32 @@ class Sequential:
         return [w for w in self.weights if id(w) not in trainable]
 
     @property
-    def _input_dtype(self):
-        """The dtype data is cast to: that of the first layer that fixes one (its own dtype
-        argument, or weights), else float32."""
-        for layer in self._layers:
-            if layer._casts_inputs:
-                return layer.dtype
-        return _C.float32
+    def losses(self):
+        """The activity penalties of the last call, from every layer inside."""
+        return [t for leaf in self._leaf_layers() for t in leaf.losses]
+
+    @losses.setter
+    def losses(self, value):
+        if list(value):
+            raise ValueError(f"{self.name}: a model's losses are its layers'; they cannot be set")
+
+    def regularization_losses(self):
+        return [t for leaf in self._leaf_layers() for t in leaf.regularization_losses()]
 
     @property
-    def _output_dtype(self):
-        for layer in reversed(self._layers):
-            if layer._casts_inputs:
-                return layer.dtype
-        return _C.float32
+    def _casts_inputs(self):
+        return any(l._casts_inputs for l in self.layers)
+
+    @property
+    def dtype(self):
+        return self._input_dtype
+
+    @dtype.setter
+    def dtype(self, value):
+        raise AttributeError(f"{self.name}: a model's dtype is its layers'; give dtype= to its layers or its Input")
+
+    def _symbolic_dtypes(self, inputs, n):
+        return [self._output_dtype] * n
 
     def get_weights(self):
         return [w.detach().numpy().copy() for w in self.weights]
@@ -182,49 +216,49 @@ class Sequential:
         assign_weights(self.name, self.weights, values)
 
     def count_params(self):
-        return sum(l.count_params() for l in self.layers)
+        return int(sum(int(np.prod(w.shape)) for w in self.weights))
 
-    def summary(self, print_fn=print):
+    def _summary_check(self):
         if not self.built:
             raise ValueError(f"{self.name} has not been built yet: give the first layer an input_shape "
                              "(or start with Input(shape=...)), or call fit/predict first")
-        rows = [(f"{l.name} ({type(l).__name__})", str(l.output_shape), f"{l.count_params():,}") for l in self.layers]
-        heads = ("Layer (type)", "Output Shape", "Param #")
-        w = [max(len(h), *(len(r[i]) for r in rows)) + 2 for i, h in enumerate(heads)]
+
+    def _summary_table(self, heads, rows, print_fn):
+        w = [max(len(h), *(len(line) for r in rows for line in r[i].split("\n"))) + 2 for i, h in enumerate(heads)]
         line = "=" * sum(w)
         out = [f'Model: "{self.name}"', line, "".join(h.ljust(w[i]) for i, h in enumerate(heads)), line]
         for r in rows:
-            out.append("".join(c.ljust(w[i]) for i, c in enumerate(r)))
+            parts = [c.split("\n") for c in r]
+            for k in range(max(len(p) for p in parts)):
+                out.append("".join((p[k] if k < len(p) else "").ljust(w[i]) for i, p in enumerate(parts)))
         total = self.count_params()
         trainable = sum(int(np.prod(p.shape)) for p in self.parameters())
         out += [line, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
                 f"Non-trainable params: {total - trainable:,}", "_" * sum(w)]
         print_fn("\n".join(out))
 
-    # ---------------------------------------------------------------- forward
-    def _forward(self, x, training=False, logits=False):
-        layers = self.layers
-        for i, layer in enumerate(layers):
-            if logits and i == len(layers) - 1:
-                x = self._call_logits(layer, x, training)
-            else:
-                x = layer(x, training=training)
-        return x
-
-    @staticmethod
-    def _call_logits(layer, x, training):
-        return layer._call(x, training=training, logits=True)
-
+    # ---------------------------------------------------------------- calling
     def __call__(self, x, training=False):
-        if not isinstance(x, _C.Tensor):
-            x = _C.tensor(_as_array(f"{self.name}: x", x), dtype=self._input_dtype)
-        self._ensure_built(tuple(x.shape), self.name)
-        return self._forward(x, training=training)
+        """On data (a tensor or array; a list for several inputs): the outputs, with a graph
+        for autograd. On symbolic tensors: a node of a functional graph (a model used as a layer)."""
+        if _symbolic(x):
+            return self._symbolic_call(x, training=None if training is False else training)
+        xs = self._split(x, self._input_names, "x", self.name)
+        xs = [t if isinstance(t, _C.Tensor) else _C.tensor(_as_array(f"{self.name}: x", t), dtype=self._input_dtype)
+              for t in xs]
+        self._ensure_built([tuple(t.shape) for t in xs], self.name)
+        outs = self._run(xs, training=training)
+        return outs[0] if self._single_output else outs
+
+    def _call(self, x, training=None, logits=False):
+        if logits:
+            raise ValueError(f"{self.name}: a nested model gives no logits")
+        return self(x, training=bool(training))
+
+    def _build_for(self, input_shape):
+        self.build(input_shape)
 
     # ---------------------------------------------------------------- compile
-    _loss_weight = 1.0  # set by compile
-    _metric_specs_all = ()
-    _weighted_metric_names = ()
     _COMPILE_ARGS = ("optimizer", "loss", "metrics", "loss_weights", "weighted_metrics", "run_eagerly",
                      "steps_per_execution", "jit_compile", "auto_scale_loss")
 
@@ -238,7 +272,13 @@ class Sequential:
         and validation / evaluate work on fresh copies of it. pydl always runs eagerly, one C++ op per
         layer: ``run_eagerly``, ``jit_compile`` and ``auto_scale_loss`` (loss scaling only acts under
         mixed precision, which pydl does not have) are accepted and change nothing;
-        ``steps_per_execution`` must be 1."""
+        ``steps_per_execution`` must be 1.
+
+        A model of several outputs takes ``loss``, ``loss_weights``, ``metrics`` and
+        ``weighted_metrics`` as a list (one entry per output, in order) or a dict keyed by output
+        name (the name of the layer making it; an output left out of a dict has no loss or
+        metrics); one loss (not a list) applies to every output. The loss fit minimises is the
+        sum of each output's loss times its weight (plus the weight penalties)."""
         if kwargs:
             import difflib
             hints = [f"{k!r} (did you mean {difflib.get_close_matches(k, self._COMPILE_ARGS, 1)[0]!r}?)"
@@ -256,62 +296,107 @@ class Sequential:
             raise ValueError(f"compile: steps_per_execution={steps_per_execution!r} is not supported: pydl runs one "
                              "training step per call (and the batch callbacks after each); use 1")
         optimizer = _optimizers.get(optimizer)
-        loss = self._one_output("loss", loss)
-        loss_obj = _losses.get(loss)
-        if not isinstance(loss_obj, _losses.Loss):  # a Keras-style function fn(y_true, y_pred)
-            loss_obj = _losses.LossFunctionWrapper(loss_obj)
-        if loss_obj.reduction == "none":
-            raise ValueError(f"compile: the loss {loss_obj!r} has reduction='none' (per-sample values); fit needs a "
-                             "scalar: use reduction='sum_over_batch_size' (the default) or 'sum'")
-        loss_weight = self._check_loss_weights(loss_weights)
-        specs = self._metric_specs(metrics, "metrics") + self._metric_specs(weighted_metrics, "weighted_metrics")
+        given = self._per_output("loss", loss, broadcast=True)
+        if all(l is None for l in given):
+            raise ValueError(f"compile: loss {loss!r} gives no output a loss")
+        loss_objs, loss_names = [], []
+        for l in given:
+            if l is None:
+                loss_objs.append(None)
+                loss_names.append(None)
+                continue
+            obj = _losses.get(l)
+            if not isinstance(obj, _losses.Loss):  # a Keras-style function fn(y_true, y_pred)
+                obj = _losses.LossFunctionWrapper(obj)
+            if obj.reduction == "none":
+                raise ValueError(f"compile: the loss {obj!r} has reduction='none' (per-sample values); fit needs a "
+                                 "scalar: use reduction='sum_over_batch_size' (the default) or 'sum'")
+            loss_objs.append(obj)
+            loss_names.append(l if isinstance(l, str) else obj.name)
+        loss_weight_list = self._check_loss_weights(loss_weights)
+        specs = [self._metric_specs(m, "metrics") + self._metric_specs(wm, "weighted_metrics")
+                 for m, wm in zip(self._per_output("metrics", metrics), self._per_output("weighted_metrics",
+                                                                                          weighted_metrics))]
         self.optimizer = optimizer
-        self.loss = loss_obj
-        self.loss_name = loss if isinstance(loss, str) else loss_obj.name
-        self._loss_weight = loss_weight
-        self._metric_names = [m for m, weighted in specs if not weighted]
-        self._weighted_metric_names = [m for m, weighted in specs if weighted]
-        self._metric_specs_all = specs
+        self._output_losses = loss_objs
+        self._output_loss_names = loss_names
+        self._loss_weights = loss_weight_list
+        self._output_metric_specs = specs
+        # the single-output view (what a Sequential model has always exposed)
+        self.loss = loss_objs[0] if self._single_output else loss_objs
+        self.loss_name = loss_names[0] if self._single_output else loss_names
+        self._loss_weight = loss_weight_list[0]
+        self._metric_names = [m for m, weighted in specs[0] if not weighted]
+        self._weighted_metric_names = [m for m, weighted in specs[0] if weighted]
+        self._metric_specs_all = specs[0]
+        self._compile_args = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
+                              "weighted_metrics": weighted_metrics}
         self._make_metrics(None, "check")  # two metrics under one log name fail here, before training
-        self._fused = self._find_fusion()
+        self._fused = self._find_fusions()
         self._optimizer_built = False
-        self._compiled_trainable = (self.trainable, {id(l): l.trainable for l in self.layers})
+        self._compiled_trainable = (self.trainable, {id(l): flag for l, flag in self._leaf_flags()})
 
     def _output_name(self):
-        return self.layers[-1].name if self.layers else None
+        return self._output_names[0]
 
-    def _one_output(self, arg, value):
-        """The value for the model's one output from a dict keyed by its name (Keras's per-output
-        form); ``loss`` and ``loss_weights`` also take a list of one."""
+    def _per_output(self, arg, value, broadcast=False):
+        """``value`` as a list with one entry per output. A dict is keyed by output name (an
+        output left out gets None); a list or tuple has one entry per output (for one output,
+        ``loss`` and ``loss_weights`` take a list of one; ``metrics`` a flat list); anything else
+        is the one output's value (or, with ``broadcast``, every output's)."""
+        names = self._output_names
         if isinstance(value, dict):
-            if len(value) != 1 or next(iter(value)) != self._output_name():
-                raise ValueError(f"compile: {arg} {value!r} must have one entry, keyed by the model's output "
-                                 f"name {self._output_name()!r} (the model has one output)")
-            return next(iter(value.values()))
-        if arg in ("loss", "loss_weights") and isinstance(value, (list, tuple)):
-            if len(value) != 1:
-                raise ValueError(f"compile: {arg} has {len(value)} entries but the model has one output")
-            return value[0]
-        return value
+            unknown = [k for k in value if k not in names]
+            if unknown:
+                if len(names) == 1:
+                    raise ValueError(f"compile: {arg} {value!r} must have one entry, keyed by the model's output "
+                                     f"name {names[0]!r} (the model has one output)")
+                raise ValueError(f"compile: {arg} has entries for {unknown}, which are not outputs of {self.name}; "
+                                 f"the outputs are {names}")
+            return [value.get(n) for n in names]
+        if len(names) == 1:
+            if arg in ("loss", "loss_weights") and isinstance(value, (list, tuple)):
+                if len(value) != 1:
+                    raise ValueError(f"compile: {arg} has {len(value)} entries but the model has one output")
+                return [value[0]]
+            return [value]
+        if isinstance(value, (list, tuple)):
+            if len(value) != len(names):
+                raise ValueError(f"compile: {arg} has {len(value)} entries but {self.name} has {len(names)} outputs "
+                                 f"{names}; give one entry per output (a list of them for several metrics), or a "
+                                 "dict keyed by output name")
+            return list(value)
+        if value is None or broadcast:
+            return [value] * len(names)
+        raise ValueError(f"compile: {self.name} has {len(names)} outputs {names}: give {arg} as a list (one entry per "
+                         f"output) or a dict keyed by output name, got {value!r}")
 
     def _check_loss_weights(self, loss_weights):
-        """The scalar multiplier of the loss: a number, or a list / dict holding one (one output)."""
-        w = self._one_output("loss_weights", loss_weights)
-        if w is None:
-            return 1.0
-        if isinstance(w, (bool, np.bool_)) or not isinstance(w, (int, float, np.integer, np.floating)):
-            raise TypeError(f"compile: loss_weights must be a number (or a list / dict of one), got {loss_weights!r}")
-        if not math.isfinite(float(w)):
-            raise ValueError(f"compile: loss_weights must be finite, got {w!r}")
-        return float(w)
+        """Each output's multiplier of its loss: a number, or a list / dict of them (one output: a
+        list / dict of one)."""
+        if loss_weights is not None and not isinstance(loss_weights, (dict, list, tuple)) \
+                and len(self._output_names) > 1:
+            ws = [loss_weights] * len(self._output_names)
+        else:
+            ws = self._per_output("loss_weights", loss_weights)
+        out = []
+        for w in ws:
+            if w is None:
+                out.append(1.0)
+                continue
+            if isinstance(w, (bool, np.bool_)) or not isinstance(w, (int, float, np.integer, np.floating)):
+                raise TypeError(f"compile: loss_weights must be a number (or a list / dict of them), got "
+                                f"{loss_weights!r}")
+            if not math.isfinite(float(w)):
+                raise ValueError(f"compile: loss_weights must be finite, got {w!r}")
+            out.append(float(w))
+        return out
 
     def _metric_specs(self, metrics, arg):
         """(spec, weighted) pairs; a string or a single metric is one metric, not a sequence."""
         weighted = arg == "weighted_metrics"
         if metrics is None:
             return []
-        if isinstance(metrics, dict):
-            metrics = self._one_output(arg, metrics)
         if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
             metrics = [metrics]
         out = []
@@ -332,71 +417,80 @@ class Sequential:
                 seen.add(id(m))
         return out
 
-    def _find_fusion(self):
-        """softmax + categorical crossentropy (or sigmoid + binary crossentropy) at the end of the
-        model are computed together from the logits: stable, and one pass cheaper. The fused loss is
+    def _find_fusions(self):
+        return [self._find_fusion(layer, loss) if layer is not None and loss is not None else None
+                for layer, loss in zip(self._fusable_output_layers(), self._output_losses)]
+
+    def _find_fusion(self, last, loss):
+        """softmax + categorical crossentropy (or sigmoid + binary crossentropy) at the end of an
+        output are computed together from the logits: stable, and one pass cheaper. The fused loss is
         the user's loss with from_logits=True and every other argument kept (label_smoothing,
         reduction, ...). A loss already from_logits=True is applied to the softmax's outputs as given
         (as Keras does; it warns), and a subclass is never fused (its call may differ)."""
-        if not self.layers:
-            return None
-        last = self.layers[-1]
         act = getattr(last, "activation", None)
-        if not isinstance(last, (Dense, Activation)) or act is None or type(self.loss) not in _losses._FUSABLE:
+        if not isinstance(last, (Dense, Activation)) or act is None or type(loss) not in _losses._FUSABLE:
             return None
         from .activations import softmax, sigmoid
-        binary = type(self.loss) is _losses.BinaryCrossentropy
+        binary = type(loss) is _losses.BinaryCrossentropy
         if not ((act is softmax and not binary) or (act is sigmoid and binary)):
             return None
-        if self.loss.from_logits:
+        if loss.from_logits:
             warnings.warn(f"compile: the loss has from_logits=True but the last layer ({last.name}) applies "
                           f"{act.__name__}, so its outputs are probabilities, not logits; the loss treats them as "
-                          "logits. Drop the activation, or use from_logits=False", UserWarning, stacklevel=3)
+                          "logits. Drop the activation, or use from_logits=False", UserWarning, stacklevel=4)
             return None
-        return _losses.get_from_logits(self.loss)
+        return _losses.get_from_logits(loss)
 
     def _check_compiled(self, what):
         if self.optimizer is None or self.loss is None:
             raise RuntimeError(f"{what}: compile the model first: model.compile(optimizer=..., loss=...)")
 
     # ---------------------------------------------------------------- one step
-    def _loss_and_outputs(self, xb, yb, wb, training, outputs=True):
-        """The loss of one batch and, when ``outputs`` (the metrics need them), the model's outputs."""
-        x = _C.from_numpy(xb)
-        y = _C.from_numpy(yb)
-        w = None if wb is None else _C.from_numpy(wb)
-        if self._fused is not None:
-            logits = self._forward(x, training=training, logits=True)
-            loss = self._fused(y, logits, sample_weight=w)
-            if self._loss_weight != 1.0:
-                loss = loss * self._loss_weight
-            out = None
-            if outputs:  # the fused loss never formed the probabilities
-                with no_grad():
-                    out = self.layers[-1].activation(logits)
-        else:
-            out = self._forward(x, training=training)
-            loss = self.loss(y, out, sample_weight=w)
-            if self._loss_weight != 1.0:
-                loss = loss * self._loss_weight
-        if loss.dim() != 0:
-            raise ValueError(f"{self.loss_name}: the loss gave shape {tuple(loss.shape)}, not a scalar; a loss "
-                             "object must reduce its values (reduction 'sum_over_batch_size' or 'sum')")
+    def _loss_and_outputs(self, xbs, ybs, wbs, training, outputs=True):
+        """The loss of one batch, each output's (unweighted) loss value and, when ``outputs``
+        (the metrics need them), the model's outputs."""
+        xs = [_C.from_numpy(xb) for xb in xbs]
+        logits = [f is not None for f in self._fused]
+        outs = self._run(xs, training=training, logits=logits)
+        loss, parts, results = None, [], []
+        for i, out in enumerate(outs):
+            fn = self._fused[i] if logits[i] else self._output_losses[i]
+            if fn is not None:
+                y = _C.from_numpy(ybs[i])
+                w = None if wbs[i] is None else _C.from_numpy(wbs[i])
+                part = fn(y, out, sample_weight=w)
+                if part.dim() != 0:
+                    raise ValueError(f"{self._output_loss_names[i]}: the loss gave shape {tuple(part.shape)}, not a "
+                                     "scalar; a loss object must reduce its values (reduction "
+                                     "'sum_over_batch_size' or 'sum')")
+                parts.append(part)
+                if self._loss_weights[i] != 1.0:
+                    part = part * self._loss_weights[i]
+                loss = part if loss is None else loss + part
+            else:
+                parts.append(None)
+            if logits[i]:
+                if outputs:  # the fused loss never formed the probabilities
+                    with no_grad():
+                        out = self._fusable_output_layers()[i].activation(out)
+                else:
+                    out = None
+            results.append(out)
         # loss_weights scale the compiled loss only, not the penalties (Keras's compute_loss).
         # The weight penalties are part of the loss (as Keras reports it, so val_loss and
         # EarlyStopping see them too); autograd adds their gradients to the weights'.
         for t in self._regularization():
             loss = loss + t
-        return loss, out
+        return loss, results, parts
 
     def _regularization(self):
         terms = []
-        for l in self.layers:
+        for l in self._leaf_layers():
             terms += l.regularization_losses()
             terms += list(l.losses)
         return terms
 
-    def _train_step(self, xb, yb, wb=None, outputs=True):
+    def _train_step(self, xbs, ybs, wbs, outputs=True):
         if not self._optimizer_built:
             self._build_optimizer()
         # Frozen weights record no gradient for this step (backward skips their work).
@@ -406,7 +500,7 @@ class Sequential:
         for w in frozen:
             w.requires_grad = False
         try:
-            loss, out = self._loss_and_outputs(xb, yb, wb, training=True, outputs=outputs)
+            loss, out, parts = self._loss_and_outputs(xbs, ybs, wbs, training=True, outputs=outputs)
             if self._trained:
                 loss.backward()
                 # Only the compiled trainable weights, even if the optimizer also knows others
@@ -414,11 +508,11 @@ class Sequential:
                 try:
                     self.optimizer.apply([w.grad for w in self._trained], self._trained)
                 except _optimizers.NonFiniteGradientError as e:  # no weight changed; say which layer
-                    raise e.for_layers(self.layers, loss=float(loss.item())) from None
+                    raise e.for_layers(self._leaf_layers(), loss=float(loss.item())) from None
         finally:
             for w in frozen:
                 w.requires_grad = True
-        return float(loss.item()), out
+        return float(loss.item()), out, [None if p is None else float(p.item()) for p in parts]
 
     def _compiled_parameters(self):
         """The weights that were trainable when the model was compiled (Keras fixes them then)."""
@@ -427,7 +521,8 @@ class Sequential:
         model_trainable, flags = self._compiled_trainable
         if not model_trainable:
             return []
-        return [w for l in self.layers for w in l._weights_trainable_when(flags.get(id(l), l.trainable))]
+        return _dedupe([w for leaf, now in self._leaf_flags()
+                        for w in leaf._weights_trainable_when(flags.get(id(leaf), now))])
 
     def _build_optimizer(self):
         """Fix the weights ``fit`` trains (those trainable at compile: as in Keras, a change of
@@ -449,33 +544,109 @@ class Sequential:
                           stacklevel=stacklevel)
 
     # ---------------------------------------------------------------- data
+    def _split(self, value, names, what, name):
+        """One call's ``x`` (or ``y``, ``sample_weight``) as a list with one entry per input (or
+        output): a dict keyed by their names, a list or tuple in their order, or, for a model of
+        one input, the array itself."""
+        if isinstance(value, dict):
+            missing = [n for n in names if n not in value]
+            extra = [k for k in value if k not in names]
+            if missing or extra:
+                raise ValueError(f"{name}: {what} is a dict with keys {list(value)}, but {self.name}'s "
+                                 f"{'inputs' if what == 'x' else 'outputs'} are {names}"
+                                 + (f" (missing {missing})" if missing else "") + (f" (unknown {extra})" if extra else ""))
+            return [value[n] for n in names]
+        if len(names) == 1:
+            return [value]
+        if isinstance(value, (list, tuple)) and len(value) == len(names) and \
+                all(isinstance(v, (np.ndarray, _C.Tensor)) or v is None for v in value):
+            return list(value)
+        kind = "inputs" if what == "x" else "outputs"
+        got = f"a list of {len(value)}" if isinstance(value, (list, tuple)) else type(value).__name__
+        raise ValueError(f"{name}: {self.name} has {len(names)} {kind} {names}: give {what} as a list of "
+                         f"{len(names)} arrays (in that order) or a dict keyed by those names, got {got}")
+
     def _prepare(self, x, y=None, sample_weight=None, name="fit"):
-        """Check and convert one call's data: x to the model's input dtype (uint8 images stay
-        uint8 for a float32 model: the batcher converts them), y and sample_weight to its output
-        dtype; rows must match and everything be finite. ``name`` starts every message."""
+        """Check and convert one call's data into lists (one array per input, per output): x to
+        the model's input dtype (uint8 images stay uint8 for a float32 model: the batcher converts
+        them), y and sample_weight to its output dtype; rows must match and everything be finite.
+        ``name`` starts every message."""
         if x is None:
             raise ValueError(f"{name}: x is missing (the input samples)")
-        x = _as_array(f"{name}: x", x)
-        if len(x) == 0:
-            raise ValueError(f"{name}: x has no samples (shape {x.shape})")
+        in_names, out_names = self._input_names, self._output_names
+        xs = self._split(x, in_names, "x", name)
+        label = (lambda what, i, names: what) if len(in_names) == 1 else \
+            (lambda what, i, names: f"{what}[{names[i]!r}]")
         dtype = np.dtype(self._input_dtype.name)
-        if x.dtype != dtype and not (x.dtype == np.uint8 and dtype == np.float32):
-            x = x.astype(dtype)
-        _check_finite(f"{name}: x", x)
+        for i, xi in enumerate(xs):
+            if xi is None:
+                raise ValueError(f"{name}: {label('x', i, in_names)} is missing")
+            xi = _as_array(f"{name}: {label('x', i, in_names)}", xi)
+            if len(xi) == 0:
+                raise ValueError(f"{name}: {label('x', i, in_names)} has no samples (shape {xi.shape})")
+            if xi.dtype != dtype and not (xi.dtype == np.uint8 and dtype == np.float32):
+                xi = xi.astype(dtype)
+            _check_finite(f"{name}: {label('x', i, in_names)}", xi)
+            if i and len(xi) != len(xs[0]):
+                raise ValueError(f"{name}: {label('x', 0, in_names)} has {len(xs[0])} samples but "
+                                 f"{label('x', i, in_names)} has {len(xi)}; every input needs one row per sample")
+            xs[i] = xi
+        n = len(xs[0])
+        xdesc = "x" if len(in_names) == 1 else f"x[{in_names[0]!r}]"
         out_dtype = np.dtype(self._output_dtype.name)
+        lab = (lambda what, i: what) if len(out_names) == 1 else (lambda what, i: f"{what}[{out_names[i]!r}]")
+        ys = None
         if y is not None:
-            y = _as_array(f"{name}: y", y)
-            if len(y) != len(x):
-                raise ValueError(f"{name}: x has {len(x)} samples but y has {len(y)}; they must match "
-                                 f"(x has shape {x.shape}, y {y.shape})")
-            y = y.astype(out_dtype, copy=False)
-            _check_finite(f"{name}: y", y)
+            ys = self._split(y, out_names, "y", name)
+            for i, yi in enumerate(ys):
+                if yi is None:
+                    if self._output_losses_or_none(i) is not None:
+                        raise ValueError(f"{name}: {lab('y', i)} is missing (the output has a loss)")
+                    continue
+                yi = _as_array(f"{name}: {lab('y', i)}", yi)
+                if len(yi) != n:
+                    raise ValueError(f"{name}: {xdesc} has {n} samples but {lab('y', i)} has {len(yi)}; they must "
+                                     f"match (x has shape {xs[0].shape}, y {yi.shape})")
+                yi = yi.astype(out_dtype, copy=False)
+                _check_finite(f"{name}: {lab('y', i)}", yi)
+                ys[i] = yi
+        sws = None
         if sample_weight is not None:
-            sample_weight = _as_array(f"{name}: sample_weight", sample_weight).astype(out_dtype).reshape(-1)
-            if len(sample_weight) != len(x):
-                raise ValueError(f"{name}: sample_weight has {len(sample_weight)} entries for {len(x)} samples")
-            _check_finite(f"{name}: sample_weight", sample_weight)
-        return x, y, sample_weight
+            if isinstance(sample_weight, dict) or (len(out_names) > 1 and isinstance(sample_weight, (list, tuple))):
+                sws = self._split(sample_weight, out_names, "sample_weight", name)
+            else:  # one array weighs the samples of every output (Keras)
+                sws = [sample_weight] * len(out_names)
+            for i, wi in enumerate(sws):
+                if wi is None:
+                    continue
+                wi = _as_array(f"{name}: {lab('sample_weight', i)}", wi).astype(out_dtype).reshape(-1)
+                if len(wi) != n:
+                    raise ValueError(f"{name}: {lab('sample_weight', i)} has {len(wi)} entries for {n} samples")
+                _check_finite(f"{name}: {lab('sample_weight', i)}", wi)
+                sws[i] = wi
+        return xs, ys, sws
+
+    def _output_losses_or_none(self, i):
+        losses = getattr(self, "_output_losses", None)
+        return None if losses is None else losses[i]
+
+    def _batches(self, xs, ys, sws, batch_size, shuffle, seed=None):
+        """The batches of one epoch as (xbs, ybs, wbs) lists. One input and one output: one
+        BatchIterator; several: one per array, all with the same seed (the same order of rows)."""
+        n_out = len(self._output_names)
+        if len(xs) == 1 and n_out == 1:
+            it = BatchIterator(xs[0], None if ys is None else ys[0], batch_size=batch_size, shuffle=shuffle,
+                               seed=seed, sample_weight=None if sws is None else sws[0])
+            return _Batches([it], 1, ys is not None, sws is not None)
+        its = [BatchIterator(x, None, batch_size=batch_size, shuffle=shuffle, seed=seed) for x in xs]
+        if ys is not None:
+            dummy = np.zeros((len(xs[0]), 1), dtype=self._output_dtype.name)  # carries the row order only
+            for i in range(n_out):
+                y = ys[i] if ys[i] is not None else dummy
+                w = None if sws is None or ys[i] is None else sws[i]
+                its.append(BatchIterator(dummy, y, batch_size=batch_size, shuffle=shuffle, seed=seed,
+                                         sample_weight=w))
+        return _Batches(its, len(xs), ys is not None, sws is not None, [y is None for y in (ys or [])])
 
     @staticmethod
     def _class_weights(name, y, class_weight):
@@ -491,6 +662,15 @@ class Sequential:
         cw = np.array([float(class_weight.get(int(c), 1.0)) for c in labels], dtype=y.dtype)
         _check_finite(f"{name}: class_weight", cw)
         return cw
+
+    def _apply_class_weight(self, name, ys, sws, class_weight):
+        if class_weight is None:
+            return sws
+        if len(self._output_names) > 1:
+            raise ValueError(f"{name}: class_weight is for a model of one output ({self.name} has "
+                             f"{len(self._output_names)}); weigh samples with sample_weight per output instead")
+        cw = self._class_weights(name, ys[0], class_weight)
+        return [cw] if sws is None else [sws[0] * cw]
 
     @staticmethod
     def _verbose(verbose, name):
@@ -508,6 +688,21 @@ class Sequential:
             raise ValueError(f"{name}: batch_size must be a positive integer, got {batch_size!r}")
         return int(batch_size)
 
+    def _logs(self, total, seen, loss_sums, metric_objs, last_loss=None):
+        """Keras's log names: 'loss' (the minimised total), then for several outputs each
+        output's unweighted loss '<output>_loss', then the metrics ('<output>_<metric>')."""
+        logs = {"loss": total / seen if last_loss is None or math.isfinite(last_loss) else last_loss}
+        if len(self._output_names) > 1:
+            for name, s in zip(self._output_names, loss_sums):
+                if s is not None:
+                    logs[f"{name}_loss"] = s / seen
+        logs.update({m.name: m.result() for m, _, _ in metric_objs})
+        return logs
+
+    @staticmethod
+    def _add_parts(loss_sums, parts, n):
+        return [None if p is None else (s or 0.0) + p * n for s, p in zip(loss_sums, parts)]
+
     # ---------------------------------------------------------------- fit
     @keras1_names(nb_epoch="epochs")
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
@@ -524,32 +719,30 @@ class Sequential:
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")
         verbose = self._verbose(verbose, "fit")
-        x, y, sample_weight = self._prepare(x, y, sample_weight)
-        if validation_data is None and validation_split > 0:
-            n_val = int(math.ceil(len(x) * validation_split))
-            if n_val >= len(x):
-                raise ValueError("fit: validation_split leaves no training samples")
-            validation_data = (x[-n_val:], y[-n_val:])
-            x, y = x[:-n_val], y[:-n_val]
-            if sample_weight is not None:
-                sample_weight = sample_weight[:-n_val]
-        if class_weight is not None:
-            cw = self._class_weights("fit", y, class_weight)
-            sample_weight = cw if sample_weight is None else sample_weight * cw
+        xs, ys, sws = self._prepare(x, y, sample_weight)
+        n = len(xs[0])
         val = None
+        if validation_data is None and validation_split > 0:
+            n_val = int(math.ceil(n * validation_split))
+            if n_val >= n:
+                raise ValueError("fit: validation_split leaves no training samples")
+            cut = (lambda arrays, part: None if arrays is None else
+                   [None if a is None else (a[-n_val:] if part else a[:-n_val]) for a in arrays])
+            val = (cut(xs, True), cut(ys, True), None)
+            xs, ys, sws = cut(xs, False), cut(ys, False), cut(sws, False)
+        sws = self._apply_class_weight("fit", ys, sws, class_weight)
         if validation_data is not None:
             if len(validation_data) not in (2, 3):
                 raise ValueError("fit: validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight)")
             val = self._prepare(*validation_data[:2], *(validation_data[2:] or [None]), name="fit: validation_data")
-        self._ensure_built(x.shape, "fit")
+        self._ensure_built([a.shape for a in xs], "fit")
         if validation_data is not None:
-            self._ensure_built(val[0].shape, "fit: validation_data")
+            self._ensure_built([a.shape for a in val[0]], "fit: validation_data")
         self._warn_if_trainable_changed("fit", stacklevel=4)  # fit is wrapped by keras1_names
 
         if seed is None:  # from pydl's generator: manual_seed repeats the shuffles too
             seed = int(_C.uniform([1], 0.0, 2.0 ** 31, dtype=_C.float64).numpy()[0])
-        batches = BatchIterator(x, y, batch_size=batch_size, shuffle=bool(shuffle), seed=seed,
-                                sample_weight=sample_weight)
+        batches = self._batches(xs, ys, sws, batch_size, bool(shuffle), seed)
         self.history = _cb.History()
         cbs = [self.history] + list(callbacks or [])
         if verbose:
@@ -557,20 +750,19 @@ class Sequential:
         params = {"epochs": int(epochs), "steps": len(batches), "batch_size": batch_size, "verbose": verbose}
         cl = _cb.CallbackList(cbs, self, params)
         self.stop_training = False
-        metric_objs = self._make_metrics(y, "train")
+        metric_objs = self._make_metrics(ys, "train")
         cl.call("on_train_begin", {})
         for epoch in range(int(initial_epoch), int(epochs)):
             cl.call("on_epoch_begin", epoch, {})
-            for m, _ in metric_objs:  # each epoch's training metrics start afresh (Keras)
+            for m, _, _ in metric_objs:  # each epoch's training metrics start afresh (Keras)
                 m.reset_state()
-            total, seen = 0.0, 0
+            total, seen, loss_sums = 0.0, 0, [None] * len(self._output_names)
             logs = {}
-            for step, batch in enumerate(batches):
-                xb, yb = batch[0], batch[1]
-                wb = batch[2] if len(batch) > 2 else None
-                cl.call("on_train_batch_begin", step, {"size": len(xb)})
+            for step, (xbs, ybs, wbs) in enumerate(batches):
+                nb = len(xbs[0])
+                cl.call("on_train_batch_begin", step, {"size": nb})
                 try:
-                    loss, out = self._train_step(xb, yb, wb, outputs=bool(metric_objs))
+                    loss, outs, parts = self._train_step(xbs, ybs, wbs, outputs=bool(metric_objs))
                 except _optimizers.NonFiniteGradientError as e:
                     # The step changed nothing. A non-finite loss goes to the callbacks first, so
                     # TerminateOnNaN ends training as in Keras; otherwise fit stops with the error.
@@ -581,16 +773,16 @@ class Sequential:
                     if not self.stop_training:
                         raise
                     break
-                total += loss * len(xb)
-                seen += len(xb)
-                self._update_metrics(metric_objs, yb, out, wb)
-                logs = {"loss": total / seen if math.isfinite(loss) else loss}
-                logs.update({m.name: m.result() for m, _ in metric_objs})
+                total += loss * nb
+                seen += nb
+                loss_sums = self._add_parts(loss_sums, parts, nb)
+                self._update_metrics(metric_objs, ybs, outs, wbs)
+                logs = self._logs(total, seen, loss_sums, metric_objs, last_loss=loss)
                 cl.call("on_train_batch_end", step, logs)
                 if self.stop_training:
                     break
             if val is not None:
-                vals = self._evaluate_arrays(*val, batch_size=batch_size, y_for_metrics=y, callbacks=cl)
+                vals = self._evaluate_arrays(*val, batch_size=batch_size, y_for_metrics=ys, callbacks=cl)
                 logs.update({"val_" + k: v for k, v in vals.items()})
             cl.call("on_epoch_end", epoch, logs)
             if self.stop_training:
@@ -598,67 +790,84 @@ class Sequential:
         cl.call("on_train_end", {})
         return self.history
 
-    def _make_metrics(self, y, role):
-        """(metric, weighted) pairs with a fresh state for one pass over data. role 'train': a Metric
-        object given to compile is used itself (fit resets it every epoch); 'val' and 'evaluate'
-        get copies of it, so training and validation never share a state ('check': compile's copies,
-        to check the log names)."""
+    def _make_metrics(self, ys, role):
+        """(metric, weighted, output index) triples with a fresh state for one pass over data.
+        role 'train': a Metric object given to compile is used itself (fit resets it every epoch);
+        'val' and 'evaluate' get copies of it, so training and validation never share a state
+        ('check': compile's copies, to check the log names). With several outputs a metric's
+        name is '<output>_<metric>' (Keras 3)."""
         import copy
-        out_shape = self.layers[-1].output_shape if self.layers and self.layers[-1].built else None
-        loss_key = _losses.canonical_name(self.loss) or (self.loss_name if isinstance(self.loss_name, str) else None)
         objs, names = [], set()
-        for spec, weighted in self._metric_specs_all:
-            if isinstance(spec, _metrics.Metric):
-                m = spec if role == "train" else copy.deepcopy(spec)
-            else:
-                m = _metrics.get(spec, loss_name=loss_key, y_true=y, y_pred_shape=out_shape)
-            m.reset_state()
-            if weighted and m.name in names:  # Keras: a weighted twin of a metric is 'weighted_<name>'
-                if role == "train" and m is spec:
-                    m = copy.deepcopy(spec)
-                m.name = "weighted_" + m.name
-            if m.name in names or m.name == "loss":
-                raise ValueError(f"compile: two metrics report under the name {m.name!r} (the loss is 'loss'); "
-                                 "give one a name= (or list it once)")
-            names.add(m.name)
-            objs.append((m, weighted))
+        multi = len(self._output_names) > 1
+        for k, specs in enumerate(self._output_metric_specs):
+            shape = self._output_shape_of(k)
+            loss = self._output_losses[k]
+            loss_name = self._output_loss_names[k]
+            loss_key = _losses.canonical_name(loss) if loss is not None else None
+            loss_key = loss_key or (loss_name if isinstance(loss_name, str) else None)
+            y = None if ys is None else ys[k]
+            local = set()
+            for spec, weighted in specs:
+                if isinstance(spec, _metrics.Metric):
+                    m = spec if role == "train" else copy.deepcopy(spec)
+                else:
+                    m = _metrics.get(spec, loss_name=loss_key, y_true=y, y_pred_shape=shape)
+                m.reset_state()
+                if weighted and m.name in local:  # Keras: a weighted twin of a metric is 'weighted_<name>'
+                    if role == "train" and m is spec:
+                        m = copy.deepcopy(spec)
+                    m.name = "weighted_" + m.name
+                local.add(m.name)
+                if multi:
+                    if m is spec:  # the user's object keeps its own name
+                        m = copy.deepcopy(spec)
+                    m.name = f"{self._output_names[k]}_{m.name}"
+                if m.name in names or m.name == "loss" or (multi and m.name.endswith("_loss")
+                                                            and m.name[:-5] in self._output_names):
+                    raise ValueError(f"compile: two metrics report under the name {m.name!r} (the loss is 'loss'); "
+                                     "give one a name= (or list it once)")
+                names.add(m.name)
+                objs.append((m, weighted, k))
         return objs
 
+    def _output_shape_of(self, k):
+        shapes = self._output_shapes()
+        return None if shapes is None else shapes[k]
+
     @staticmethod
-    def _update_metrics(metric_objs, yb, out, wb):
+    def _update_metrics(metric_objs, ybs, outs, wbs):
         """Metrics see no sample weights; weighted_metrics see them (and class_weight), as in Keras."""
         if not metric_objs:
             return
-        outn = out.detach().numpy()
-        for m, weighted in metric_objs:
-            m.update_state(yb, outn, wb if weighted else None)
+        outn = {}
+        for m, weighted, k in metric_objs:
+            if k not in outn:
+                outn[k] = outs[k].detach().numpy()
+            m.update_state(ybs[k], outn[k], wbs[k] if weighted else None)
 
     # ---------------------------------------------------------------- evaluate / predict
-    def _evaluate_arrays(self, x, y, sample_weight=None, batch_size=32, y_for_metrics=None, callbacks=None):
-        """The loss and metrics over (x, y); ``callbacks`` (a CallbackList) get Keras's on_test_* hooks,
-        each batch's logs holding the running means so far."""
-        metric_objs = self._make_metrics(y if y_for_metrics is None else y_for_metrics,
+    def _evaluate_arrays(self, xs, ys, sws=None, batch_size=32, y_for_metrics=None, callbacks=None):
+        """The loss and metrics over (xs, ys); ``callbacks`` (a CallbackList) get Keras's on_test_*
+        hooks, each batch's logs holding the running means so far."""
+        metric_objs = self._make_metrics(ys if y_for_metrics is None else y_for_metrics,
                                          "evaluate" if y_for_metrics is None else "val")
         cl = callbacks if callbacks is not None else _cb.CallbackList([], self, {})
         batch_logs = cl.has("on_test_batch_end")
-        total, seen = 0.0, 0
+        total, seen, loss_sums = 0.0, 0, [None] * len(self._output_names)
         cl.call("on_test_begin", {})
         with no_grad():
-            for step, batch in enumerate(BatchIterator(x, y, batch_size=batch_size, shuffle=False,
-                                                       sample_weight=sample_weight)):
-                xb, yb = batch[0], batch[1]
-                wb = batch[2] if len(batch) > 2 else None
-                cl.call("on_test_batch_begin", step, {"size": len(xb)})
-                loss, out = self._loss_and_outputs(xb, yb, wb, training=False, outputs=bool(metric_objs))
-                total += float(loss.item()) * len(xb)
-                seen += len(xb)
-                self._update_metrics(metric_objs, yb, out, wb)
+            for step, (xbs, ybs, wbs) in enumerate(self._batches(xs, ys, sws, batch_size, False)):
+                nb = len(xbs[0])
+                cl.call("on_test_batch_begin", step, {"size": nb})
+                loss, outs, parts = self._loss_and_outputs(xbs, ybs, wbs, training=False,
+                                                           outputs=bool(metric_objs))
+                total += float(loss.item()) * nb
+                seen += nb
+                loss_sums = self._add_parts(loss_sums, [None if p is None else float(p.item()) for p in parts], nb)
+                self._update_metrics(metric_objs, ybs, outs, wbs)
                 if batch_logs:
-                    logs = {"loss": total / seen}
-                    logs.update({m.name: m.result() for m, _ in metric_objs})
-                    cl.call("on_test_batch_end", step, logs)
-        logs = {"loss": total / max(seen, 1)}
-        logs.update({m.name: m.result() for m, _ in metric_objs})
+                    cl.call("on_test_batch_end", step, self._logs(total, seen, loss_sums, metric_objs))
+        logs = self._logs(total, max(seen, 1), loss_sums, metric_objs)
         cl.call("on_test_end", dict(logs))
         return logs
 
@@ -682,78 +891,70 @@ class Sequential:
         verbose = self._verbose(verbose, name)
         if y is None:
             raise ValueError(f"{name}: y is missing")
-        x, y, sample_weight = self._prepare(x, y, sample_weight, name=name)
-        self._ensure_built(x.shape, name)
-        cl = self._callbacks(callbacks, verbose, math.ceil(len(x) / batch_size))
-        logs = self._evaluate_arrays(x, y, sample_weight, batch_size, callbacks=cl)
+        xs, ys, sws = self._prepare(x, y, sample_weight, name=name)
+        self._ensure_built([a.shape for a in xs], name)
+        cl = self._callbacks(callbacks, verbose, math.ceil(len(xs[0]) / batch_size))
+        logs = self._evaluate_arrays(xs, ys, sws, batch_size, callbacks=cl)
         if return_dict:
             return logs
         vals = list(logs.values())
         return vals[0] if len(vals) == 1 else vals
 
     def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
-        """The model's outputs as a NumPy array (in the model's dtype), computed in batches
-        without a graph. ``verbose`` as in ``evaluate``; ``callbacks`` get on_predict_begin,
-        on_predict_batch_begin, on_predict_batch_end (logs {'outputs': the batch's outputs}),
-        on_predict_end."""
+        """The model's outputs as a NumPy array (in the model's dtype; a list of arrays for a
+        model of several outputs), computed in batches without a graph. ``verbose`` as in
+        ``evaluate``; ``callbacks`` get on_predict_begin, on_predict_batch_begin,
+        on_predict_batch_end (logs {'outputs': the batch's outputs}), on_predict_end."""
         return self._predict("predict", x, batch_size, verbose, callbacks)
 
     def _predict(self, name, x, batch_size, verbose, callbacks):
         batch_size = self._check_batch_size(batch_size, name)
         verbose = self._verbose(verbose, name)
-        x = self._prepare(x, name=name)[0]
-        self._ensure_built(x.shape, name)
-        cl = self._callbacks(callbacks, verbose, math.ceil(len(x) / batch_size))
+        xs = self._prepare(x, name=name)[0]
+        self._ensure_built([a.shape for a in xs], name)
+        cl = self._callbacks(callbacks, verbose, math.ceil(len(xs[0]) / batch_size))
         outs = []
         cl.call("on_predict_begin", {})
         with no_grad():
-            for step, (xb, _) in enumerate(BatchIterator(x, None, batch_size=batch_size, shuffle=False)):
-                cl.call("on_predict_batch_begin", step, {"size": len(xb)})
-                outs.append(self._forward(_C.from_numpy(xb), training=False).numpy().copy())
-                cl.call("on_predict_batch_end", step, {"outputs": outs[-1]})
+            for step, (xbs, _, _) in enumerate(self._batches(xs, None, None, batch_size, False)):
+                cl.call("on_predict_batch_begin", step, {"size": len(xbs[0])})
+                batch = [o.numpy().copy() for o in self._run([_C.from_numpy(xb) for xb in xbs], training=False)]
+                outs.append(batch)
+                cl.call("on_predict_batch_end", step, {"outputs": batch[0] if self._single_output else batch})
         cl.call("on_predict_end", {})
-        return np.concatenate(outs)
+        result = [np.concatenate([b[k] for b in outs]) for k in range(len(outs[0]))]
+        return result[0] if self._single_output else result
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on (x, y); ``class_weight`` as in ``fit`` (multiplying ``sample_weight``)."""
         self._check_compiled("train_on_batch")
-        x, y, sample_weight = self._prepare(x, y, sample_weight, name="train_on_batch")
-        self._ensure_built(x.shape, "train_on_batch")
-        if class_weight is not None:
-            cw = self._class_weights("train_on_batch", y, class_weight)
-            sample_weight = cw if sample_weight is None else sample_weight * cw
+        xs, ys, sws = self._prepare(x, y, sample_weight, name="train_on_batch")
+        self._ensure_built([a.shape for a in xs], "train_on_batch")
+        sws = self._apply_class_weight("train_on_batch", ys, sws, class_weight)
         self._warn_if_trainable_changed("train_on_batch")
-        xb = np.ascontiguousarray(x, dtype=self._input_dtype.name)
-        metric_objs = self._make_metrics(y, "train")
-        loss, out = self._train_step(xb, np.ascontiguousarray(y), sample_weight, outputs=bool(metric_objs))
-        logs = {"loss": loss}
-        self._update_metrics(metric_objs, y, out, sample_weight)
-        logs.update({m.name: m.result() for m, _ in metric_objs})
+        xbs = [np.ascontiguousarray(a, dtype=self._input_dtype.name) for a in xs]
+        ybs = [None if a is None else np.ascontiguousarray(a) for a in ys]
+        wbs = sws or [None] * len(ybs)
+        metric_objs = self._make_metrics(ys, "train")
+        loss, outs, parts = self._train_step(xbs, ybs, wbs, outputs=bool(metric_objs))
+        self._update_metrics(metric_objs, ybs, outs, wbs)
+        logs = self._logs(loss, 1, parts, metric_objs)
         if return_dict:
             return logs
         vals = list(logs.values())
         return vals[0] if len(vals) == 1 else vals
 
+    def _n_rows(self, x):
+        first = self._split(x, self._input_names, "x", self.name)[0]
+        return max(len(first), 1)
+
     def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
-        return self._evaluate("test_on_batch", x, y, max(len(x), 1), 0, sample_weight, return_dict, None)
+        return self._evaluate("test_on_batch", x, y, self._n_rows(x), 0, sample_weight, return_dict, None)
 
     def predict_on_batch(self, x):
-        return self._predict("predict_on_batch", x, max(len(x), 1), 0, None)
+        return self._predict("predict_on_batch", x, self._n_rows(x), 0, None)
 
-    # ---------------------------------------------------------------- config and saving
-    def get_config(self):
-        return {"name": self.name, "layers": [_layers.serialize(l) for l in self._layers],
-                "build_input_shape": None if self._input_shape is None else list(self._input_shape)}
-
-    @classmethod
-    def from_config(cls, config):
-        model = cls(name=config.get("name"))
-        for d in config.get("layers", []):
-            model.add(_layers.deserialize(d))
-        if config.get("build_input_shape") is not None and not model.built:
-            model.build(tuple(config["build_input_shape"]))
-        return model
-
+    # ---------------------------------------------------------------- saving
     def save(self, path):
         save_model(self, path)
 
@@ -763,5 +964,593 @@ class Sequential:
     def load_weights(self, path):
         load_weights(self, path)
 
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}>"
 
-Model = Sequential
+
+class _Batches:
+    """The batches of one epoch as (xbs, ybs, wbs): lists over inputs and outputs."""
+
+    def __init__(self, iterators, n_inputs, has_y, has_w, y_missing=()):
+        self._its = iterators
+        self._n_in = n_inputs
+        self._has_y = has_y
+        self._has_w = has_w
+        self._y_missing = list(y_missing)
+
+    def __len__(self):
+        return len(self._its[0])
+
+    def __iter__(self):
+        if len(self._its) == 1:  # one input and one output
+            for batch in self._its[0]:
+                yield [batch[0]], [batch[1]], [batch[2] if len(batch) > 2 else None]
+            return
+        for batches in zip(*self._its):
+            xbs = [b[0] for b in batches[:self._n_in]]
+            outs = batches[self._n_in:]
+            ybs = [None if missing else b[1] for b, missing in zip(outs, self._y_missing)] if self._has_y else None
+            wbs = [b[2] if len(b) > 2 else None for b in outs] if self._has_y else None
+            yield xbs, ybs, wbs
+
+
+class Sequential(Model):
+    """A stack of layers, each feeding the next. Once it knows its input shape it also records
+    the stack as a functional graph, so ``model.input``, ``model.output`` and each layer's
+    ``input``/``output`` exist, as in Keras (``Model(seq.input, seq.get_layer("code").output)``)."""
+
+    def __init__(self, layers=None, name=None, trainable=True):
+        self._init_model(name, "sequential")
+        self._layers = []
+        self._stack = []
+        self._input_shape = None
+        self._graph = None  # (layer ids, input layer, input tensor, output tensor, nodes): see _make_graph
+        for layer in layers or []:
+            self.add(layer)
+        if not trainable:
+            self.trainable = False
+
+    # ---------------------------------------------------------------- structure
+    @property
+    def layers(self):
+        """The model's layers in order (an Input marker is not one)."""
+        return self._stack
+
+    def _all_layers(self):
+        return self._layers
+
+    def _restack(self):
+        self._stack = [l for l in self._layers if not isinstance(l, InputLayer)]
+        self._optimizer_built = False  # the next step fixes the trained weights again (with any new layer's)
+
+    def add(self, layer):
+        if isinstance(layer, KerasTensor) and isinstance(layer._keras_history[0], InputLayer):
+            layer = layer._keras_history[0]  # Sequential([Input((4,)), ...]): the Input's layer
+        if not isinstance(layer, _layers.Layer):
+            raise TypeError(f"Sequential.add: expected a Layer, got {type(layer).__name__}")
+        if not self._layers and layer._input_shape_arg is not None:
+            self._input_shape = tuple(layer._input_shape_arg)
+        elif isinstance(layer, InputLayer):
+            raise ValueError("Sequential.add: an Input layer can only come first")
+        if any(l.name == layer.name for l in self._layers):
+            other = next(l for l in self._layers if l.name == layer.name)
+            raise ValueError(f"Sequential.add: {self.name} already has a layer named {layer.name!r} "
+                             f"({type(other).__name__}); layer names in a model must be unique (give name=...)")
+        self._layers.append(layer)
+        self._restack()
+        if self._input_shape is not None:
+            self.build()
+
+    def pop(self):
+        if not self.layers:
+            raise ValueError("Sequential.pop: the model has no layers")
+        layer = self._layers.pop()
+        self._restack()
+        self._drop_graph()
+        if self.built:
+            self._make_graph()
+        return layer
+
+    @property
+    def _input_shape_arg(self):
+        return self._input_shape
+
+    @property
+    def built(self):
+        return bool(self.layers) and all(l.built for l in self.layers)
+
+    @property
+    def input_shape(self):
+        return None if self._input_shape is None else (None,) + tuple(self._input_shape)
+
+    @property
+    def output_shape(self):
+        return self.layers[-1].output_shape if self.built else None
+
+    def build(self, input_shape=None):
+        """Create every layer's weights for samples of ``input_shape`` (no batch axis)."""
+        if input_shape is not None:
+            self._input_shape = _shape_arg(f"{self.name}.build", "input_shape", input_shape)
+        if self._input_shape is None:
+            raise ValueError(f"{self.name}: cannot build without knowing the input shape: give the first layer "
+                             "input_shape=(...) (or input_dim=...), start with Input(shape=...), or call fit/predict")
+        shape = self._input_shape
+        for layer in self.layers:
+            if not layer.built:
+                layer._build_for(shape)
+            elif tuple(layer.input_shape[1:]) != tuple(shape):
+                raise ValueError(f"{layer.name}: was built for inputs {layer.input_shape[1:]} but gets {shape}")
+            shape = tuple(layer.output_shape[1:])
+        self._make_graph()
+
+    def _make_graph(self):
+        """Record the stack as a functional graph (once per set of layers): an input tensor (the
+        Input given first, else one made here) and one node per layer."""
+        key = tuple(id(l) for l in self._layers)
+        if not self.layers or (self._graph is not None and self._graph[0] == key):
+            return
+        self._drop_graph()
+        first = self._layers[0] if isinstance(self._layers[0], InputLayer) else \
+            InputLayer(shape=self._input_shape, name=_unique_name(f"{self.name}_input"))
+        x = inp = first._inbound_nodes[0].outputs[0]
+        nodes = []
+        try:
+            for layer in self.layers:
+                x = layer(x)
+                nodes.append((layer, layer._inbound_nodes[-1]))
+        except (ValueError, TypeError, NotImplementedError) as e:  # a layer that cannot be called symbolically
+            for layer, node in nodes:
+                layer._inbound_nodes.remove(node)
+            self._graph_error = f"{type(e).__name__}: {e}"
+            return
+        self._graph = (key, first, inp, x, nodes)
+
+    def _drop_graph(self):
+        if self._graph is not None:
+            for layer, node in self._graph[4]:
+                if node in layer._inbound_nodes:
+                    layer._inbound_nodes.remove(node)
+        self._graph = None
+
+    def _graph_part(self, i, what):
+        if self._graph is None and self.built:
+            self._make_graph()
+        if self._graph is None:
+            why = getattr(self, "_graph_error", None)
+            raise AttributeError(f"{self.name}: has no {what} yet: it is not built (give the first layer an "
+                                 "input_shape, start with Input(shape=...), or call fit/predict)"
+                                 if why is None else f"{self.name}: has no symbolic {what}: a layer could not be "
+                                 f"called on symbolic tensors ({why})")
+        return self._graph[i]
+
+    @property
+    def input(self):
+        """The symbolic input of the model's graph (a KerasTensor)."""
+        return self._graph_part(2, "input")
+
+    @property
+    def output(self):
+        """The symbolic output of the model's graph."""
+        return self._graph_part(3, "output")
+
+    @property
+    def inputs(self):
+        return [self.input]
+
+    @property
+    def outputs(self):
+        return [self.output]
+
+    @property
+    def _input_names(self):
+        if self._layers and isinstance(self._layers[0], InputLayer):
+            return [self._layers[0].name]
+        return [self._graph[1].name] if self._graph is not None else ["input"]
+
+    @property
+    def _output_names(self):
+        return [self.layers[-1].name] if self.layers else ["output"]
+
+    def _ensure_built(self, shapes, name):
+        """Build on the first data seen, else check it: ``name`` is the calling function."""
+        if not self.layers:
+            raise ValueError(f"{name}: {self.name} has no layers; add some with model.add(...)")
+        data_shape = tuple(shapes[0])
+        shape = data_shape[1:]
+        if self._input_shape is None:
+            self._input_shape = shape
+        elif shape != tuple(self._input_shape):
+            if data_shape == tuple(self._input_shape):
+                raise ValueError(f"{name}: x of shape {data_shape} has no batch axis: {self.name} takes samples "
+                                 f"of shape {tuple(self._input_shape)}, so one sample is x[None]")
+            raise ValueError(f"{name}: {self.name} expected input samples of shape {tuple(self._input_shape)}, "
+                             f"got {shape} (x has shape {data_shape})")
+        self.build()
+
+    def _check_input(self, shape):
+        if _is_shape_list(shape):
+            raise ValueError(f"{self.name}: a Sequential model takes one input, got {len(shape)} (shapes {shape})")
+        if self._input_shape is not None and tuple(shape) != tuple(self._input_shape):
+            raise ValueError(f"{self.name}: expected input samples of shape {tuple(self._input_shape)}, got "
+                             f"{tuple(shape)}")
+
+    def compute_output_shape(self, input_shape):
+        self._check_input(input_shape)
+        if not self.built:
+            self.build(input_shape)
+        return tuple(self.layers[-1].output_shape[1:])
+
+    @property
+    def _input_dtype(self):
+        """The dtype data is cast to: that of the first layer that fixes one (its own dtype
+        argument, or weights), else float32."""
+        for layer in self._layers:
+            if layer._casts_inputs:
+                return layer.dtype
+        return _C.float32
+
+    @property
+    def _output_dtype(self):
+        for layer in reversed(self._layers):
+            if layer._casts_inputs:
+                return layer._output_dtype if isinstance(layer, Model) else layer.dtype
+        return _C.float32
+
+    def _fusable_output_layers(self):
+        return [self.layers[-1] if self.layers else None]
+
+    def _output_shapes(self):
+        last = self.layers[-1] if self.layers else None
+        return [last.output_shape] if last is not None and last.built else None
+
+    def summary(self, print_fn=print):
+        self._summary_check()
+        rows = [(f"{l.name} ({type(l).__name__})", str(l.output_shape), f"{l.count_params():,}") for l in self.layers]
+        self._summary_table(("Layer (type)", "Output Shape", "Param #"), rows, print_fn)
+
+    # ---------------------------------------------------------------- forward
+    def _forward(self, x, training=False, logits=False):
+        layers = self.layers
+        for i, layer in enumerate(layers):
+            if logits and i == len(layers) - 1:
+                x = layer._call(x, training=training, logits=True)
+            else:
+                x = layer(x, training=training)
+        return x
+
+    def _run(self, xs, training=False, logits=None):
+        return [self._forward(xs[0], training=training, logits=bool(logits and logits[0]))]
+
+    # ---------------------------------------------------------------- config
+    def get_config(self):
+        cfg = {"name": self.name, "layers": [_layers.serialize(l) for l in self._layers],
+               "build_input_shape": None if self._input_shape is None else list(self._input_shape)}
+        if not self.trainable:
+            cfg["trainable"] = False
+        return cfg
+
+    @classmethod
+    def from_config(cls, config):
+        model = cls(name=config.get("name"))
+        for d in config.get("layers", []):
+            model.add(_layers.deserialize(d))
+        if config.get("build_input_shape") is not None and not model.built:
+            model.build(tuple(config["build_input_shape"]))
+        if config.get("trainable") is False:
+            model._trainable = False  # the layers' own flags come from their configs
+        return model
+
+
+class Functional(Model):
+    """``Model(inputs, outputs)``: a graph of layer calls. The graph lives in the symbolic
+    tensors: each KerasTensor knows the Node (layer call) that made it and each Node its input
+    tensors, so the model walks back from ``outputs`` to ``inputs`` once, here, and keeps the
+    nodes in topological order (``_nodes``); running the model calls them in that order."""
+
+    def __init__(self, inputs, outputs, name=None, trainable=True):
+        self._init_model(name, "functional")
+        self._single_input = isinstance(inputs, KerasTensor)
+        self._single_output = isinstance(outputs, KerasTensor)
+        ins = self._tensor_list("inputs", inputs)
+        outs = self._tensor_list("outputs", outputs)
+        for i, t in enumerate(ins):
+            if not isinstance(t._keras_history[0], InputLayer):
+                raise ValueError(f"Model: inputs[{i}] ({t!r}) is the output of layer {t._keras_history[0].name!r}, "
+                                 "not a pydl.Input(...); a model's inputs are Input tensors (to cut a sub-model, "
+                                 "start from the full model's input)")
+        if len({id(t) for t in ins}) != len(ins):
+            raise ValueError(f"Model: an input is listed twice in inputs {[t.name for t in ins]}")
+        self._inputs, self._outputs = ins, outs
+        self._nodes = self._topological_nodes(ins, outs)
+        layers = [t._keras_history[0] for t in ins]
+        for node in self._nodes:
+            if node.layer not in layers:
+                layers.append(node.layer)
+        by_name = {}
+        for layer in layers:
+            if layer.name in by_name:
+                raise ValueError(f"Model: two layers are named {layer.name!r} ({type(by_name[layer.name]).__name__} "
+                                 f"and {type(layer).__name__}); layer names in a model must be unique (give name=...)")
+            by_name[layer.name] = layer
+        self._layer_list = layers
+        names = [t._keras_history[0].name for t in outs]
+        self._out_names = [n if names.count(n) == 1 else f"{n}_{i}" for i, n in enumerate(names)]
+        if not trainable:
+            self.trainable = False
+
+    @staticmethod
+    def _tensor_list(what, value):
+        if isinstance(value, dict):
+            raise TypeError(f"Model: give {what} as one symbolic tensor or a list of them (data dicts are keyed by "
+                            "the input layers' and output layers' names), got a dict")
+        items = [value] if isinstance(value, KerasTensor) else list(value) if isinstance(value, (list, tuple)) else None
+        if not items:
+            raise TypeError(f"Model: {what} must be a symbolic tensor (from pydl.Input or a layer called on one) or a "
+                            f"non-empty list of them, got {value!r}")
+        for i, t in enumerate(items):
+            if not isinstance(t, KerasTensor):
+                raise TypeError(f"Model: {what}[{i}] must be a symbolic tensor (from pydl.Input or a layer called on "
+                                f"one), got {type(t).__name__}")
+        return items
+
+    @staticmethod
+    def _topological_nodes(ins, outs):
+        """The nodes between ``ins`` and ``outs``, each after the nodes it reads (depth first from
+        the outputs). An Input reached that is not in ``ins``, or an input no output reads,
+        raises ValueError."""
+        given = {id(t) for t in ins}
+        order, state, used = [], {}, set()
+        for out in outs:
+            stack = [(out.node, False)]
+            while stack:
+                node, done = stack.pop()
+                if done:
+                    state[id(node)] = 2
+                    order.append(node)
+                    continue
+                if id(node) in state:
+                    continue
+                if isinstance(node.layer, InputLayer):
+                    t = node.outputs[0]
+                    if id(t) not in given:
+                        raise ValueError(f"Model: graph disconnected: output {out.name} {out.shape} depends on the "
+                                         f"input {node.layer.name!r} {t.shape}, which is not among the model's inputs "
+                                         f"{[x.name for x in ins]}")
+                    used.add(id(t))
+                    state[id(node)] = 2
+                    continue
+                state[id(node)] = 1
+                stack.append((node, True))
+                for t in reversed(node.inputs):
+                    if id(t.node) not in state:
+                        stack.append((t.node, False))
+        unused = [t for t in ins if id(t) not in used and id(t) not in {id(o) for o in outs}]
+        if unused:
+            raise ValueError(f"Model: the input(s) {[(t.name, t.shape) for t in unused]} are disconnected: no output "
+                             f"among {[o.name for o in outs]} depends on them; remove them from inputs or use them")
+        return order
+
+    # ---------------------------------------------------------------- structure
+    @property
+    def layers(self):
+        """The model's layers (its Input layers first), each once, in the order they run."""
+        return list(self._layer_list)
+
+    @property
+    def inputs(self):
+        return list(self._inputs)
+
+    @property
+    def outputs(self):
+        return list(self._outputs)
+
+    @property
+    def input(self):
+        return self._inputs[0] if self._single_input else list(self._inputs)
+
+    @property
+    def output(self):
+        return self._outputs[0] if self._single_output else list(self._outputs)
+
+    @property
+    def _input_names(self):
+        return [t._keras_history[0].name for t in self._inputs]
+
+    @property
+    def _output_names(self):
+        return list(self._out_names)
+
+    @property
+    def built(self):
+        return True
+
+    @property
+    def _input_shape_arg(self):
+        return tuple(self._inputs[0].shape[1:]) if len(self._inputs) == 1 else None
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self._inputs]
+        return shapes[0] if self._single_input else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self._outputs]
+        return shapes[0] if self._single_output else shapes
+
+    def _output_shapes(self):
+        return [t.shape for t in self._outputs]
+
+    def build(self, input_shape=None):
+        if input_shape is not None:
+            self._check_input(input_shape)
+
+    def _check_input(self, shape):
+        expected = [tuple(t.shape[1:]) for t in self._inputs]
+        got = [tuple(s) for s in shape] if _is_shape_list(shape) else [tuple(shape)]
+        if got != expected:
+            raise ValueError(f"{self.name}: expected input samples of shape(s) "
+                             f"{expected[0] if len(expected) == 1 else expected}, got "
+                             f"{got[0] if len(got) == 1 else got}")
+
+    def compute_output_shape(self, input_shape):
+        self._check_input(input_shape)
+        shapes = [tuple(t.shape[1:]) for t in self._outputs]
+        return shapes[0] if self._single_output else shapes
+
+    def _ensure_built(self, shapes, name):
+        for t, shape in zip(self._inputs, shapes):
+            want = tuple(t.shape[1:])
+            shape = tuple(shape)
+            if shape[1:] != want:
+                which = "x" if len(self._inputs) == 1 else f"x[{t._keras_history[0].name!r}]"
+                if shape == want:
+                    raise ValueError(f"{name}: {which} of shape {shape} has no batch axis: {self.name} takes samples "
+                                     f"of shape {want}, so one sample is x[None]")
+                raise ValueError(f"{name}: {self.name} expected {which} samples of shape {want} (input "
+                                 f"{t._keras_history[0].name!r}), got {shape[1:]} ({which} has shape {shape})")
+
+    def _dtype_of_first_casting(self, nodes):
+        for node in nodes:
+            layer = node.layer
+            if layer._casts_inputs:
+                return layer.dtype if not isinstance(layer, Model) else layer._input_dtype
+        return None
+
+    @property
+    def _input_dtype(self):
+        for t in self._inputs:
+            if t._keras_history[0]._casts_inputs:
+                return t._keras_history[0].dtype
+        return self._dtype_of_first_casting(self._nodes) or _C.float32
+
+    @property
+    def _output_dtype(self):
+        for node in reversed(self._nodes):
+            layer = node.layer
+            if layer._casts_inputs:
+                return layer._output_dtype if isinstance(layer, Model) else layer.dtype
+        return self._input_dtype
+
+    def _fusable_output_layers(self):
+        """For each output, the layer whose call makes it when that call can give logits (a Dense
+        or Activation whose output nothing else in the graph reads)."""
+        read = {}
+        for node in self._nodes:
+            for t in node.inputs:
+                read[id(t)] = read.get(id(t), 0) + 1
+        for t in self._outputs:
+            read[id(t)] = read.get(id(t), 0) + 1
+        out = []
+        for t in self._outputs:
+            layer = t._keras_history[0]
+            ok = read[id(t)] == 1 and not isinstance(layer, (InputLayer, Model)) and len(t.node.outputs) == 1
+            out.append(layer if ok else None)
+        return out
+
+    # ---------------------------------------------------------------- forward
+    def _run(self, xs, training=False, logits=None):
+        """Call the nodes in topological order; ``logits[i]``: output i is given before its last
+        layer's activation (for the fused softmax/sigmoid + crossentropy)."""
+        values = {id(t): x for t, x in zip(self._inputs, xs)}
+        fused = set()
+        if logits:
+            fused = {id(t.node) for t, flag in zip(self._outputs, logits) if flag}
+        for node in self._nodes:
+            args = [values[id(t)] for t in node.inputs]
+            arg = args[0] if node.single_input else args
+            tr = training if node.training is None else node.training
+            if id(node) in fused:
+                out = node.layer._call(arg, training=tr, logits=True)
+            else:
+                out = node.layer(arg, training=tr)
+            if len(node.outputs) == 1:
+                values[id(node.outputs[0])] = out
+            else:
+                for t, v in zip(node.outputs, out):
+                    values[id(t)] = v
+        return [values[id(t)] for t in self._outputs]
+
+    # ---------------------------------------------------------------- summary
+    def _node_index(self):
+        """Each node's index among its layer's nodes in this model (Keras's ``layer[i][j]``)."""
+        counts, index = {}, {}
+        for t in self._inputs:
+            index[id(t.node)] = 0
+        for node in self._nodes:
+            k = counts.get(id(node.layer), 0)
+            counts[id(node.layer)] = k + 1
+            index[id(node)] = k
+        return index
+
+    def summary(self, print_fn=print):
+        """Keras's table with a "Connected to" column: each layer's inputs as
+        ``layer_name[node][tensor]``, one line per input (a shared layer: one row per call)."""
+        index = self._node_index()
+        rows = []
+        for t in self._inputs:
+            layer = t._keras_history[0]
+            rows.append((f"{layer.name} ({type(layer).__name__})", str(t.shape), "0", "-"))
+        for layer in self._layer_list[len(self._inputs):]:
+            nodes = [n for n in self._nodes if n.layer is layer]
+            for i, node in enumerate(nodes):
+                shape = node.outputs[0].shape if len(node.outputs) == 1 else [o.shape for o in node.outputs]
+                links = "\n".join(f"{t._keras_history[0].name}[{index[id(t.node)]}][{t._keras_history[2]}]"
+                                  for t in node.inputs)
+                rows.append((f"{layer.name} ({type(layer).__name__})" if i == 0 else "", str(shape),
+                             f"{layer.count_params():,}" if i == 0 else "", links))
+        self._summary_table(("Layer (type)", "Output Shape", "Param #", "Connected to"), rows, print_fn)
+
+    # ---------------------------------------------------------------- config
+    def get_config(self):
+        """The layers (each once) and the nodes in topological order, each as [layer name, called on a
+        list, training, inbound tensors [[layer name, node index, tensor index], ...]]."""
+        index = self._node_index()
+
+        def ref(t):
+            return [t._keras_history[0].name, index[id(t.node)], t._keras_history[2]]
+
+        cfg = {"name": self.name,
+               "layers": [_layers.serialize(l) for l in self._layer_list],
+               "nodes": [[n.layer.name, not n.single_input, n.training, [ref(t) for t in n.inputs]]
+                         for n in self._nodes],
+               "input_layers": [ref(t) for t in self._inputs],
+               "output_layers": [ref(t) for t in self._outputs],
+               "single_input": self._single_input, "single_output": self._single_output}
+        if not self.trainable:
+            cfg["trainable"] = False
+        return cfg
+
+    @classmethod
+    def from_config(cls, config):
+        layers = {}
+        for d in config["layers"]:
+            layer = _layers.deserialize(d)
+            layers[layer.name] = layer
+        made = {}  # (layer name, node index) -> output tensors
+        for name, layer in layers.items():
+            if isinstance(layer, InputLayer):
+                made[(name, 0)] = layer._inbound_nodes[0].outputs
+        counts = {}
+
+        def tensor(ref):
+            name, k, i = ref
+            if (name, k) not in made:
+                raise ValueError(f"Model.from_config: the config reads node {k} of layer {name!r} before it is made")
+            return made[(name, k)][i]
+
+        for name, as_list, training, inbound in config["nodes"]:
+            if name not in layers:
+                raise ValueError(f"Model.from_config: a node calls layer {name!r}, which the config does not define")
+            args = [tensor(r) for r in inbound]
+            out = layers[name](args if as_list else args[0], training=training)
+            k = counts.get(name, 0)
+            counts[name] = k + 1
+            made[(name, k)] = out if isinstance(out, list) else [out]
+        ins = [tensor(r) for r in config["input_layers"]]
+        outs = [tensor(r) for r in config["output_layers"]]
+        model = cls(ins[0] if config.get("single_input", len(ins) == 1) else ins,
+                    outs[0] if config.get("single_output", len(outs) == 1) else outs, name=config.get("name"))
+        if config.get("trainable") is False:
+            model._trainable = False
+        return model

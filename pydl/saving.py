@@ -79,8 +79,10 @@ def _header(zf, path):
 
 
 def _model_classes():
+    """The one registry of model classes (saving and nesting a model inside another find them
+    here); custom model classes register with ``@register_serializable()``."""
     from . import models as _models
-    return {"Sequential": _models.Sequential}
+    return {"Sequential": _models.Sequential, "Functional": _models.Functional}
 
 
 def _optimizer_classes():
@@ -254,15 +256,15 @@ def clone_model(model, input_tensors=None, clone_function=None):
     it, weights included, between the two models, as in Keras.
     """
     from . import models as _models
-    from .layers import Input, Layer
-    if not isinstance(model, _models.Sequential):
-        raise TypeError(f"clone_model: expected a pydl model (Sequential), got {type(model).__name__}")
+    from .layers import Input, InputLayer, Layer
+    if not isinstance(model, _models.Model):
+        raise TypeError(f"clone_model: expected a pydl model (Sequential or Model), got {type(model).__name__}")
     if clone_function is not None and not callable(clone_function):
         raise TypeError(f"clone_model: clone_function must be a callable layer -> layer, got "
                         f"{type(clone_function).__name__}")
     if type(model) is not _models.Sequential and (input_tensors is not None or clone_function is not None):
         raise TypeError(f"clone_model: input_tensors and clone_function need a Sequential model; "
-                        f"{type(model).__name__} is a subclass: clone it without them")
+                        f"{model.name} is a {type(model).__name__}: clone it without them")
     first = None
     if input_tensors is not None:
         inputs = list(input_tensors) if isinstance(input_tensors, (list, tuple)) else [input_tensors]
@@ -270,7 +272,7 @@ def clone_model(model, input_tensors=None, clone_function=None):
             raise TypeError("clone_model: input_tensors must be one pydl.layers.Input(shape=...) (or a list of "
                             f"one) for a Sequential model, got {input_tensors!r}")
         first = inputs[0]
-    elif model._layers and isinstance(model._layers[0], Input):
+    elif isinstance(model, _models.Sequential) and model._layers and isinstance(model._layers[0], InputLayer):
         first = Input.from_config(model._layers[0].get_config())
     if type(model) is not _models.Sequential:
         clone = type(model).from_config(model.get_config())
@@ -284,6 +286,7 @@ def clone_model(model, input_tensors=None, clone_function=None):
                 raise TypeError(f"clone_model: clone_function returned {type(new).__name__} for layer "
                                 f"{layer.name}; it must return a Layer")
             clone.add(new)
-    if not clone.built and clone.layers and model._input_shape is not None and input_tensors is None:
+    if isinstance(clone, _models.Sequential) and not clone.built and clone.layers and \
+            model._input_shape is not None and input_tensors is None:
         clone.build(tuple(model._input_shape))
     return clone
