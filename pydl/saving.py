@@ -90,46 +90,58 @@ def _optimizer_classes():
     return {cls.__name__: cls for cls in _opt._OPTIMIZERS.values()}
 
 
-def _compile_state(model):
-    """What ``compile`` was given, as JSON: the optimizer's config, the loss (its name when the
-    user gave the name of exactly this loss, else its serialized object) and the metrics."""
+def _loss_entry(loss, loss_name):
+    """One loss as JSON: its name when the user gave the name of exactly this loss, else its
+    serialized object (a function compile wrapped is saved as the function)."""
     from . import losses as _losses
-    from . import metrics as _metrics
-    loss = model.loss
     wrapper = getattr(_losses, "LossFunctionWrapper", None)
     if wrapper is not None and isinstance(loss, wrapper) and not loss.fn_kwargs and \
             loss.get_config() == wrapper(loss.fn).get_config():
         loss = loss.fn  # compile wrapped the user's function: save the function, compile wraps it again
-    entry = None
-    if isinstance(getattr(model, "loss_name", None), str):
+    if isinstance(loss_name, str):
         try:
-            by_name = _losses.get(model.loss_name)
+            by_name = _losses.get(loss_name)
         except (ValueError, TypeError):
             by_name = None
         if by_name is loss or (type(by_name) is type(loss) and isinstance(loss, _losses.Loss)
                                and by_name.get_config() == loss.get_config()):
-            entry = model.loss_name
-    if entry is None:
-        entry = _losses.serialize(loss)
+            return loss_name
+    return _losses.serialize(loss)
 
-    def metric_entries(specs):
-        out = []
-        for m in specs:
-            if isinstance(m, type) and issubclass(m, _metrics.Metric):
-                m = m()  # a class stands for its default instance
-            if isinstance(m, str):
-                out.append(m)
-            elif isinstance(m, _metrics.Metric):
-                out.append(_metrics.serialize(m))
-            else:  # a metric function
-                out.append(_registry.serialize(m, {}))
-        return out
 
-    state = {"loss": entry, "metrics": metric_entries(getattr(model, "_metric_names", [])),
-             "optimizer": _registry.serialize(model.optimizer, _optimizer_classes())}
+def _metric_entries(specs):
+    from . import metrics as _metrics
+    out = []
+    for m in specs:
+        if isinstance(m, type) and issubclass(m, _metrics.Metric):
+            m = m()  # a class stands for its default instance
+        if isinstance(m, str):
+            out.append(m)
+        elif isinstance(m, _metrics.Metric):
+            out.append(_metrics.serialize(m))
+        else:  # a metric function
+            out.append(_registry.serialize(m, {}))
+    return out
+
+
+def _compile_state(model):
+    """What ``compile`` was given, as JSON: the optimizer's config, the loss and the metrics. A
+    model of several outputs saves them per output ("per_output": lists in output order)."""
+    state = {"optimizer": _registry.serialize(model.optimizer, _optimizer_classes())}
+    if len(model._output_names) > 1:
+        state["per_output"] = True
+        state["loss"] = [None if l is None else _loss_entry(l, n)
+                         for l, n in zip(model._output_losses, model._output_loss_names)]
+        state["metrics"] = [_metric_entries([m for m, w in specs if not w]) for specs in model._output_metric_specs]
+        state["weighted_metrics"] = [_metric_entries([m for m, w in specs if w])
+                                     for specs in model._output_metric_specs]
+        state["loss_weights"] = [float(w) for w in model._loss_weights]
+        return state
+    state["loss"] = _loss_entry(model.loss, getattr(model, "loss_name", None))
+    state["metrics"] = _metric_entries(getattr(model, "_metric_names", []))
     weighted = getattr(model, "_weighted_metric_names", None)
     if weighted:
-        state["weighted_metrics"] = metric_entries(weighted)
+        state["weighted_metrics"] = _metric_entries(weighted)
     loss_weight = getattr(model, "_loss_weight", 1.0)
     if loss_weight != 1.0:
         state["loss_weights"] = float(loss_weight)
@@ -195,10 +207,16 @@ def load_model(path, custom_objects=None, compile=True):
             if comp.get("loss") is None:
                 raise ModelFileError(f"{path}: the file does not record the model's loss (an older pydl saved "
                                      "custom losses so); load it with compile=False and compile it again")
+            def metric(m):
+                return m if isinstance(m, str) else _metrics.get(m)
             try:
-                loss = _losses.get(comp["loss"])
-                metrics = {k: [m if isinstance(m, str) else _metrics.get(m) for m in comp[k]]
-                           for k in ("metrics", "weighted_metrics") if k in comp}
+                if comp.get("per_output"):
+                    loss = [None if l is None else _losses.get(l) for l in comp["loss"]]
+                    metrics = {k: [[metric(m) for m in ms] for ms in comp[k]]
+                               for k in ("metrics", "weighted_metrics") if k in comp}
+                else:
+                    loss = _losses.get(comp["loss"])
+                    metrics = {k: [metric(m) for m in comp[k]] for k in ("metrics", "weighted_metrics") if k in comp}
                 optimizer = _registry.deserialize("optimizer", _optimizer_classes(), comp["optimizer"])
             except ValueError as e:
                 raise ValueError(f"{path}: {e}") from None
