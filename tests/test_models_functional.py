@@ -1,8 +1,7 @@
-"""The functional API (pydl/models.py's Model and Functional, pydl/layers/base.py's KerasTensor):
+"""The functional API (pydl/models/: Model, Functional; pydl/layers/base.py: KerasTensor, Node):
 graphs with skip connections that train, several inputs and outputs with per-output losses,
 sub-models and nested models sharing weights, summary, save/load round trips, and the errors
 a wrongly wired graph gets. Expected values are computed in NumPy from the models' weights."""
-import warnings
 
 import numpy as np
 import pytest
@@ -368,3 +367,47 @@ def test_inputs_and_outputs_must_be_symbolic_and_inputs_must_be_inputs():
         m.get_layer(index=5)
     with pytest.raises(ValueError, match=r"expected input samples of shape\(s\) \(3,\), got \(4,\)"):
         m(Input((4,)))
+
+
+def test_per_output_sample_weights_and_validation_split_with_two_outputs():
+    m = two_in_two_out()
+    A, B, y_reg, y_cls = two_data(50)
+    m.compile(optimizer="adam", loss={"reg": "mse", "cls": "binary_crossentropy"}, loss_weights=[1.0, 3.0])
+    assert m._fused == [None, m._fused[1]] and m._fused[1] is not None  # sigmoid + BCE from the logits
+    w = np.linspace(0.0, 2.0, 50).astype(np.float32)
+    logs = m.evaluate([A, B], [y_reg, y_cls], sample_weight={"reg": w, "cls": None}, verbose=0, return_dict=True)
+    p_reg, p_cls = m.predict([A, B], verbose=0)
+    p = p_cls.astype(np.float64)
+    wmse = np.sum(w * ((p_reg - y_reg) ** 2)[:, 0]) / 50  # Keras: sum over the batch / batch size
+    bce = np.mean(-(y_cls * np.log(p) + (1 - y_cls) * np.log(1 - p)))
+    np.testing.assert_allclose(logs["reg_loss"], wmse, rtol=1e-5)
+    np.testing.assert_allclose(logs["loss"], wmse + 3.0 * bce, rtol=1e-5)
+    # one array weighs every output
+    both = m.evaluate([A, B], [y_reg, y_cls], sample_weight=w, verbose=0, return_dict=True)
+    wbce = np.sum(w * -(y_cls * np.log(p) + (1 - y_cls) * np.log(1 - p))[:, 0]) / 50
+    np.testing.assert_allclose(both["cls_loss"], wbce, rtol=1e-5)
+    h = m.fit([A, B], [y_reg, y_cls], epochs=2, verbose=0, validation_split=0.2)
+    assert {"val_loss", "val_reg_loss", "val_cls_loss"} <= set(h.history)
+    val = m.evaluate([A[-10:], B[-10:]], [y_reg[-10:], y_cls[-10:]], verbose=0, return_dict=True)
+    np.testing.assert_allclose(h.history["val_loss"][-1], val["loss"], rtol=1e-6)
+
+
+def test_multi_io_model_nested_in_a_functional_graph():
+    inner = two_in_two_out()
+    a, b = Input((3,), name="oa"), Input((2,), name="ob")
+    reg, cls = inner([a, b])
+    assert reg.shape == (None, 1) and cls.shape == (None, 1)
+    outer = Model([a, b], Concatenate(name="both")([reg, cls]))
+    A, B, _, _ = two_data(8)
+    p_reg, p_cls = inner.predict([A, B], verbose=0)
+    np.testing.assert_allclose(outer.predict([A, B], verbose=0), np.concatenate([p_reg, p_cls], 1), rtol=1e-6)
+
+
+def test_deepcopy_of_a_functional_model_is_independent():
+    import copy
+    m = residual_model()
+    c = copy.deepcopy(m)
+    X = _x((4, 6))
+    np.testing.assert_array_equal(c.predict(X, verbose=0), m.predict(X, verbose=0))
+    c.set_weights([w * 0 for w in c.get_weights()])
+    assert np.abs(m.predict(X, verbose=0)).sum() > 0 and np.abs(c.predict(X, verbose=0)).sum() == 0

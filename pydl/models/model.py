@@ -1,32 +1,27 @@
-"""Models the Keras way: ``Sequential([...])`` or ``Model(inputs, outputs)``, ``compile``,
-``fit``, ``evaluate``, ``predict``.
-
-``Model`` holds the training loop (compile/fit/evaluate/predict, weights, trainable, saving);
-its two subclasses only say how layers are wired: ``Sequential`` (a stack) and ``Functional``
-(a graph of layer calls on symbolic tensors, what ``Model(inputs, outputs)`` makes). A model
-is a layer too, so models nest (``Sequential([generator, discriminator])``).
+"""The Model base class: everything a model does whatever its wiring (Keras's trainer):
+compile, fit, evaluate, predict, train_on_batch, weights, trainable and freezing, saving.
 
 One training step (``_train_step``) is the course's four steps:
     forward (each layer's C++ op)  ->  loss  ->  loss.backward()  ->  optimizer.step()
 Python touches each layer once per step; the per-element work is all in C++.
+Data is handled as lists (one array per input, one per output), so the same loop runs a
+Sequential stack and a functional graph of several inputs and outputs.
 """
 import math
 import warnings
 
 import numpy as np
 
-from . import _C
-from . import callbacks as _cb
-from . import layers as _layers
-from . import losses as _losses
-from . import metrics as _metrics
-from . import optimizers as _optimizers
-from .autograd import no_grad
-from .data import BatchIterator
-from .layers.base import KerasTensor, Layer, _is_shape_list, _shape_arg, _symbolic, _unique_name, assign_weights, \
-    keras1_names
-from .layers.core import Activation, Dense, Input, InputLayer
-from .saving import load_model, save_model, load_weights, save_weights, clone_model  # noqa: F401
+from .. import _C
+from .. import callbacks as _cb
+from .. import losses as _losses
+from .. import metrics as _metrics
+from .. import optimizers as _optimizers
+from ..autograd import no_grad
+from ..data import BatchIterator
+from ..layers.base import Layer, _symbolic, _unique_name, assign_weights, keras1_names
+from ..layers.core import Activation, Dense
+from ..saving import load_weights, save_model, save_weights
 
 
 def _as_array(name, a):
@@ -50,6 +45,7 @@ def _check_finite(name, a):
         raise ValueError(f"{name} contains NaN or inf (first at row {bad}); clean or impute the data first")
 
 
+
 def _dedupe(items):
     seen, out = set(), []
     for w in items:
@@ -71,6 +67,7 @@ class Model(Layer):
 
     def __new__(cls, *args, **kwargs):
         if cls is Model:
+            from .functional import Functional
             return super().__new__(Functional)
         return super().__new__(cls)
 
@@ -430,7 +427,7 @@ class Model(Layer):
         act = getattr(last, "activation", None)
         if not isinstance(last, (Dense, Activation)) or act is None or type(loss) not in _losses._FUSABLE:
             return None
-        from .activations import softmax, sigmoid
+        from ..activations import softmax, sigmoid
         binary = type(loss) is _losses.BinaryCrossentropy
         if not ((act is softmax and not binary) or (act is sigmoid and binary)):
             return None
@@ -552,9 +549,10 @@ class Model(Layer):
             missing = [n for n in names if n not in value]
             extra = [k for k in value if k not in names]
             if missing or extra:
-                raise ValueError(f"{name}: {what} is a dict with keys {list(value)}, but {self.name}'s "
-                                 f"{'inputs' if what == 'x' else 'outputs'} are {names}"
-                                 + (f" (missing {missing})" if missing else "") + (f" (unknown {extra})" if extra else ""))
+                kind = "inputs" if what == "x" else "outputs"
+                raise ValueError(f"{name}: {what} is a dict with keys {list(value)}, but {self.name}'s {kind} are "
+                                 f"{names}" + (f" (missing {missing})" if missing else "")
+                                 + (f" (unknown {extra})" if extra else ""))
             return [value[n] for n in names]
         if len(names) == 1:
             return [value]
@@ -992,565 +990,3 @@ class _Batches:
             ybs = [None if missing else b[1] for b, missing in zip(outs, self._y_missing)] if self._has_y else None
             wbs = [b[2] if len(b) > 2 else None for b in outs] if self._has_y else None
             yield xbs, ybs, wbs
-
-
-class Sequential(Model):
-    """A stack of layers, each feeding the next. Once it knows its input shape it also records
-    the stack as a functional graph, so ``model.input``, ``model.output`` and each layer's
-    ``input``/``output`` exist, as in Keras (``Model(seq.input, seq.get_layer("code").output)``)."""
-
-    def __init__(self, layers=None, name=None, trainable=True):
-        self._init_model(name, "sequential")
-        self._layers = []
-        self._stack = []
-        self._input_shape = None
-        self._graph = None  # (layer ids, input layer, input tensor, output tensor, nodes): see _make_graph
-        for layer in layers or []:
-            self.add(layer)
-        if not trainable:
-            self.trainable = False
-
-    # ---------------------------------------------------------------- structure
-    @property
-    def layers(self):
-        """The model's layers in order (an Input marker is not one)."""
-        return self._stack
-
-    def _all_layers(self):
-        return self._layers
-
-    def _restack(self):
-        self._stack = [l for l in self._layers if not isinstance(l, InputLayer)]
-        self._optimizer_built = False  # the next step fixes the trained weights again (with any new layer's)
-
-    def add(self, layer):
-        if isinstance(layer, KerasTensor) and isinstance(layer._keras_history[0], InputLayer):
-            layer = layer._keras_history[0]  # Sequential([Input((4,)), ...]): the Input's layer
-        if not isinstance(layer, _layers.Layer):
-            raise TypeError(f"Sequential.add: expected a Layer, got {type(layer).__name__}")
-        if not self._layers and layer._input_shape_arg is not None:
-            self._input_shape = tuple(layer._input_shape_arg)
-        elif isinstance(layer, InputLayer):
-            raise ValueError("Sequential.add: an Input layer can only come first")
-        if any(l.name == layer.name for l in self._layers):
-            other = next(l for l in self._layers if l.name == layer.name)
-            raise ValueError(f"Sequential.add: {self.name} already has a layer named {layer.name!r} "
-                             f"({type(other).__name__}); layer names in a model must be unique (give name=...)")
-        self._layers.append(layer)
-        self._restack()
-        if self._input_shape is not None:
-            self.build()
-
-    def pop(self):
-        if not self.layers:
-            raise ValueError("Sequential.pop: the model has no layers")
-        layer = self._layers.pop()
-        self._restack()
-        self._drop_graph()
-        if self.built:
-            self._make_graph()
-        return layer
-
-    @property
-    def _input_shape_arg(self):
-        return self._input_shape
-
-    @property
-    def built(self):
-        return bool(self.layers) and all(l.built for l in self.layers)
-
-    @property
-    def input_shape(self):
-        return None if self._input_shape is None else (None,) + tuple(self._input_shape)
-
-    @property
-    def output_shape(self):
-        return self.layers[-1].output_shape if self.built else None
-
-    def build(self, input_shape=None):
-        """Create every layer's weights for samples of ``input_shape`` (no batch axis)."""
-        if input_shape is not None:
-            self._input_shape = _shape_arg(f"{self.name}.build", "input_shape", input_shape)
-        if self._input_shape is None:
-            raise ValueError(f"{self.name}: cannot build without knowing the input shape: give the first layer "
-                             "input_shape=(...) (or input_dim=...), start with Input(shape=...), or call fit/predict")
-        shape = self._input_shape
-        for layer in self.layers:
-            if not layer.built:
-                layer._build_for(shape)
-            elif tuple(layer.input_shape[1:]) != tuple(shape):
-                raise ValueError(f"{layer.name}: was built for inputs {layer.input_shape[1:]} but gets {shape}")
-            shape = tuple(layer.output_shape[1:])
-        self._make_graph()
-
-    def _make_graph(self):
-        """Record the stack as a functional graph (once per set of layers): an input tensor (the
-        Input given first, else one made here) and one node per layer."""
-        key = tuple(id(l) for l in self._layers)
-        if not self.layers or (self._graph is not None and self._graph[0] == key):
-            return
-        self._drop_graph()
-        first = self._layers[0] if isinstance(self._layers[0], InputLayer) else \
-            InputLayer(shape=self._input_shape, name=_unique_name(f"{self.name}_input"))
-        x = inp = first._inbound_nodes[0].outputs[0]
-        nodes = []
-        try:
-            for layer in self.layers:
-                x = layer(x)
-                nodes.append((layer, layer._inbound_nodes[-1]))
-        except (ValueError, TypeError, NotImplementedError) as e:  # a layer that cannot be called symbolically
-            for layer, node in nodes:
-                layer._inbound_nodes.remove(node)
-            self._graph_error = f"{type(e).__name__}: {e}"
-            return
-        self._graph = (key, first, inp, x, nodes)
-
-    def _drop_graph(self):
-        if self._graph is not None:
-            for layer, node in self._graph[4]:
-                if node in layer._inbound_nodes:
-                    layer._inbound_nodes.remove(node)
-        self._graph = None
-
-    def _graph_part(self, i, what):
-        if self._graph is None and self.built:
-            self._make_graph()
-        if self._graph is None:
-            why = getattr(self, "_graph_error", None)
-            raise AttributeError(f"{self.name}: has no {what} yet: it is not built (give the first layer an "
-                                 "input_shape, start with Input(shape=...), or call fit/predict)"
-                                 if why is None else f"{self.name}: has no symbolic {what}: a layer could not be "
-                                 f"called on symbolic tensors ({why})")
-        return self._graph[i]
-
-    @property
-    def input(self):
-        """The symbolic input of the model's graph (a KerasTensor)."""
-        return self._graph_part(2, "input")
-
-    @property
-    def output(self):
-        """The symbolic output of the model's graph."""
-        return self._graph_part(3, "output")
-
-    @property
-    def inputs(self):
-        return [self.input]
-
-    @property
-    def outputs(self):
-        return [self.output]
-
-    @property
-    def _input_names(self):
-        if self._layers and isinstance(self._layers[0], InputLayer):
-            return [self._layers[0].name]
-        return [self._graph[1].name] if self._graph is not None else ["input"]
-
-    @property
-    def _output_names(self):
-        return [self.layers[-1].name] if self.layers else ["output"]
-
-    def _ensure_built(self, shapes, name):
-        """Build on the first data seen, else check it: ``name`` is the calling function."""
-        if not self.layers:
-            raise ValueError(f"{name}: {self.name} has no layers; add some with model.add(...)")
-        data_shape = tuple(shapes[0])
-        shape = data_shape[1:]
-        if self._input_shape is None:
-            self._input_shape = shape
-        elif shape != tuple(self._input_shape):
-            if data_shape == tuple(self._input_shape):
-                raise ValueError(f"{name}: x of shape {data_shape} has no batch axis: {self.name} takes samples "
-                                 f"of shape {tuple(self._input_shape)}, so one sample is x[None]")
-            raise ValueError(f"{name}: {self.name} expected input samples of shape {tuple(self._input_shape)}, "
-                             f"got {shape} (x has shape {data_shape})")
-        self.build()
-
-    def _check_input(self, shape):
-        if _is_shape_list(shape):
-            raise ValueError(f"{self.name}: a Sequential model takes one input, got {len(shape)} (shapes {shape})")
-        if self._input_shape is not None and tuple(shape) != tuple(self._input_shape):
-            raise ValueError(f"{self.name}: expected input samples of shape {tuple(self._input_shape)}, got "
-                             f"{tuple(shape)}")
-
-    def compute_output_shape(self, input_shape):
-        self._check_input(input_shape)
-        if not self.built:
-            self.build(input_shape)
-        return tuple(self.layers[-1].output_shape[1:])
-
-    @property
-    def _input_dtype(self):
-        """The dtype data is cast to: that of the first layer that fixes one (its own dtype
-        argument, or weights), else float32."""
-        for layer in self._layers:
-            if layer._casts_inputs:
-                return layer.dtype
-        return _C.float32
-
-    @property
-    def _output_dtype(self):
-        for layer in reversed(self._layers):
-            if layer._casts_inputs:
-                return layer._output_dtype if isinstance(layer, Model) else layer.dtype
-        return _C.float32
-
-    def _fusable_output_layers(self):
-        return [self.layers[-1] if self.layers else None]
-
-    def _output_shapes(self):
-        last = self.layers[-1] if self.layers else None
-        return [last.output_shape] if last is not None and last.built else None
-
-    def summary(self, print_fn=print):
-        self._summary_check()
-        rows = [(f"{l.name} ({type(l).__name__})", str(l.output_shape), f"{l.count_params():,}") for l in self.layers]
-        self._summary_table(("Layer (type)", "Output Shape", "Param #"), rows, print_fn)
-
-    # ---------------------------------------------------------------- forward
-    def _forward(self, x, training=False, logits=False):
-        layers = self.layers
-        for i, layer in enumerate(layers):
-            if logits and i == len(layers) - 1:
-                x = layer._call(x, training=training, logits=True)
-            else:
-                x = layer(x, training=training)
-        return x
-
-    def _run(self, xs, training=False, logits=None):
-        return [self._forward(xs[0], training=training, logits=bool(logits and logits[0]))]
-
-    # ---------------------------------------------------------------- config
-    def get_config(self):
-        cfg = {"name": self.name, "layers": [_layers.serialize(l) for l in self._layers],
-               "build_input_shape": None if self._input_shape is None else list(self._input_shape)}
-        if not self.trainable:
-            cfg["trainable"] = False
-        return cfg
-
-    @classmethod
-    def from_config(cls, config):
-        model = cls(name=config.get("name"))
-        for d in config.get("layers", []):
-            model.add(_layers.deserialize(d))
-        if config.get("build_input_shape") is not None and not model.built:
-            model.build(tuple(config["build_input_shape"]))
-        if config.get("trainable") is False:
-            model._trainable = False  # the layers' own flags come from their configs
-        return model
-
-
-class Functional(Model):
-    """``Model(inputs, outputs)``: a graph of layer calls. The graph lives in the symbolic
-    tensors: each KerasTensor knows the Node (layer call) that made it and each Node its input
-    tensors, so the model walks back from ``outputs`` to ``inputs`` once, here, and keeps the
-    nodes in topological order (``_nodes``); running the model calls them in that order."""
-
-    def __init__(self, inputs, outputs, name=None, trainable=True):
-        self._init_model(name, "functional")
-        self._single_input = isinstance(inputs, KerasTensor)
-        self._single_output = isinstance(outputs, KerasTensor)
-        ins = self._tensor_list("inputs", inputs)
-        outs = self._tensor_list("outputs", outputs)
-        for i, t in enumerate(ins):
-            if not isinstance(t._keras_history[0], InputLayer):
-                raise ValueError(f"Model: inputs[{i}] ({t!r}) is the output of layer {t._keras_history[0].name!r}, "
-                                 "not a pydl.Input(...); a model's inputs are Input tensors (to cut a sub-model, "
-                                 "start from the full model's input)")
-        if len({id(t) for t in ins}) != len(ins):
-            raise ValueError(f"Model: an input is listed twice in inputs {[t.name for t in ins]}")
-        self._inputs, self._outputs = ins, outs
-        self._nodes = self._topological_nodes(ins, outs)
-        layers = [t._keras_history[0] for t in ins]
-        for node in self._nodes:
-            if node.layer not in layers:
-                layers.append(node.layer)
-        by_name = {}
-        for layer in layers:
-            if layer.name in by_name:
-                raise ValueError(f"Model: two layers are named {layer.name!r} ({type(by_name[layer.name]).__name__} "
-                                 f"and {type(layer).__name__}); layer names in a model must be unique (give name=...)")
-            by_name[layer.name] = layer
-        self._layer_list = layers
-        names = [t._keras_history[0].name for t in outs]
-        self._out_names = [n if names.count(n) == 1 else f"{n}_{i}" for i, n in enumerate(names)]
-        if not trainable:
-            self.trainable = False
-
-    @staticmethod
-    def _tensor_list(what, value):
-        if isinstance(value, dict):
-            raise TypeError(f"Model: give {what} as one symbolic tensor or a list of them (data dicts are keyed by "
-                            "the input layers' and output layers' names), got a dict")
-        items = [value] if isinstance(value, KerasTensor) else list(value) if isinstance(value, (list, tuple)) else None
-        if not items:
-            raise TypeError(f"Model: {what} must be a symbolic tensor (from pydl.Input or a layer called on one) or a "
-                            f"non-empty list of them, got {value!r}")
-        for i, t in enumerate(items):
-            if not isinstance(t, KerasTensor):
-                raise TypeError(f"Model: {what}[{i}] must be a symbolic tensor (from pydl.Input or a layer called on "
-                                f"one), got {type(t).__name__}")
-        return items
-
-    @staticmethod
-    def _topological_nodes(ins, outs):
-        """The nodes between ``ins`` and ``outs``, each after the nodes it reads (depth first from
-        the outputs). An Input reached that is not in ``ins``, or an input no output reads,
-        raises ValueError."""
-        given = {id(t) for t in ins}
-        order, state, used = [], {}, set()
-        for out in outs:
-            stack = [(out.node, False)]
-            while stack:
-                node, done = stack.pop()
-                if done:
-                    state[id(node)] = 2
-                    order.append(node)
-                    continue
-                if id(node) in state:
-                    continue
-                if isinstance(node.layer, InputLayer):
-                    t = node.outputs[0]
-                    if id(t) not in given:
-                        raise ValueError(f"Model: graph disconnected: output {out.name} {out.shape} depends on the "
-                                         f"input {node.layer.name!r} {t.shape}, which is not among the model's inputs "
-                                         f"{[x.name for x in ins]}")
-                    used.add(id(t))
-                    state[id(node)] = 2
-                    continue
-                state[id(node)] = 1
-                stack.append((node, True))
-                for t in reversed(node.inputs):
-                    if id(t.node) not in state:
-                        stack.append((t.node, False))
-        unused = [t for t in ins if id(t) not in used and id(t) not in {id(o) for o in outs}]
-        if unused:
-            raise ValueError(f"Model: the input(s) {[(t.name, t.shape) for t in unused]} are disconnected: no output "
-                             f"among {[o.name for o in outs]} depends on them; remove them from inputs or use them")
-        return order
-
-    # ---------------------------------------------------------------- structure
-    @property
-    def layers(self):
-        """The model's layers (its Input layers first), each once, in the order they run."""
-        return list(self._layer_list)
-
-    @property
-    def inputs(self):
-        return list(self._inputs)
-
-    @property
-    def outputs(self):
-        return list(self._outputs)
-
-    @property
-    def input(self):
-        return self._inputs[0] if self._single_input else list(self._inputs)
-
-    @property
-    def output(self):
-        return self._outputs[0] if self._single_output else list(self._outputs)
-
-    @property
-    def _input_names(self):
-        return [t._keras_history[0].name for t in self._inputs]
-
-    @property
-    def _output_names(self):
-        return list(self._out_names)
-
-    @property
-    def built(self):
-        return True
-
-    @property
-    def _input_shape_arg(self):
-        return tuple(self._inputs[0].shape[1:]) if len(self._inputs) == 1 else None
-
-    @property
-    def input_shape(self):
-        shapes = [t.shape for t in self._inputs]
-        return shapes[0] if self._single_input else shapes
-
-    @property
-    def output_shape(self):
-        shapes = [t.shape for t in self._outputs]
-        return shapes[0] if self._single_output else shapes
-
-    def _output_shapes(self):
-        return [t.shape for t in self._outputs]
-
-    def build(self, input_shape=None):
-        if input_shape is not None:
-            self._check_input(input_shape)
-
-    def _check_input(self, shape):
-        expected = [tuple(t.shape[1:]) for t in self._inputs]
-        got = [tuple(s) for s in shape] if _is_shape_list(shape) else [tuple(shape)]
-        if got != expected:
-            raise ValueError(f"{self.name}: expected input samples of shape(s) "
-                             f"{expected[0] if len(expected) == 1 else expected}, got "
-                             f"{got[0] if len(got) == 1 else got}")
-
-    def compute_output_shape(self, input_shape):
-        self._check_input(input_shape)
-        shapes = [tuple(t.shape[1:]) for t in self._outputs]
-        return shapes[0] if self._single_output else shapes
-
-    def _ensure_built(self, shapes, name):
-        for t, shape in zip(self._inputs, shapes):
-            want = tuple(t.shape[1:])
-            shape = tuple(shape)
-            if shape[1:] != want:
-                which = "x" if len(self._inputs) == 1 else f"x[{t._keras_history[0].name!r}]"
-                if shape == want:
-                    raise ValueError(f"{name}: {which} of shape {shape} has no batch axis: {self.name} takes samples "
-                                     f"of shape {want}, so one sample is x[None]")
-                raise ValueError(f"{name}: {self.name} expected {which} samples of shape {want} (input "
-                                 f"{t._keras_history[0].name!r}), got {shape[1:]} ({which} has shape {shape})")
-
-    def _dtype_of_first_casting(self, nodes):
-        for node in nodes:
-            layer = node.layer
-            if layer._casts_inputs:
-                return layer.dtype if not isinstance(layer, Model) else layer._input_dtype
-        return None
-
-    @property
-    def _input_dtype(self):
-        for t in self._inputs:
-            if t._keras_history[0]._casts_inputs:
-                return t._keras_history[0].dtype
-        return self._dtype_of_first_casting(self._nodes) or _C.float32
-
-    @property
-    def _output_dtype(self):
-        for node in reversed(self._nodes):
-            layer = node.layer
-            if layer._casts_inputs:
-                return layer._output_dtype if isinstance(layer, Model) else layer.dtype
-        return self._input_dtype
-
-    def _fusable_output_layers(self):
-        """For each output, the layer whose call makes it when that call can give logits (a Dense
-        or Activation whose output nothing else in the graph reads)."""
-        read = {}
-        for node in self._nodes:
-            for t in node.inputs:
-                read[id(t)] = read.get(id(t), 0) + 1
-        for t in self._outputs:
-            read[id(t)] = read.get(id(t), 0) + 1
-        out = []
-        for t in self._outputs:
-            layer = t._keras_history[0]
-            ok = read[id(t)] == 1 and not isinstance(layer, (InputLayer, Model)) and len(t.node.outputs) == 1
-            out.append(layer if ok else None)
-        return out
-
-    # ---------------------------------------------------------------- forward
-    def _run(self, xs, training=False, logits=None):
-        """Call the nodes in topological order; ``logits[i]``: output i is given before its last
-        layer's activation (for the fused softmax/sigmoid + crossentropy)."""
-        values = {id(t): x for t, x in zip(self._inputs, xs)}
-        fused = set()
-        if logits:
-            fused = {id(t.node) for t, flag in zip(self._outputs, logits) if flag}
-        for node in self._nodes:
-            args = [values[id(t)] for t in node.inputs]
-            arg = args[0] if node.single_input else args
-            tr = training if node.training is None else node.training
-            if id(node) in fused:
-                out = node.layer._call(arg, training=tr, logits=True)
-            else:
-                out = node.layer(arg, training=tr)
-            if len(node.outputs) == 1:
-                values[id(node.outputs[0])] = out
-            else:
-                for t, v in zip(node.outputs, out):
-                    values[id(t)] = v
-        return [values[id(t)] for t in self._outputs]
-
-    # ---------------------------------------------------------------- summary
-    def _node_index(self):
-        """Each node's index among its layer's nodes in this model (Keras's ``layer[i][j]``)."""
-        counts, index = {}, {}
-        for t in self._inputs:
-            index[id(t.node)] = 0
-        for node in self._nodes:
-            k = counts.get(id(node.layer), 0)
-            counts[id(node.layer)] = k + 1
-            index[id(node)] = k
-        return index
-
-    def summary(self, print_fn=print):
-        """Keras's table with a "Connected to" column: each layer's inputs as
-        ``layer_name[node][tensor]``, one line per input (a shared layer: one row per call)."""
-        index = self._node_index()
-        rows = []
-        for t in self._inputs:
-            layer = t._keras_history[0]
-            rows.append((f"{layer.name} ({type(layer).__name__})", str(t.shape), "0", "-"))
-        for layer in self._layer_list[len(self._inputs):]:
-            nodes = [n for n in self._nodes if n.layer is layer]
-            for i, node in enumerate(nodes):
-                shape = node.outputs[0].shape if len(node.outputs) == 1 else [o.shape for o in node.outputs]
-                links = "\n".join(f"{t._keras_history[0].name}[{index[id(t.node)]}][{t._keras_history[2]}]"
-                                  for t in node.inputs)
-                rows.append((f"{layer.name} ({type(layer).__name__})" if i == 0 else "", str(shape),
-                             f"{layer.count_params():,}" if i == 0 else "", links))
-        self._summary_table(("Layer (type)", "Output Shape", "Param #", "Connected to"), rows, print_fn)
-
-    # ---------------------------------------------------------------- config
-    def get_config(self):
-        """The layers (each once) and the nodes in topological order, each as [layer name, called on a
-        list, training, inbound tensors [[layer name, node index, tensor index], ...]]."""
-        index = self._node_index()
-
-        def ref(t):
-            return [t._keras_history[0].name, index[id(t.node)], t._keras_history[2]]
-
-        cfg = {"name": self.name,
-               "layers": [_layers.serialize(l) for l in self._layer_list],
-               "nodes": [[n.layer.name, not n.single_input, n.training, [ref(t) for t in n.inputs]]
-                         for n in self._nodes],
-               "input_layers": [ref(t) for t in self._inputs],
-               "output_layers": [ref(t) for t in self._outputs],
-               "single_input": self._single_input, "single_output": self._single_output}
-        if not self.trainable:
-            cfg["trainable"] = False
-        return cfg
-
-    @classmethod
-    def from_config(cls, config):
-        layers = {}
-        for d in config["layers"]:
-            layer = _layers.deserialize(d)
-            layers[layer.name] = layer
-        made = {}  # (layer name, node index) -> output tensors
-        for name, layer in layers.items():
-            if isinstance(layer, InputLayer):
-                made[(name, 0)] = layer._inbound_nodes[0].outputs
-        counts = {}
-
-        def tensor(ref):
-            name, k, i = ref
-            if (name, k) not in made:
-                raise ValueError(f"Model.from_config: the config reads node {k} of layer {name!r} before it is made")
-            return made[(name, k)][i]
-
-        for name, as_list, training, inbound in config["nodes"]:
-            if name not in layers:
-                raise ValueError(f"Model.from_config: a node calls layer {name!r}, which the config does not define")
-            args = [tensor(r) for r in inbound]
-            out = layers[name](args if as_list else args[0], training=training)
-            k = counts.get(name, 0)
-            counts[name] = k + 1
-            made[(name, k)] = out if isinstance(out, list) else [out]
-        ins = [tensor(r) for r in config["input_layers"]]
-        outs = [tensor(r) for r in config["output_layers"]]
-        model = cls(ins[0] if config.get("single_input", len(ins) == 1) else ins,
-                    outs[0] if config.get("single_output", len(outs) == 1) else outs, name=config.get("name"))
-        if config.get("trainable") is False:
-            model._trainable = False
-        return model
