@@ -411,3 +411,35 @@ def test_deepcopy_of_a_functional_model_is_independent():
     np.testing.assert_array_equal(c.predict(X, verbose=0), m.predict(X, verbose=0))
     c.set_weights([w * 0 for w in c.get_weights()])
     assert np.abs(m.predict(X, verbose=0)).sum() > 0 and np.abs(c.predict(X, verbose=0)).sum() == 0
+
+
+def test_keras1_model_input_output_names_warn_and_work():
+    x = Input((3,))
+    y = Dense(2)(x)
+    with pytest.warns(DeprecationWarning) as record:
+        m = Model(input=x, output=y)
+    messages = sorted(str(w.message) for w in record)
+    assert "'input' is the Keras 1 name; use 'inputs'" in messages[0]
+    assert "'output' is the Keras 1 name; use 'outputs'" in messages[1]
+    assert m.input is x and m.output is y
+    with pytest.raises(TypeError, match="got both 'input'"):
+        Model(x, y, input=x)
+
+
+def test_an_unbuilt_sequential_called_on_a_symbolic_tensor_builds_for_its_shape():
+    seq = Sequential([Dense(4, activation="relu"), Dense(2)])
+    x = Input((5,))
+    out = seq(x)
+    assert seq.built and seq.layers[0].kernel.shape == (5, 4) and out.shape == (None, 2)
+    m = Model(x, out)
+    X = _x((3, 5))
+    w1, b1, w2, b2 = seq.get_weights()
+    np.testing.assert_allclose(m.predict(X, verbose=0), relu(X @ w1 + b1) @ w2 + b2, rtol=1e-5, atol=1e-6)
+
+
+def test_pickle_round_trip_of_a_functional_model():
+    import pickle
+    m = residual_model()
+    X = _x((4, 6))
+    c = pickle.loads(pickle.dumps(m))
+    np.testing.assert_array_equal(c.predict(X, verbose=0), m.predict(X, verbose=0))

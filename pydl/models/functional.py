@@ -2,7 +2,7 @@
 (Keras's models/functional.py)."""
 from .. import _C
 from .. import layers as _layers
-from ..layers.base import KerasTensor, _is_shape_list
+from ..layers.base import KerasTensor, _is_shape_list, keras1_names
 from ..layers.core import InputLayer
 from .model import Model
 
@@ -13,6 +13,7 @@ class Functional(Model):
     tensors, so the model walks back from ``outputs`` to ``inputs`` once, here, and keeps the
     nodes in topological order (``_nodes``); running the model calls them in that order."""
 
+    @keras1_names(input="inputs", output="outputs")  # Keras 1's Model(input=..., output=...), the slides' code
     def __init__(self, inputs, outputs, name=None, trainable=True):
         self._init_model(name, "functional")
         self._single_input = isinstance(inputs, KerasTensor)

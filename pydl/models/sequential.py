@@ -110,7 +110,7 @@ class Sequential(Model):
             for layer in self.layers:
                 x = layer(x)
                 nodes.append((layer, layer._inbound_nodes[-1]))
-        except (ValueError, TypeError, NotImplementedError) as e:  # a layer that cannot be called symbolically
+        except Exception as e:  # noqa: BLE001  a layer that cannot be called symbolically: no graph, said on use
             for layer, node in nodes:
                 layer._inbound_nodes.remove(node)
             self._graph_error = f"{type(e).__name__}: {e}"
