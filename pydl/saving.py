@@ -268,10 +268,11 @@ def clone_model(model, input_tensors=None, clone_function=None):
     ``clone.set_weights(model.get_weights())``; ``copy.deepcopy(model)`` copies weights and
     compile state too.
 
-    ``input_tensors``: an ``Input(shape=...)`` (or a list of one) the clone starts from instead
-    of the model's own input. ``clone_function(layer) -> layer`` makes each layer of the clone
-    (default: ``type(layer).from_config(layer.get_config())``); returning the layer itself shares
-    it, weights included, between the two models, as in Keras.
+    ``input_tensors``: an ``Input(shape=...)`` (or a list of them, one per model input) the
+    clone starts from instead of the model's own inputs. ``clone_function(layer) -> layer`` makes
+    each layer of the clone (default: ``type(layer).from_config(layer.get_config())``; not called
+    for Input layers); returning the layer itself shares it, weights included, between the two
+    models, as in Keras. A functional model's clone is wired as the model is.
     """
     from . import models as _models
     from .layers import Input, InputLayer, Layer
@@ -280,8 +281,10 @@ def clone_model(model, input_tensors=None, clone_function=None):
     if clone_function is not None and not callable(clone_function):
         raise TypeError(f"clone_model: clone_function must be a callable layer -> layer, got "
                         f"{type(clone_function).__name__}")
+    if type(model) is _models.Functional:
+        return _clone_functional(model, input_tensors, clone_function)
     if type(model) is not _models.Sequential and (input_tensors is not None or clone_function is not None):
-        raise TypeError(f"clone_model: input_tensors and clone_function need a Sequential model; "
+        raise TypeError(f"clone_model: input_tensors and clone_function need a Sequential or functional model; "
                         f"{model.name} is a {type(model).__name__}: clone it without them")
     first = None
     if input_tensors is not None:
@@ -308,3 +311,26 @@ def clone_model(model, input_tensors=None, clone_function=None):
             model._input_shape is not None and input_tensors is None:
         clone.build(tuple(model._input_shape))
     return clone
+
+
+def _clone_functional(model, input_tensors, clone_function):
+    from .layers import Input, InputLayer, Layer
+    config = model.get_config()
+    inputs = None
+    if input_tensors is not None:
+        inputs = list(input_tensors) if isinstance(input_tensors, (list, tuple)) else [input_tensors]
+        if len(inputs) != len(model.inputs) or not all(isinstance(t, Input) for t in inputs):
+            raise TypeError(f"clone_model: input_tensors must be {len(model.inputs)} pydl.Input(shape=...) tensor(s), "
+                            f"one per input of {model.name}, got {input_tensors!r}")
+    layers = {}
+    for layer in model.layers:
+        if isinstance(layer, InputLayer):
+            if inputs is None:
+                layers[layer.name] = InputLayer.from_config(layer.get_config())
+            continue
+        new = (clone_function or _clone_layer)(layer)
+        if not isinstance(new, Layer):
+            raise TypeError(f"clone_model: clone_function returned {type(new).__name__} for layer "
+                            f"{layer.name}; it must return a Layer")
+        layers[layer.name] = new
+    return type(model)._rebuild(config, layers, inputs)

@@ -443,3 +443,34 @@ def test_pickle_round_trip_of_a_functional_model():
     X = _x((4, 6))
     c = pickle.loads(pickle.dumps(m))
     np.testing.assert_array_equal(c.predict(X, verbose=0), m.predict(X, verbose=0))
+
+
+def test_clone_model_of_a_functional_model_with_clone_function_and_input_tensors():
+    m = residual_model()
+    X = _x((4, 6))
+    shared = clone_model(m, clone_function=lambda layer: layer)  # every layer shared, so every weight
+    assert shared.get_layer("f1") is m.get_layer("f1")
+    np.testing.assert_array_equal(shared.predict(X, verbose=0), m.predict(X, verbose=0))
+    x2 = Input((6,), name="new_in")
+    c = clone_model(m, input_tensors=x2)
+    assert c.input is x2 and c.layers[0].name == "new_in"
+    c.set_weights(m.get_weights())
+    np.testing.assert_array_equal(c.predict(X, verbose=0), m.predict(X, verbose=0))
+    with pytest.raises(TypeError, match="1 pydl.Input"):
+        clone_model(m, input_tensors=[x2, Input((6,))])
+    with pytest.raises(TypeError, match="must return a Layer"):
+        clone_model(m, clone_function=lambda layer: None)
+
+
+def test_a_sub_model_round_trips_through_a_file(tmp_path):
+    m = residual_model()
+    part = Model(m.input, m.get_layer("skip").output, name="part")
+    _round_trip(part, tmp_path, _x((3, 6)))
+
+
+def test_subclassing_model_without_a_wiring_says_so():
+    class Mine(Model):
+        pass
+
+    with pytest.raises(TypeError, match="subclassing Model with a call"):
+        Mine()

@@ -294,10 +294,21 @@ class Functional(Model):
         for d in config["layers"]:
             layer = _layers.deserialize(d)
             layers[layer.name] = layer
+        return cls._rebuild(config, layers)
+
+    @classmethod
+    def _rebuild(cls, config, layers, input_tensors=None):
+        """Replay ``config``'s nodes on ``layers`` (config name -> layer, which may be named
+        otherwise: clone_model's clone_function), from the config's Input layers or from
+        ``input_tensors`` (one Input per model input, in order)."""
         made = {}  # (layer name, node index) -> output tensors
-        for name, layer in layers.items():
-            if isinstance(layer, InputLayer):
-                made[(name, 0)] = layer._inbound_nodes[0].outputs
+        if input_tensors is not None:
+            for (name, _, _), t in zip(config["input_layers"], input_tensors):
+                made[(name, 0)] = [t]
+        else:
+            for name, layer in layers.items():
+                if isinstance(layer, InputLayer):
+                    made[(name, 0)] = layer._inbound_nodes[0].outputs
         counts = {}
 
         def tensor(ref):

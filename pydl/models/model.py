@@ -65,6 +65,12 @@ class Model(Layer):
     tensor or a list, computed from the inputs by calling layers on them.
     """
 
+    def __init__(self, *args, **kwargs):
+        # reached only by a direct subclass of Model that defines no wiring of its own
+        raise TypeError(f"{type(self).__name__}: subclassing Model with a call() method is not supported yet; build "
+                        "the model with Sequential([...]) or Model(inputs, outputs) (a custom Layer can hold custom "
+                        "computation)")
+
     def __new__(cls, *args, **kwargs):
         if cls is Model:
             from .functional import Functional
@@ -415,8 +421,9 @@ class Model(Layer):
         return out
 
     def _find_fusions(self):
+        self._fusion_layers = self._fusable_output_layers()
         return [self._find_fusion(layer, loss) if layer is not None and loss is not None else None
-                for layer, loss in zip(self._fusable_output_layers(), self._output_losses)]
+                for layer, loss in zip(self._fusion_layers, self._output_losses)]
 
     def _find_fusion(self, last, loss):
         """softmax + categorical crossentropy (or sigmoid + binary crossentropy) at the end of an
@@ -469,7 +476,7 @@ class Model(Layer):
             if logits[i]:
                 if outputs:  # the fused loss never formed the probabilities
                     with no_grad():
-                        out = self._fusable_output_layers()[i].activation(out)
+                        out = self._fusion_layers[i].activation(out)
                 else:
                     out = None
             results.append(out)
