@@ -373,9 +373,9 @@ class Layer:
         else:
             self._check_input(shape)
         if isinstance(x, list):
-            x = [self._cast(t) for t in x]
+            x = [self._cast_input(t) for t in x]
         else:
-            x = self._cast(x)
+            x = self._cast_input(x)
         self.losses = []
         if logits:
             out = self.call(x, training=training, logits=True)
@@ -387,7 +387,7 @@ class Layer:
                 self.losses.append(self.activity_regularizer(out))
         return out
 
-    def _cast(self, x):
+    def _cast_input(self, x):
         if x.dtype != self.dtype and self._casts_inputs and x.dtype.name in ("float32", "float64"):
             x = x.to(self.dtype)  # Keras's rule: a layer computes in its own dtype (the cast has a gradient)
         return x

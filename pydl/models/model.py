@@ -516,7 +516,14 @@ class Model(Layer):
         finally:
             for w in frozen:
                 w.requires_grad = True
-        return float(loss.item()), out, [None if p is None else float(p.item()) for p in parts]
+        return float(loss.item()), out, self._part_values(parts)
+
+    def _part_values(self, parts):
+        """Each output's loss as a float, for the logs of a model of several outputs (one output:
+        its loss is 'loss', so no second read of it)."""
+        if len(parts) == 1:
+            return [None]
+        return [None if p is None else float(p.item()) for p in parts]
 
     def _compiled_parameters(self):
         """The weights that were trainable when the model was compiled (Keras fixes them then)."""
@@ -563,8 +570,7 @@ class Model(Layer):
             return [value[n] for n in names]
         if len(names) == 1:
             return [value]
-        if isinstance(value, (list, tuple)) and len(value) == len(names) and \
-                all(isinstance(v, (np.ndarray, _C.Tensor)) or v is None for v in value):
+        if isinstance(value, (list, tuple)) and len(value) == len(names):
             return list(value)
         kind = "inputs" if what == "x" else "outputs"
         got = f"a list of {len(value)}" if isinstance(value, (list, tuple)) else type(value).__name__
@@ -868,7 +874,7 @@ class Model(Layer):
                                                            outputs=bool(metric_objs))
                 total += float(loss.item()) * nb
                 seen += nb
-                loss_sums = self._add_parts(loss_sums, [None if p is None else float(p.item()) for p in parts], nb)
+                loss_sums = self._add_parts(loss_sums, self._part_values(parts), nb)
                 self._update_metrics(metric_objs, ybs, outs, wbs)
                 if batch_logs:
                     cl.call("on_test_batch_end", step, self._logs(total, seen, loss_sums, metric_objs))
