@@ -474,3 +474,38 @@ def test_subclassing_model_without_a_wiring_says_so():
 
     with pytest.raises(TypeError, match="subclassing Model with a call"):
         Mine()
+
+
+def test_float64_functional_model_computes_in_float64():
+    pydl.manual_seed(0)
+    x = Input((4,))
+    h = Dense(4, activation="tanh", dtype="float64")(x)
+    out = Dense(2, dtype="float64")(Add()([x, h]))
+    m = Model(x, out)
+    X = np.random.default_rng(1).standard_normal((5, 4))
+    w1, b1, w2, b2 = m.get_weights()
+    p = m.predict(X, verbose=0)
+    assert p.dtype == np.float64
+    np.testing.assert_allclose(p, (X + np.tanh(X @ w1 + b1)) @ w2 + b2, rtol=1e-12, atol=1e-12)
+
+
+def test_count_params_of_an_unbuilt_model_raises():
+    with pytest.raises(ValueError, match="not built yet"):
+        Sequential([Dense(2)]).count_params()
+
+
+def test_a_functional_graph_survives_its_layers_sequential_re_recording_its_graph():
+    # the layer's first call is in a Sequential's graph; re-recording that graph (add) drops
+    # that call, which must not shift what the functional model's tensors point at
+    pydl.manual_seed(0)
+    d = Dense(3, name="d_shared")
+    seq = Sequential([Input((3,)), d])
+    x = Input((3,), name="fx")
+    y = Dense(1, name="fy")(d(x))
+    seq.add(Dense(2, name="later"))
+    m = Model(x, y)
+    X = _x((4, 3))
+    w, b = d.get_weights()
+    wy, by = m.get_layer("fy").get_weights()
+    np.testing.assert_allclose(m.predict(X, verbose=0), (X @ w + b) @ wy + by, rtol=1e-5, atol=1e-6)
+    assert [l.name for l in m.layers] == ["fx", "d_shared", "fy"]

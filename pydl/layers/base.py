@@ -114,6 +114,7 @@ class KerasTensor:
         self.shape = tuple(shape)
         self.dtype = dtype
         self._keras_history = (layer, node_index, tensor_index)
+        self._node = None  # the Node that made it (set with the Node)
 
     @property
     def ndim(self):
@@ -121,13 +122,14 @@ class KerasTensor:
 
     @property
     def node(self):
-        layer, node_index, _ = self._keras_history
-        return layer._inbound_nodes[node_index]
+        """The layer call (Node) that made this tensor. Held directly, not as an index into the
+        layer's list of calls, which changes when a Sequential re-records its graph."""
+        return self._node
 
     @property
     def name(self):
         layer, node_index, tensor_index = self._keras_history
-        n = len(layer._inbound_nodes[node_index].outputs)
+        n = len(self._node.outputs) if self._node is not None else 1
         return layer.name if n == 1 and node_index == 0 else f"{layer.name}/{node_index}/{tensor_index}"
 
     def _symbolic_error(self, what):
@@ -171,6 +173,8 @@ class Node:
         self.outputs = list(outputs)
         self.single_input = single_input
         self.training = training
+        for t in self.outputs:
+            t._node = self
 
     @property
     def parents(self):

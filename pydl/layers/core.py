@@ -47,6 +47,7 @@ class Input(KerasTensor):
         layer = InputLayer(shape=shape, name=name, dtype=dtype, **kwargs)
         super().__init__(layer.output_shape, layer.dtype, layer, 0, 0)
         layer._inbound_nodes[0].outputs[0] = self
+        self._node = layer._inbound_nodes[0]
 
     @property
     def _input_shape_arg(self):
