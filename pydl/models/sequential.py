@@ -102,8 +102,12 @@ class Sequential(Model):
         if not self.layers or (self._graph is not None and self._graph[0] == key):
             return
         self._drop_graph()
-        first = self._layers[0] if isinstance(self._layers[0], InputLayer) else \
-            InputLayer(shape=self._input_shape, name=_unique_name(f"{self.name}_input"))
+        if isinstance(self._layers[0], InputLayer):
+            first = self._layers[0]
+        else:  # an input layer of its own, kept while the input shape stays
+            first = getattr(self, "_own_input", None)
+            if first is None or tuple(first.input_shape[1:]) != tuple(self._input_shape):
+                first = self._own_input = InputLayer(shape=self._input_shape, name=_unique_name(f"{self.name}_input"))
         x = inp = first._inbound_nodes[0].outputs[0]
         nodes = []
         try:
