@@ -509,3 +509,14 @@ def test_a_functional_graph_survives_its_layers_sequential_re_recording_its_grap
     wy, by = m.get_layer("fy").get_weights()
     np.testing.assert_allclose(m.predict(X, verbose=0), (X @ w + b) @ wy + by, rtol=1e-5, atol=1e-6)
     assert [l.name for l in m.layers] == ["fx", "d_shared", "fy"]
+
+
+def test_a_list_of_one_array_feeds_a_model_of_one_input_and_output():
+    x = Input((3,))
+    m = Model([x], [Dense(2)(x)])
+    X, Y = _x((6, 3)), _x((6, 2), 1)
+    p = m.predict([X], verbose=0)
+    assert isinstance(p, list) and len(p) == 1 and p[0].shape == (6, 2)  # outputs given as a list: a list back
+    m.compile(optimizer="sgd", loss="mse")
+    mse = float(np.mean((p[0] - Y) ** 2))
+    np.testing.assert_allclose(m.evaluate([X], [Y], verbose=0), mse, rtol=1e-5)

@@ -572,6 +572,8 @@ class Model(Layer):
                                  + (f" (unknown {extra})" if extra else ""))
             return [value[n] for n in names]
         if len(names) == 1:
+            if isinstance(value, (list, tuple)) and len(value) == 1 and isinstance(value[0], (np.ndarray, _C.Tensor)):
+                return [value[0]]  # [x] for a model of one input (Keras flattens the structure too)
             return [value]
         if isinstance(value, (list, tuple)) and len(value) == len(names):
             return list(value)
