@@ -12,7 +12,7 @@ file(GLOB_RECURSE _files RELATIVE ${ROOT}
   ${ROOT}/cpp/bindings/*.h ${ROOT}/cpp/bindings/*.hpp ${ROOT}/cpp/bindings/*.cpp ${ROOT}/cpp/bindings/*.cu
   ${ROOT}/cpp/bindings/*.cuh
   ${ROOT}/cmake/*.cmake)
-foreach(_f CMakeLists.txt pydl/data/_batching.pyx)
+foreach(_f CMakeLists.txt pydl/data/_batching.pyx pydl/data/_augment.pyx)
   if(EXISTS ${ROOT}/${_f})
     list(APPEND _files ${_f})
   endif()

@@ -32,7 +32,7 @@ from . import functional  # noqa: F401
 from . import utils  # noqa: F401
 from . import (  # noqa: F401  (the Keras-style API)
     activations, initializers, regularizers, losses, metrics, optimizers, schedules, callbacks, layers, models,
-    datasets, saving,
+    datasets, saving, kernels,
 )
 
 # the functional API's entry points, as keras.Input and keras.Model

@@ -17,6 +17,7 @@ or evaluated from what a file says.
 import contextlib
 import inspect
 import os
+import re
 import threading
 import types
 
@@ -39,12 +40,13 @@ def lookup(kind, table, identifier):
 
 
 def camel_to_snake(name):
-    out = []
-    for i, c in enumerate(name):
-        if c.isupper() and i and not name[i - 1].isupper():
-            out.append("_")
-        out.append(c.lower())
-    return "".join(out)
+    """Keras's default names: 'Dense' -> 'dense', 'Conv2D' -> 'conv2d', 'MaxPooling2D' ->
+    'max_pooling2d', 'BatchNormalization' -> 'batch_normalization' (Keras 3's rule: an
+    underscore before each capitalised word and between a lower-case letter and a capital)."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)
+    return name.lower()
 
 
 class Configurable:

@@ -5,7 +5,7 @@ so when ``import pydl`` finds this checkout's ``pydl/`` first (``python -m pydl`
 and ``python -m pytest`` all put the working directory on ``sys.path``), ``pydl._C`` is not
 beside it. Then :func:`use_installed_core` looks for an installed pydl further along
 ``sys.path`` and lets this tree's Python code load that install's compiled modules
-(``pydl._C``, ``pydl.data._batching``): Python edits take effect at once, C++ edits need a
+(``pydl._C``, ``pydl.data._batching``, ``pydl.data._augment``): Python edits take effect at once, C++ edits need a
 rebuild. The install records a hash of the C++ sources it was built from
 (``_build_sources.sha256``, written by cmake/pydl_source_hash.cmake); when it differs from this
 tree's sources a warning says so and what to run. With no install to borrow, the ImportError
@@ -18,13 +18,13 @@ import warnings
 from importlib.machinery import PathFinder
 
 # The compiled modules of a build: (module name, folder below the package root).
-COMPILED = (("pydl._C", ""), ("pydl.data._batching", "data"))
+COMPILED = (("pydl._C", ""), ("pydl.data._batching", "data"), ("pydl.data._augment", "data"))
 HASH_FILE = "_build_sources.sha256"
 # Files whose content decides what the compiled modules contain. cmake/pydl_source_hash.cmake
 # walks the same list; the two must agree (tests/test_info.py checks it).
 HASHED_DIRS = ("cpp/include", "cpp/src", "cpp/bindings")
 HASHED_SUFFIXES = (".h", ".hpp", ".cpp", ".cu", ".cuh")
-HASHED_FILES = ("CMakeLists.txt", "pydl/data/_batching.pyx")
+HASHED_FILES = ("CMakeLists.txt", "pydl/data/_batching.pyx", "pydl/data/_augment.pyx")
 
 INSTALL_HINT = (
     "build it with the README's install command, pip install \".[datasets]\" (a C++17 compiler "

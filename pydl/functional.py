@@ -9,7 +9,8 @@ from . import _C
 
 __all__ = ["linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
            "max_pool1d", "max_pool2d", "avg_pool2d", "global_max_pool2d", "global_avg_pool2d",
-           "conv2d", "conv1d"]
+           "conv2d", "conv1d",
+           "conv2d_transpose", "upsample2d", "pad2d"]
 
 
 def _pair(value, op, name):
@@ -209,3 +210,150 @@ def global_max_pool2d(x, keepdims=False):
 def global_avg_pool2d(x, keepdims=False):
     """Mean over H and W of NCHW ``x``: (N, C), or (N, C, 1, 1) with ``keepdims``."""
     return _C.global_avg_pool2d(x, keepdims)
+
+
+# ---------------------------------------------------------------- normalisation (issue 8)
+__all__ += ["batch_norm", "layer_norm", "group_norm"]
+
+
+def _norm_number(value, op, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{op}: {name} must be a number, got {value!r}")
+    return float(value)
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Batch normalisation of ``x`` (N, C) or (N, C, *) per channel (axis 1), PyTorch's
+    ``torch.nn.functional.batch_norm``:
+
+    y = (x - mean) / sqrt(var + eps) * weight + bias, with ``weight`` / ``bias`` of shape (C,)
+    or None (1 and 0).
+
+    ``training=True``: mean and var are this batch's, over N and * (the biased variance, divided
+    by the count M = N * prod(*)). If ``running_mean`` / ``running_var`` (shape (C,)) are given they
+    are updated in place, outside the graph, with PyTorch's convention
+    ``running = (1 - momentum) * running + momentum * batch``, the variance term being the
+    unbiased M / (M - 1) * var; a batch with one value per channel is refused, as PyTorch does.
+    ``training=False``: mean and var are ``running_mean`` and ``running_var`` (required).
+
+    PyTorch's momentum (0.1, the weight of the new batch) is 1 minus Keras's (0.99, the weight of
+    the old statistic): ``layers.BatchNormalization`` takes Keras's and uses the biased variance
+    for its moving variance, as Keras does.
+    """
+    op = "batch_norm"
+    if not isinstance(training, bool):
+        raise TypeError(f"{op}: training must be a bool, got {training!r}")
+    return _C.batch_norm(x, running_mean, running_var, weight, bias, training, _norm_number(momentum, op, "momentum"),
+                         _norm_number(eps, op, "eps"), True)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalisation, PyTorch's ``torch.nn.functional.layer_norm``: each sample normalised
+    over the trailing dims ``normalized_shape`` (an int or a tuple, equal to x's last dims),
+    y = (x - mean) / sqrt(var + eps) * weight + bias, with the biased variance and ``weight`` /
+    ``bias`` of shape ``normalized_shape`` (elementwise) or None."""
+    op = "layer_norm"
+    if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
+        normalized_shape = (int(normalized_shape),)
+    if not isinstance(normalized_shape, (tuple, list)) or not all(
+            isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in normalized_shape):
+        raise TypeError(f"{op}: normalized_shape must be an int or a tuple of ints, got {normalized_shape!r}")
+    return _C.layer_norm(x, tuple(int(d) for d in normalized_shape), weight, bias, _norm_number(eps, op, "eps"))
+
+
+def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+    """Group normalisation, PyTorch's ``torch.nn.functional.group_norm``: the C channels of ``x``
+    (N, C, *) split into ``num_groups`` groups of C / num_groups consecutive channels; each sample's
+    group is normalised over its channels and * (biased variance), then y = xhat * weight[c] +
+    bias[c] per channel (``weight`` / ``bias`` of shape (C,) or None). num_groups = C is instance
+    normalisation; num_groups = 1 normalises each sample over all of (C, *)."""
+    op = "group_norm"
+    if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral):
+        raise TypeError(f"{op}: num_groups must be an int, got {num_groups!r}")
+    return _C.group_norm(x, int(num_groups), weight, bias, _norm_number(eps, op, "eps"))
+# ---------------------------------------------------------------- transposed convolution, resampling (NCHW)
+def _int_arg(value, op, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{op}: {name} must be an int, got {value!r}")
+    return int(value)
+
+
+def conv2d_transpose(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
+    """Transposed convolution (PyTorch's ``conv_transpose2d``; note pydl's argument order, the
+    same as ``conv2d``'s: dilation before groups): the adjoint of ``conv2d`` with the same weight,
+    stride, padding and dilation, so it maps conv2d's output shape back to its input shape.
+
+    x (N, C_in, H, W); weight (C_in, C_out / groups, kh, kw); bias (C_out,) or None.
+    stride, padding, output_padding, dilation: int or (h, w). padding crops that many rows/columns
+    from both sides of the full output; output_padding (smaller than the stride or the dilation)
+    adds rows/columns at the bottom/right. Returns (N, C_out, H_out, W_out) with
+    H_out = (H - 1) * stride - 2 * padding + dilation * (kh - 1) + output_padding + 1.
+    """
+    op = "conv2d_transpose"
+    stride = _pair(stride, op, "stride")
+    dilation = _pair(dilation, op, "dilation")
+    ph, pw = _pair(padding, op, "padding")
+    output_padding = _pair(output_padding, op, "output_padding")
+    return _C.conv2d_transpose(x, weight, bias, stride, (ph, ph, pw, pw), output_padding, dilation,
+                               _int_arg(groups, op, "groups"))
+
+
+def upsample2d(x, size=None, scale_factor=None, mode="nearest", align_corners=False):
+    """Upsample (or resize) NCHW ``x``, PyTorch's ``F.interpolate`` for 4-D input.
+
+    Give exactly one of ``size`` (int or (h, w): the output size) and ``scale_factor`` (number or
+    (h, w): output size floor(in * scale_factor); the map uses the factor itself, as PyTorch).
+    mode 'nearest': output i copies input floor(i / scale_factor) (floor(i * in / out) from a size);
+    'bilinear': blends the 2x2 nearest inputs; ``align_corners`` (bilinear only) lines up the corner
+    pixels' centres instead of the pixels' areas.
+    """
+    op = "upsample2d"
+    if not isinstance(x, _C.Tensor):
+        raise TypeError(f"{op}: x must be a pydl tensor, got {type(x).__name__}")
+    if x.dim() != 4:
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {tuple(x.shape)}")
+    if not isinstance(mode, str):
+        raise TypeError(f"{op}: mode must be 'nearest' or 'bilinear', got {mode!r}")
+    if not isinstance(align_corners, bool):
+        raise TypeError(f"{op}: align_corners must be a bool, got {align_corners!r}")
+    if (size is None) == (scale_factor is None):
+        raise ValueError(f"{op}: give exactly one of size and scale_factor, got size={size!r}, "
+                         f"scale_factor={scale_factor!r}")
+    h, w = x.shape[2], x.shape[3]
+    if size is not None:
+        out = _pair(size, op, "size")
+        scale = (0.0, 0.0)
+    else:
+        def is_num(v):
+            return isinstance(v, numbers.Real) and not isinstance(v, bool)
+        if is_num(scale_factor):
+            scale = (float(scale_factor), float(scale_factor))
+        elif isinstance(scale_factor, (tuple, list)) and len(scale_factor) == 2 and all(map(is_num, scale_factor)):
+            scale = (float(scale_factor[0]), float(scale_factor[1]))
+        else:
+            raise TypeError(f"{op}: scale_factor must be a number or a pair of numbers (h, w), got {scale_factor!r}")
+        if not all(s > 0 and s < float("inf") for s in scale):
+            raise ValueError(f"{op}: scale_factor must be positive and finite, got {scale_factor!r}")
+        out = (int(h * scale[0]), int(w * scale[1]))  # floor, as PyTorch
+        if min(out) < 1:
+            raise ValueError(f"{op}: scale_factor {scale_factor!r} gives an empty output {out} for input shape "
+                             f"{tuple(x.shape)}")
+    return _C.upsample2d(x, out, scale, mode, align_corners)
+
+
+def pad2d(x, padding, mode="zeros"):
+    """Pad the height and width of NCHW ``x``: ``padding`` an int (every side) or
+    (left, right, top, bottom) as PyTorch's ``F.pad``; mode 'zeros' or 'reflect' (mirrored about
+    the edge pixel, which is not repeated: each pad smaller than that axis)."""
+    op = "pad2d"
+    def is_int(v):
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    if is_int(padding):
+        pads = (int(padding),) * 4
+    elif isinstance(padding, (tuple, list)) and len(padding) == 4 and all(map(is_int, padding)):
+        pads = tuple(int(p) for p in padding)
+    else:
+        raise TypeError(f"{op}: padding must be an int or (left, right, top, bottom) ints, got {padding!r}")
+    if not isinstance(mode, str):
+        raise TypeError(f"{op}: mode must be 'zeros' or 'reflect', got {mode!r}")
+    return _C.pad2d(x, pads, mode)

@@ -266,3 +266,71 @@ def test_mnist_mlp_readme_example(dataset, tmp_path):
     epochs = re.findall(r"^Epoch (\d+)/(\d+)", out, re.M)
     assert epochs and epochs[-1] == (("3", "3") if dataset == "mnist" else ("10", "10"))
     assert accuracy(acc) > (0.97 if dataset == "mnist" else 0.95), out
+
+
+def _maps(out, title):
+    """The integer grid printed under the line ``title`` (rows until a line that is not numbers)."""
+    lines = out.splitlines()
+    start = lines.index(title) + 1
+    rows = []
+    for line in lines[start:]:
+        if not re.fullmatch(r"\s*-?\d+(\s+-?\d+)*\s*", line):
+            break
+        rows.append([int(v) for v in line.split()])
+    return rows
+
+
+def test_conv_by_hand_prints_the_slides_feature_maps(tmp_path):
+    out = run_example("conv_by_hand.py", dataset=None, tmp_path=tmp_path)
+    # deck 003's numbers (the slide's picture; its text extract lost two minus signs)
+    assert _maps(out, "filter 1, stride 1: 4 x 4 feature map") == [[3, -1, -3, -1], [-3, 1, 0, -3],
+                                                                    [-3, -3, 0, 1], [3, -2, -2, -1]]
+    assert _maps(out, "filter 1, stride 2: 2 x 2 feature map") == [[3, -3], [-3, 0]]
+    assert _maps(out, "filter 2, stride 1: 4 x 4 feature map") == [[-1, -1, -1, -1], [-1, -1, -2, 1],
+                                                                    [-1, -1, -2, 1], [-1, 0, -4, 3]]
+    assert _maps(out, "filter 1, 2 x 2 max pooling: a new, smaller image") == [[3, 0], [3, 1]]
+    assert _maps(out, "filter 2, 2 x 2 max pooling: a new, smaller image") == [[-1, 1], [0, 3]]
+    assert _maps(out, "pydl's flattened output") == [[3, 0, 3, 1, -1, 1, 0, 3]]
+    assert out.count("equals the loops': True") == 2 and "feature maps equal the loops': True" in out
+    assert re.search(r"a convolution: 18 weights .* 1152 weights \(64 times as many\)", out, re.S)
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_classic_filters(dataset, tmp_path):
+    out = run_example("classic_filters.py", "--out", "filters.png", dataset=dataset, tmp_path=tmp_path)
+    rows = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 6 and parts[0] in ("identity", "edge_diagonal", "edge_laplacian_4", "edge_laplacian_8",
+                                            "sharpen", "box_blur", "gaussian_blur_3x3", "gaussian_blur_5x5",
+                                            "unsharp_5x5"):
+            rows[parts[0]] = [float(v) for v in parts[1:]]
+    assert len(rows) == 9
+    for name, (ksum, flat, edges, lo, hi) in rows.items():
+        assert flat == 0.0, name  # a flat patch comes out as sum * itself, for every kernel
+        assert (edges == 0.0) == (name == "identity"), name
+        assert ksum == (0.0 if name.startswith("edge") else 1.0), name
+    # a blur keeps a [0, 1] digit in [0, 1]; an edge detector's output has both signs
+    for name in ("box_blur", "gaussian_blur_3x3", "gaussian_blur_5x5"):
+        assert 0.0 <= rows[name][3] and rows[name][4] <= 1.0
+    for name in ("edge_laplacian_4", "edge_laplacian_8"):
+        assert rows[name][3] < 0 < rows[name][4]
+    # the 8-neighbour laplacian answers edges more strongly than the 4-neighbour one
+    assert rows["edge_laplacian_8"][2] > rows["edge_laplacian_4"][2]
+    if _has("matplotlib"):
+        assert (tmp_path / "filters.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_mnist_cnn(dataset, tmp_path):
+    """The issue's CNN. Its five-epoch MNIST figure (99.1%) is in the README; the suite trains one
+    epoch on 6000 MNIST images (past 90%) or on the digits (past 85%)."""
+    args = ("--epochs", "1", "--subset", "6000") if dataset == "mnist" else ("--epochs", "5")
+    out = run_example("mnist_cnn.py", *args, "--save", "cnn.pydl", dataset=dataset, tmp_path=tmp_path, timeout=300)
+    name, acc = re.search(r"^(MNIST|digits) test loss \S+, test accuracy (\S+) ", out, re.M).groups()
+    assert name == ("MNIST" if dataset == "mnist" else "digits")
+    assert accuracy(acc) > (0.9 if dataset == "mnist" else 0.85), out
+    assert re.search(r"conv1 \(Conv2D\)\s+\(None, 32, (26, 26|8, 8)\)\s+320\s", out), out
+    import pydl
+    model = pydl.saving.load_model(str(tmp_path / "cnn.pydl"))
+    assert [type(layer).__name__ for layer in model.layers][:2] == ["Conv2D", "MaxPooling2D"]

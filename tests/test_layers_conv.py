@@ -126,9 +126,10 @@ def test_small_cnn_loss_falls_over_a_few_steps():
 
 
 # ---------------------------------------------------------------- errors
-@pytest.mark.parametrize("fmt", ["channels_last", None, "NCHW"])
-def test_data_format_other_than_channels_first_raises(fmt):
-    with pytest.raises(ValueError, match="Conv2D.*not supported yet.*NCHW"):
+@pytest.mark.parametrize("fmt", [None, "NCHW", "channels-first"])
+def test_unknown_data_format_raises(fmt):
+    # channels_last works (tests/test_layers_channels_last.py); anything else is refused
+    with pytest.raises(ValueError, match="Conv2D: data_format must be 'channels_first'.*'channels_last'"):
         Conv2D(4, 3, data_format=fmt)
 
 

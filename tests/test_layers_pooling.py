@@ -95,9 +95,11 @@ def test_save_and_load_model_with_every_pool(tmp_path):
 
 # ---------------------------------------------------------------- errors
 @pytest.mark.parametrize("cls", [MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D])
-def test_channels_last_raises(cls):
-    with pytest.raises(ValueError, match=f"{cls.__name__}.*not supported yet.*NCHW"):
-        cls(data_format="channels_last")
+@pytest.mark.parametrize("fmt", [None, "NHWC", "channels-last"])
+def test_unknown_data_format_raises(cls, fmt):
+    # channels_last works (tests/test_layers_channels_last.py); anything else is refused
+    with pytest.raises(ValueError, match=f"{cls.__name__}: data_format must be 'channels_first'.*'channels_last'"):
+        cls(data_format=fmt)
 
 
 def test_bad_pool_arguments_raise():
@@ -120,3 +122,27 @@ def test_pool_larger_than_the_input_names_the_layer_and_shapes():
 def test_input_that_is_not_an_image_raises():
     with pytest.raises(ValueError, match=r"gp: GlobalAveragePooling2D takes NCHW images.*\(6,\)"):
         GlobalAveragePooling2D(name="gp")(pydl.tensor(_x((2, 6))))
+
+
+# ---------------------------------------------------------------- MaxPooling1D (issue 8, convx)
+def test_max_pooling_1d_values_shapes_and_config():
+    from pydl.layers import MaxPooling1D
+    x = np.random.default_rng(0).standard_normal((2, 3, 9)).astype(np.float32)
+    layer = MaxPooling1D(3, strides=2)
+    y = layer(pydl.tensor(x)).numpy()
+    # windows [0:3], [2:5], [4:7], [6:9]: (9 - 3) // 2 + 1 = 4
+    want = np.stack([x[:, :, s:s + 3].max(axis=2) for s in range(0, 7, 2)], axis=2)
+    np.testing.assert_array_equal(y, want)
+    assert layer.compute_output_shape((3, 9)) == (3, 4)
+    same = MaxPooling1D(2, padding="same")
+    assert tuple(same(pydl.tensor(x)).shape) == (2, 3, 5) and same.compute_output_shape((3, 9)) == (3, 5)
+    again = pydl.layers.deserialize(pydl.layers.serialize(layer))
+    assert type(again) is MaxPooling1D and again.get_config() == layer.get_config()
+
+
+def test_max_pooling_1d_errors_name_the_layer():
+    from pydl.layers import MaxPooling1D
+    with pytest.raises(ValueError, match=r"mp: MaxPooling1D pool_size 5 is longer than the input sequence \(3\)"):
+        MaxPooling1D(5, name="mp")(pydl.tensor(np.zeros((1, 2, 3), np.float32)))
+    with pytest.raises(ValueError, match=r"mp2: MaxPooling1D takes sequences.*\(2, 3, 3\)"):
+        MaxPooling1D(2, name="mp2")(pydl.tensor(np.zeros((1, 2, 3, 3), np.float32)))

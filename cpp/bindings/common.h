@@ -50,5 +50,8 @@ void bind_settings(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_pool(py::module_& m);
 void bind_conv(py::module_& m);
+// issue 8, normalisation
+void bind_norm(py::module_& m);
+void bind_resample(py::module_& m);  // upsample2d, pad2d (issue 8, convx)
 
 }  // namespace pydl::bind

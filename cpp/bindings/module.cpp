@@ -24,4 +24,7 @@ PYBIND11_MODULE(_C, m) {
   pydl::bind::bind_nn(m);
   pydl::bind::bind_pool(m);
   pydl::bind::bind_conv(m);
+  // issue 8, normalisation
+  pydl::bind::bind_norm(m);
+  pydl::bind::bind_resample(m);  // upsample2d, pad2d (issue 8, convx)
 }

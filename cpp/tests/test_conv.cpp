@@ -132,4 +132,54 @@ TEST(im2col_of_known_image) {
     for (int k = 0; k < 9; ++k) CHECK(col[r * 9 + k] == want[r][k]);
 }
 
+// conv2d_transpose: the fast kernel (GEMM + col2im) against its own reference loop, on the geometry
+// of the convolution it is the adjoint of (x_t is that convolution's output side).
+template <typename T>
+void compare_transpose_on(const Conv2dGeom& g, bool with_bias, double tol) {
+  auto xt = randn<T>(g.N * g.O * g.Ho * g.Wo), w = randn<T>(g.O * g.cg() * g.kh * g.kw), b = randn<T>(g.C);
+  const size_t ny = static_cast<size_t>(g.N * g.C * g.H * g.W);
+  std::vector<T> y_ref(ny), y_fast(ny, T(7));
+  const T* bp = with_bias ? b.data() : nullptr;
+  conv2d_transpose_forward_reference<T>(g, xt.data(), w.data(), bp, y_ref.data());
+  conv2d_transpose_forward_fast<T>(g, xt.data(), w.data(), bp, y_fast.data());
+  CHECK(max_rel_diff(y_fast, y_ref) <= tol);
+}
+
+TEST(transpose_fast_matches_reference) {
+  for (int t = 0; t < 300; ++t) compare_transpose_on<double>(random_geom(t % 5 == 0), t % 2 == 0, 1e-12);
+  for (int t = 0; t < 200; ++t) compare_transpose_on<float>(random_geom(t % 5 == 0), t % 2 == 1, 1e-4);
+  Conv2dGeom g{3, 16, 20, 21, 24, 3, 3, 2, 1, 1, 1, 1, 1, 2, 10, 21};  // large: the GEMM's packed paths
+  compare_transpose_on<double>(g, true, 1e-12);
+}
+
+TEST(transpose_is_the_adjoint_of_conv2d) {
+  // <conv2d_transpose(x_t, w), y> = <x_t, conv2d(y, w)>, both reference loops, no bias: the
+  // transposed convolution's own scatter loop against the convolution's gather loop.
+  for (int t = 0; t < 200; ++t) {
+    Conv2dGeom g = random_geom(t % 7 == 0);
+    auto xt = randn<double>(g.N * g.O * g.Ho * g.Wo), w = randn<double>(g.O * g.cg() * g.kh * g.kw);
+    auto y = randn<double>(g.N * g.C * g.H * g.W);
+    std::vector<double> ty(y.size()), cy(xt.size());
+    conv2d_transpose_forward_reference<double>(g, xt.data(), w.data(), nullptr, ty.data());
+    conv2d_forward_reference<double>(g, y.data(), w.data(), nullptr, cy.data());
+    double lhs = 0, rhs = 0, scale = 0;
+    for (size_t i = 0; i < y.size(); ++i) lhs += ty[i] * y[i], scale += std::abs(ty[i] * y[i]);
+    for (size_t i = 0; i < xt.size(); ++i) rhs += xt[i] * cy[i];
+    CHECK_CLOSE(lhs, rhs, 1e-12 * (1.0 + scale));
+  }
+}
+
+TEST(transpose_of_known_input) {
+  // By hand: x_t = [[1, 2]] (1x2), w = [[1, 10], [100, 1000]], stride 2, no padding: each input
+  // pixel stamps the 2x2 kernel times itself, side by side: a 2x4 output.
+  Conv2dGeom g{1, 1, 2, 4, 1, 2, 2, 2, 2, 0, 0, 1, 1, 1, 1, 2};
+  std::vector<double> xt = {1, 2}, w = {1, 10, 100, 1000}, y(8), b = {0.5};
+  conv2d_transpose_forward_reference<double>(g, xt.data(), w.data(), b.data(), y.data());
+  const double want[8] = {1.5, 10.5, 2.5, 20.5, 100.5, 1000.5, 200.5, 2000.5};
+  for (int k = 0; k < 8; ++k) CHECK(y[k] == want[k]);
+  std::vector<double> yf(8);
+  conv2d_transpose_forward_fast<double>(g, xt.data(), w.data(), b.data(), yf.data());
+  for (int k = 0; k < 8; ++k) CHECK(yf[k] == want[k]);
+}
+
 RUN_ALL_TESTS()

@@ -2,12 +2,26 @@
 from .. import _registry
 from .base import Layer  # noqa: F401
 from .core import Input, InputLayer, Dense, Activation, Dropout, Flatten, Reshape  # noqa: F401
-from .conv import Conv2D  # noqa: F401
+from .conv import (Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Conv1D,  # noqa: F401
+                   Convolution2D)
 from .pooling import (MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D,  # noqa: F401
-                      GlobalAveragePooling2D)
+                      GlobalAveragePooling2D, MaxPooling1D)
+from .reshaping import UpSampling2D, ZeroPadding2D, Cropping2D  # noqa: F401
+from .normalization import BatchNormalization, LayerNormalization, GroupNormalization  # noqa: F401
+# augmentation layers, active in training only
+from .preprocessing import (RandomRotation, RandomTranslation, RandomZoom, RandomFlip,  # noqa: F401
+                            RandomBrightness, RandomContrast, GaussianNoise, GaussianDropout)
 
-_CLASSES = {c.__name__: c for c in (InputLayer, Dense, Activation, Dropout, Flatten, Reshape, Conv2D, MaxPooling2D,
-                                    AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D)}
+# The built-in layers a saved model may name (Convolution2D is not one: it returns a Conv2D).
+_CLASSES = {c.__name__: c for c in (
+    InputLayer, Dense, Activation, Dropout, Flatten, Reshape,
+    Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Conv1D,
+    MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, MaxPooling1D,
+    UpSampling2D, ZeroPadding2D, Cropping2D,
+    BatchNormalization, LayerNormalization, GroupNormalization,
+    RandomRotation, RandomTranslation, RandomZoom, RandomFlip, RandomBrightness, RandomContrast,
+    GaussianNoise, GaussianDropout,
+)}
 # functional API (merge layers; 'Input' is the name files saved before InputLayer existed used)
 from .base import KerasTensor  # noqa: F401,E402
 from .merge import Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate  # noqa: F401,E402

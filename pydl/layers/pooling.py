@@ -1,11 +1,13 @@
 """Pooling layers over NCHW images (Keras's names and arguments): MaxPooling2D,
 AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, each one C++ op of
-``pydl.functional``. Only data_format='channels_first' (see ``pydl.layers.conv``)."""
+``pydl.functional``. data_format='channels_last' takes NHWC input (see ``pydl.layers.conv``)."""
 from .. import functional as _F
 from .base import Layer
-from .conv import _check_window_fits, _data_format_arg, _image_shape, _output_size, _padding_arg, _positive_pair
+from .conv import (_check_window_fits, _data_format_arg, _image_shape, _output_size, _padding_arg, _positive_pair,
+                   channels_last_aware)
 
 
+@channels_last_aware(3)
 class _Pooling2D(Layer):
     _op = None  # the functional op, set by each subclass
 
@@ -46,6 +48,7 @@ class AveragePooling2D(_Pooling2D):
     _op = staticmethod(_F.avg_pool2d)
 
 
+@channels_last_aware(3)
 class _GlobalPooling2D(Layer):
     _op = None
 
@@ -78,3 +81,35 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
 class GlobalAveragePooling2D(_GlobalPooling2D):
     """The mean of each channel: (batch, C), or (batch, C, 1, 1) with keepdims."""
     _op = staticmethod(_F.global_avg_pool2d)
+
+
+@channels_last_aware(2)
+class MaxPooling1D(Layer):
+    """The maximum of each ``pool_size`` window of (N, channels, length) sequences, moved by
+    ``strides`` (default: pool_size); 'same' pads so that the output has ceil(length / strides)
+    positions (padding never wins)."""
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format="channels_first", **kwargs):
+        super().__init__(**kwargs)
+        from .conv import _positive_int
+        owner = "MaxPooling1D"
+        self.pool_size = _positive_int(owner, "pool_size", pool_size)
+        self.strides = self.pool_size if strides is None else _positive_int(owner, "strides", strides)
+        self.padding = _padding_arg(owner, padding)
+        self.data_format = _data_format_arg(owner, data_format)
+
+    def call(self, x, training=None):
+        return _F.max_pool1d(x, self.pool_size, self.strides, self.padding)
+
+    def compute_output_shape(self, input_shape):
+        from .conv import _sequence_shape
+        c, length = _sequence_shape("MaxPooling1D", self.name, input_shape)
+        if self.padding == "valid" and self.pool_size > length:
+            raise ValueError(f"{self.name}: MaxPooling1D pool_size {self.pool_size} is longer than the input "
+                             f"sequence ({length}) with padding='valid'; use a smaller pool_size or padding='same'")
+        return (c, _output_size(length, self.pool_size, self.strides, 1, self.padding))
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(pool_size=self.pool_size, strides=self.strides, padding=self.padding, data_format=self.data_format)
+        return cfg

@@ -506,6 +506,9 @@ class Model(Layer):
             w.grad = None
         for w in frozen:
             w.requires_grad = False
+        # The forward pass itself updates state weights (BatchNormalization's moving statistics):
+        # a step that fails puts them back, so that it changes no weight at all.
+        state = [(w, w.detach().numpy().copy()) for w in self._state_weights]
         try:
             loss, out, parts = self._loss_and_outputs(xbs, ybs, wbs, training=True, outputs=outputs)
             if self._trained:
@@ -516,6 +519,11 @@ class Model(Layer):
                     self.optimizer.apply([w.grad for w in self._trained], self._trained)
                 except _optimizers.NonFiniteGradientError as e:  # no weight changed; say which layer
                     raise e.for_layers(self._leaf_layers(), loss=float(loss.item())) from None
+        except BaseException:
+            with no_grad():
+                for w, value in state:
+                    w.copy_(_C.tensor(value, dtype=w.dtype))
+            raise
         finally:
             for w in frozen:
                 w.requires_grad = True
@@ -547,6 +555,9 @@ class Model(Layer):
         trained = {id(w) for w in self._trained}
         self._step_weights = self.weights
         self._frozen = [w for w in self._step_weights if id(w) not in trained]
+        # weights created non-trainable (moving statistics): the ones a forward pass may write
+        self._state_weights = [w for l in self._leaf_layers() for w in l.weights
+                               if w.name in getattr(l, "_untrainable", ())]
         self.optimizer.build(self._trained)
         self._optimizer_built = True
 

@@ -8,6 +8,8 @@
 #include "pydl/ops/elementwise.h"
 #include "pydl/ops/loss.h"
 #include "pydl/ops/matmul.h"
+#include "pydl/ops/norm.h"
 #include "pydl/ops/pool.h"
 #include "pydl/ops/reduce.h"
+#include "pydl/ops/resample.h"
 #include "pydl/ops/shape.h"

@@ -49,4 +49,16 @@ void im2col(const Conv2dGeom& g, const T* x, T* col);
 template <typename T>
 void col2im(const Conv2dGeom& g, const T* col, T* x);
 
+// Transposed convolution (PyTorch's conv_transpose2d), described by the geometry g of the
+// convolution it is the adjoint of: its input x is that convolution's output side and its
+// output y that convolution's input side:
+//   x  (N, g.O, g.Ho, g.Wo)    w  (g.O, g.C / groups, kh, kw)   b  (g.C,) or null
+//   y  (N, g.C, g.H, g.W)
+// so y = b + conv2dᵀ(x), and its backward is conv2d itself: gx = conv2d(gy, w) (forward
+// kernels, no bias) and gw = conv2d_backward_weight(gy := x, x := gy).
+template <typename T>
+void conv2d_transpose_forward_reference(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y);
+template <typename T>
+void conv2d_transpose_forward_fast(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y);
+
 }  // namespace pydl::kernels

@@ -151,12 +151,28 @@ void conv2d_backward_weight_fast(const Conv2dGeom& g, const T* gy, const T* x, T
   }
 }
 
+// Transposed convolution: the input-gradient path of conv2d (GEMM Wᵀ · x_n, then col2im), plus
+// the bias, which is a per-channel constant over each output plane.
+template <typename T>
+void conv2d_transpose_forward_fast(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y) {
+  conv2d_backward_input_fast<T>(g, x, w, y);
+  if (!b) return;
+  const int64_t plane = g.H * g.W;
+#pragma omp parallel for schedule(static) if (g.N * g.C * plane >= 32768)
+  for (int64_t nc = 0; nc < g.N * g.C; ++nc) {
+    T* yp = y + nc * plane;
+    const T bc = b[nc % g.C];
+    for (int64_t k = 0; k < plane; ++k) yp[k] += bc;
+  }
+}
+
 #define PYDL_CONV_FAST(T)                                                                     \
   template void im2col<T>(const Conv2dGeom&, const T*, T*);                                   \
   template void col2im<T>(const Conv2dGeom&, const T*, T*);                                   \
   template void conv2d_forward_fast<T>(const Conv2dGeom&, const T*, const T*, const T*, T*); \
   template void conv2d_backward_input_fast<T>(const Conv2dGeom&, const T*, const T*, T*);    \
-  template void conv2d_backward_weight_fast<T>(const Conv2dGeom&, const T*, const T*, T*);
+  template void conv2d_backward_weight_fast<T>(const Conv2dGeom&, const T*, const T*, T*);   \
+  template void conv2d_transpose_forward_fast<T>(const Conv2dGeom&, const T*, const T*, const T*, T*);
 PYDL_CONV_FAST(float)
 PYDL_CONV_FAST(double)
 #undef PYDL_CONV_FAST

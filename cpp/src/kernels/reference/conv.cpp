@@ -69,10 +69,37 @@ void conv2d_backward_weight_reference(const Conv2dGeom& g, const T* gy, const T*
         }
 }
 
+template <typename T>
+void conv2d_transpose_forward_reference(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y) {
+  // Here the op's input channels are g.O (index ci) and its output channels g.C (group(ci)·cg + c);
+  // each input pixel (i, j) stamps its kernel onto the output, scaled by x:
+  // y[n, group(ci)·cg + c, i·sh − pt + p·dh, j·sw − pl + q·dw] += x[n,ci,i,j] · w[ci,c,p,q]
+  const int64_t cg = g.cg(), og = g.og();
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t co = 0; co < g.C; ++co)
+      for (int64_t h = 0; h < g.H; ++h)
+        for (int64_t wc = 0; wc < g.W; ++wc) y[((n * g.C + co) * g.H + h) * g.W + wc] = b ? b[co] : T(0);
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t ci = 0; ci < g.O; ++ci)
+      for (int64_t i = 0; i < g.Ho; ++i)
+        for (int64_t j = 0; j < g.Wo; ++j) {
+          const int64_t c0 = (ci / og) * cg;
+          const T v = x[((n * g.O + ci) * g.Ho + i) * g.Wo + j];
+          for (int64_t c = 0; c < cg; ++c)
+            for (int64_t p = 0; p < g.kh; ++p)
+              for (int64_t q = 0; q < g.kw; ++q) {
+                const int64_t h = i * g.sh - g.pt + p * g.dh, wc = j * g.sw - g.pl + q * g.dw;
+                if (h < 0 || h >= g.H || wc < 0 || wc >= g.W) continue;  // cropped by the padding
+                y[((n * g.C + c0 + c) * g.H + h) * g.W + wc] += v * w[((ci * cg + c) * g.kh + p) * g.kw + q];
+              }
+        }
+}
+
 #define PYDL_CONV_REF(T)                                                                          \
   template void conv2d_forward_reference<T>(const Conv2dGeom&, const T*, const T*, const T*, T*); \
   template void conv2d_backward_input_reference<T>(const Conv2dGeom&, const T*, const T*, T*);    \
-  template void conv2d_backward_weight_reference<T>(const Conv2dGeom&, const T*, const T*, T*);
+  template void conv2d_backward_weight_reference<T>(const Conv2dGeom&, const T*, const T*, T*);   \
+  template void conv2d_transpose_forward_reference<T>(const Conv2dGeom&, const T*, const T*, const T*, T*);
 PYDL_CONV_REF(float)
 PYDL_CONV_REF(double)
 #undef PYDL_CONV_REF
