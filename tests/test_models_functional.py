@@ -520,3 +520,41 @@ def test_a_list_of_one_array_feeds_a_model_of_one_input_and_output():
     m.compile(optimizer="sgd", loss="mse")
     mse = float(np.mean((p[0] - Y) ** 2))
     np.testing.assert_allclose(m.evaluate([X], [Y], verbose=0), mse, rtol=1e-5)
+
+
+def test_a_failed_step_leaves_the_moving_statistics_of_a_nested_batch_norm():
+    # test_layers_normalization's overflow recipe with the BatchNormalization inside a nested
+    # model: the step's restore must reach the leaf layers of nested models
+    from pydl.layers import BatchNormalization
+    inner = Sequential([Input(shape=(2,)), BatchNormalization(name="bn")], name="inner")
+    model = Sequential([inner, Dense(2, name="big"), Dense(1, name="zero")])
+    model.compile(loss="mse", optimizer=pydl.optimizers.SGD(learning_rate=0.1))
+    x = np.stack([np.arange(8.0), np.arange(8.0)[::-1] ** 2], axis=1).astype(np.float32)
+    inner.get_layer("bn").set_weights([np.ones(2), np.zeros(2), np.array([0.5, -0.5]), np.array([2.0, 3.0])])
+    model.get_layer("big").set_weights([np.eye(2) * 1e38, np.zeros(2)])
+    model.get_layer("zero").set_weights([np.zeros((2, 1)), np.zeros(1)])
+    y = (1e3 * np.sign(x[:, :1] - x[:, :1].mean())).astype(np.float32)
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(pydl.optimizers.NonFiniteGradientError, match=r"'big' \(Dense\)|'zero' \(Dense\)"):
+        model.fit(x, y, batch_size=8, verbose=0)
+    for w, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, b)
+
+
+def test_residual_cnn_block_with_batch_norm_trains_and_round_trips(tmp_path):
+    from pydl.layers import BatchNormalization, Conv2D, Flatten
+    pydl.manual_seed(0)
+    x = Input((1, 8, 8), name="img")
+    c = Conv2D(4, 3, padding="same", activation="relu", name="c1")(x)
+    h = BatchNormalization(name="bn")(Conv2D(4, 3, padding="same", name="c2")(c))
+    out = Dense(2, activation="softmax", name="cls")(Flatten()(c + h))
+    m = Model(x, out, name="cnn_res")
+    rng = np.random.default_rng(0)
+    X = rng.random((64, 1, 8, 8)).astype(np.float32)
+    Y = (X[:, 0, :4].mean((1, 2)) > X[:, 0, 4:].mean((1, 2))).astype(np.int64)
+    m.compile(optimizer=pydl.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    h = m.fit(X, Y, epochs=8, batch_size=16, verbose=0)
+    assert h.history["loss"][-1] < 0.7 * h.history["loss"][0]
+    moving = m.get_layer("bn").get_weights()[2]
+    assert not np.allclose(moving, 0)  # the moving mean moved in training
+    _round_trip(m, tmp_path, X)
