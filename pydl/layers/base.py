@@ -203,6 +203,11 @@ class Layer:
     ``activity_regularizer``: a penalty on the layer's output (after its activation), added to
     the loss as Keras 3 adds it: ``activity_regularizer(output)``, summed over the batch (Keras 2
     divided it by the batch size; Keras 3 does not).
+    Called on symbolic tensors (``pydl.Input``; a list of them for a layer of several inputs,
+    such as ``Add``) a layer builds for their shapes, records the call as a ``Node`` and returns
+    symbolic outputs shaped by ``compute_output_shape``: the functional API. Its ``input`` and
+    ``output`` are then those tensors (a layer called once); ``input_shape``/``output_shape``
+    are set when it is built.
     """
 
     def __init__(self, name=None, trainable=True, input_shape=None, input_dim=None, batch_input_shape=None,
