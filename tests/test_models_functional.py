@@ -558,3 +558,25 @@ def test_residual_cnn_block_with_batch_norm_trains_and_round_trips(tmp_path):
     moving = m.get_layer("bn").get_weights()[2]
     assert not np.allclose(moving, 0)  # the moving mean moved in training
     _round_trip(m, tmp_path, X)
+
+
+def test_nested_model_ending_in_sigmoid_is_fused_with_binary_crossentropy():
+    # the GAN's loss comes from the discriminator's logits, and equals BCE of its probabilities
+    gen, disc = gan_parts()
+    disc.trainable = False
+    gan = Sequential([gen, disc], name="gan")
+    gan.compile(optimizer="adam", loss="binary_crossentropy")
+    z = Input((2,))
+    gan_f = Model(z, disc(gen(z)))
+    gan_f.compile(optimizer="adam", loss="binary_crossentropy")
+    assert gan._fused[0] is not None and gan._fusion_layers[0] is disc.get_layer("d2")
+    assert gan_f._fused[0] is not None and gan_f._fusion_layers[0] is disc.get_layer("d2")
+    Z = _x((40, 2), 9)
+    y = (np.arange(40) % 2).astype(np.float32)[:, None]
+    p = gan.predict(Z, verbose=0).astype(np.float64)
+    bce = np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    np.testing.assert_allclose(gan.evaluate(Z, y, verbose=0), bce, rtol=1e-5)
+    np.testing.assert_allclose(gan_f.evaluate(Z, y, verbose=0), bce, rtol=1e-5)
+    g0 = gen.get_weights()
+    gan.fit(Z, y, epochs=1, verbose=0)
+    assert not all(np.array_equal(a, b) for a, b in zip(gen.get_weights(), g0))

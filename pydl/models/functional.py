@@ -211,7 +211,9 @@ class Functional(Model):
         out = []
         for t in self._outputs:
             layer = t._keras_history[0]
-            ok = read[id(t)] == 1 and not isinstance(layer, (InputLayer, Model)) and len(t.node.outputs) == 1
+            ok = read[id(t)] == 1 and not isinstance(layer, InputLayer) and len(t.node.outputs) == 1
+            if ok and isinstance(layer, Model):  # a nested model: the layer inside it
+                layer = layer._inner_fusable()
             out.append(layer if ok else None)
         return out
 

@@ -257,9 +257,20 @@ class Model(Layer):
         return outs[0] if self._single_output else outs
 
     def _call(self, x, training=None, logits=False):
-        if logits:
-            raise ValueError(f"{self.name}: a nested model gives no logits")
-        return self(x, training=bool(training))
+        """As a layer of another model. ``logits=True``: the output before its last layer's
+        softmax/sigmoid, for the outer model's fused loss (only asked of a model of one output
+        whose ``_fusable_output_layers`` found such a layer)."""
+        if not logits:
+            return self(x, training=bool(training))
+        xs = self._split(x, self._input_names, "x", self.name)
+        self._ensure_built([tuple(t.shape) for t in xs], self.name)
+        return self._run(xs, training=bool(training), logits=[True])[0]
+
+    def _inner_fusable(self):
+        """The layer that can give this model's one output as logits (inside it), else None."""
+        if not self._single_output or len(self._output_names) != 1:
+            return None
+        return self._fusable_output_layers()[0]
 
     def _build_for(self, input_shape):
         self.build(input_shape)

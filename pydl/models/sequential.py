@@ -213,7 +213,8 @@ class Sequential(Model):
         return _C.float32
 
     def _fusable_output_layers(self):
-        return [self.layers[-1] if self.layers else None]
+        last = self.layers[-1] if self.layers else None
+        return [last._inner_fusable() if isinstance(last, Model) else last]  # a nested model: its last layer
 
     def _output_shapes(self):
         last = self.layers[-1] if self.layers else None
