@@ -183,3 +183,17 @@ def test_float64_layer_computes_in_float64():
     layer = Conv2D(2, 3, dtype="float64")
     y = layer(pydl.tensor(_x((1, 1, 4, 4))))
     assert y.dtype.name == "float64" and layer.get_weights()[0].dtype == np.float64
+
+
+def test_a_built_conv_layer_takes_other_image_sizes_but_not_other_channels():
+    # Keras's input_spec for a convolution fixes the rank and the channels, not the spatial size
+    conv = L.Conv2D(4, 3, padding="same", use_bias=False)
+    conv(pydl.zeros(1, 2, 8, 8))
+    y = conv(pydl.ones(2, 2, 11, 5))
+    assert tuple(y.shape) == (2, 4, 11, 5)
+    w = conv.get_weights()[0]
+    np.testing.assert_allclose(y.detach().numpy()[0, :, 5, 2], w.sum(axis=(1, 2, 3)), rtol=1e-5)
+    with pytest.raises(ValueError, match=r"conv2d.*built for samples of shape \(2, 8, 8\).*\(3, 8, 8\)"):
+        conv(pydl.zeros(1, 3, 8, 8))
+    with pytest.raises(ValueError, match="rank and the number of channels"):
+        conv(pydl.zeros(1, 2, 8))

@@ -107,10 +107,24 @@ def channels_last_aware(rank):
             out = tuple(output_shape(self, first(self, input_shape)))
             return out[1:] + out[:1] if len(out) == rank else out
 
+        def check_input(self, shape):
+            # As Keras's input_spec for these layers: the rank and the channels are fixed when
+            # the layer is built, the spatial size is not (a filter slides over any image size).
+            if self.input_shape is None:
+                return
+            want, shape = tuple(self.input_shape[1:]), tuple(int(d) for d in shape)
+            ch = -1 if self.data_format == "channels_last" else 0
+            if len(shape) != len(want) or shape[ch] != want[ch]:
+                raise ValueError(f"{self.name}: {cls.__name__} was built for samples of shape {want} "
+                                 f"({want[ch]} channels, data_format={self.data_format!r}); got (batch,) + {shape}: "
+                                 f"the rank and the number of channels must stay the same (the spatial size may "
+                                 "change)")
+
         for name, fn, orig in (("build", build_, build), ("call", call_, call),
                                ("compute_output_shape", output_shape_, output_shape)):
             fn.__name__, fn.__doc__, fn.__wrapped__ = orig.__name__, orig.__doc__, orig
             setattr(cls, name, fn)
+        cls._check_input = check_input
         return cls
     return decorate
 
