@@ -35,6 +35,10 @@ from . import (  # noqa: F401  (the Keras-style API)
     datasets, saving, kernels,
 )
 
+# the functional API's entry points, as keras.Input and keras.Model
+from .layers import Input  # noqa: F401,E402
+from .models import Model, Sequential  # noqa: F401,E402
+
 __version__ = _C._build_info()["version"]
 
 

@@ -79,8 +79,10 @@ def _header(zf, path):
 
 
 def _model_classes():
+    """The one registry of model classes (saving and nesting a model inside another find them
+    here); custom model classes register with ``@register_serializable()``."""
     from . import models as _models
-    return {"Sequential": _models.Sequential}
+    return {"Sequential": _models.Sequential, "Functional": _models.Functional}
 
 
 def _optimizer_classes():
@@ -88,46 +90,58 @@ def _optimizer_classes():
     return {cls.__name__: cls for cls in _opt._OPTIMIZERS.values()}
 
 
-def _compile_state(model):
-    """What ``compile`` was given, as JSON: the optimizer's config, the loss (its name when the
-    user gave the name of exactly this loss, else its serialized object) and the metrics."""
+def _loss_entry(loss, loss_name):
+    """One loss as JSON: its name when the user gave the name of exactly this loss, else its
+    serialized object (a function compile wrapped is saved as the function)."""
     from . import losses as _losses
-    from . import metrics as _metrics
-    loss = model.loss
     wrapper = getattr(_losses, "LossFunctionWrapper", None)
     if wrapper is not None and isinstance(loss, wrapper) and not loss.fn_kwargs and \
             loss.get_config() == wrapper(loss.fn).get_config():
         loss = loss.fn  # compile wrapped the user's function: save the function, compile wraps it again
-    entry = None
-    if isinstance(getattr(model, "loss_name", None), str):
+    if isinstance(loss_name, str):
         try:
-            by_name = _losses.get(model.loss_name)
+            by_name = _losses.get(loss_name)
         except (ValueError, TypeError):
             by_name = None
         if by_name is loss or (type(by_name) is type(loss) and isinstance(loss, _losses.Loss)
                                and by_name.get_config() == loss.get_config()):
-            entry = model.loss_name
-    if entry is None:
-        entry = _losses.serialize(loss)
+            return loss_name
+    return _losses.serialize(loss)
 
-    def metric_entries(specs):
-        out = []
-        for m in specs:
-            if isinstance(m, type) and issubclass(m, _metrics.Metric):
-                m = m()  # a class stands for its default instance
-            if isinstance(m, str):
-                out.append(m)
-            elif isinstance(m, _metrics.Metric):
-                out.append(_metrics.serialize(m))
-            else:  # a metric function
-                out.append(_registry.serialize(m, {}))
-        return out
 
-    state = {"loss": entry, "metrics": metric_entries(getattr(model, "_metric_names", [])),
-             "optimizer": _registry.serialize(model.optimizer, _optimizer_classes())}
+def _metric_entries(specs):
+    from . import metrics as _metrics
+    out = []
+    for m in specs:
+        if isinstance(m, type) and issubclass(m, _metrics.Metric):
+            m = m()  # a class stands for its default instance
+        if isinstance(m, str):
+            out.append(m)
+        elif isinstance(m, _metrics.Metric):
+            out.append(_metrics.serialize(m))
+        else:  # a metric function
+            out.append(_registry.serialize(m, {}))
+    return out
+
+
+def _compile_state(model):
+    """What ``compile`` was given, as JSON: the optimizer's config, the loss and the metrics. A
+    model of several outputs saves them per output ("per_output": lists in output order)."""
+    state = {"optimizer": _registry.serialize(model.optimizer, _optimizer_classes())}
+    if len(model._output_names) > 1:
+        state["per_output"] = True
+        state["loss"] = [None if l is None else _loss_entry(l, n)
+                         for l, n in zip(model._output_losses, model._output_loss_names)]
+        state["metrics"] = [_metric_entries([m for m, w in specs if not w]) for specs in model._output_metric_specs]
+        state["weighted_metrics"] = [_metric_entries([m for m, w in specs if w])
+                                     for specs in model._output_metric_specs]
+        state["loss_weights"] = [float(w) for w in model._loss_weights]
+        return state
+    state["loss"] = _loss_entry(model.loss, getattr(model, "loss_name", None))
+    state["metrics"] = _metric_entries(getattr(model, "_metric_names", []))
     weighted = getattr(model, "_weighted_metric_names", None)
     if weighted:
-        state["weighted_metrics"] = metric_entries(weighted)
+        state["weighted_metrics"] = _metric_entries(weighted)
     loss_weight = getattr(model, "_loss_weight", 1.0)
     if loss_weight != 1.0:
         state["loss_weights"] = float(loss_weight)
@@ -193,10 +207,16 @@ def load_model(path, custom_objects=None, compile=True):
             if comp.get("loss") is None:
                 raise ModelFileError(f"{path}: the file does not record the model's loss (an older pydl saved "
                                      "custom losses so); load it with compile=False and compile it again")
+            def metric(m):
+                return m if isinstance(m, str) else _metrics.get(m)
             try:
-                loss = _losses.get(comp["loss"])
-                metrics = {k: [m if isinstance(m, str) else _metrics.get(m) for m in comp[k]]
-                           for k in ("metrics", "weighted_metrics") if k in comp}
+                if comp.get("per_output"):
+                    loss = [None if l is None else _losses.get(l) for l in comp["loss"]]
+                    metrics = {k: [[metric(m) for m in ms] for ms in comp[k]]
+                               for k in ("metrics", "weighted_metrics") if k in comp}
+                else:
+                    loss = _losses.get(comp["loss"])
+                    metrics = {k: [metric(m) for m in comp[k]] for k in ("metrics", "weighted_metrics") if k in comp}
                 optimizer = _registry.deserialize("optimizer", _optimizer_classes(), comp["optimizer"])
             except ValueError as e:
                 raise ValueError(f"{path}: {e}") from None
@@ -248,21 +268,24 @@ def clone_model(model, input_tensors=None, clone_function=None):
     ``clone.set_weights(model.get_weights())``; ``copy.deepcopy(model)`` copies weights and
     compile state too.
 
-    ``input_tensors``: an ``Input(shape=...)`` (or a list of one) the clone starts from instead
-    of the model's own input. ``clone_function(layer) -> layer`` makes each layer of the clone
-    (default: ``type(layer).from_config(layer.get_config())``); returning the layer itself shares
-    it, weights included, between the two models, as in Keras.
+    ``input_tensors``: an ``Input(shape=...)`` (or a list of them, one per model input) the
+    clone starts from instead of the model's own inputs. ``clone_function(layer) -> layer`` makes
+    each layer of the clone (default: ``type(layer).from_config(layer.get_config())``; not called
+    for Input layers); returning the layer itself shares it, weights included, between the two
+    models, as in Keras. A functional model's clone is wired as the model is.
     """
     from . import models as _models
-    from .layers import Input, Layer
-    if not isinstance(model, _models.Sequential):
-        raise TypeError(f"clone_model: expected a pydl model (Sequential), got {type(model).__name__}")
+    from .layers import Input, InputLayer, Layer
+    if not isinstance(model, _models.Model):
+        raise TypeError(f"clone_model: expected a pydl model (Sequential or Model), got {type(model).__name__}")
     if clone_function is not None and not callable(clone_function):
         raise TypeError(f"clone_model: clone_function must be a callable layer -> layer, got "
                         f"{type(clone_function).__name__}")
+    if type(model) is _models.Functional:
+        return _clone_functional(model, input_tensors, clone_function)
     if type(model) is not _models.Sequential and (input_tensors is not None or clone_function is not None):
-        raise TypeError(f"clone_model: input_tensors and clone_function need a Sequential model; "
-                        f"{type(model).__name__} is a subclass: clone it without them")
+        raise TypeError(f"clone_model: input_tensors and clone_function need a Sequential or functional model; "
+                        f"{model.name} is a {type(model).__name__}: clone it without them")
     first = None
     if input_tensors is not None:
         inputs = list(input_tensors) if isinstance(input_tensors, (list, tuple)) else [input_tensors]
@@ -270,7 +293,7 @@ def clone_model(model, input_tensors=None, clone_function=None):
             raise TypeError("clone_model: input_tensors must be one pydl.layers.Input(shape=...) (or a list of "
                             f"one) for a Sequential model, got {input_tensors!r}")
         first = inputs[0]
-    elif model._layers and isinstance(model._layers[0], Input):
+    elif isinstance(model, _models.Sequential) and model._layers and isinstance(model._layers[0], InputLayer):
         first = Input.from_config(model._layers[0].get_config())
     if type(model) is not _models.Sequential:
         clone = type(model).from_config(model.get_config())
@@ -284,6 +307,30 @@ def clone_model(model, input_tensors=None, clone_function=None):
                 raise TypeError(f"clone_model: clone_function returned {type(new).__name__} for layer "
                                 f"{layer.name}; it must return a Layer")
             clone.add(new)
-    if not clone.built and clone.layers and model._input_shape is not None and input_tensors is None:
+    if isinstance(clone, _models.Sequential) and not clone.built and clone.layers and \
+            model._input_shape is not None and input_tensors is None:
         clone.build(tuple(model._input_shape))
     return clone
+
+
+def _clone_functional(model, input_tensors, clone_function):
+    from .layers import Input, InputLayer, Layer
+    config = model.get_config()
+    inputs = None
+    if input_tensors is not None:
+        inputs = list(input_tensors) if isinstance(input_tensors, (list, tuple)) else [input_tensors]
+        if len(inputs) != len(model.inputs) or not all(isinstance(t, Input) for t in inputs):
+            raise TypeError(f"clone_model: input_tensors must be {len(model.inputs)} pydl.Input(shape=...) tensor(s), "
+                            f"one per input of {model.name}, got {input_tensors!r}")
+    layers = {}
+    for layer in model.layers:
+        if isinstance(layer, InputLayer):
+            if inputs is None:
+                layers[layer.name] = InputLayer.from_config(layer.get_config())
+            continue
+        new = (clone_function or _clone_layer)(layer)
+        if not isinstance(new, Layer):
+            raise TypeError(f"clone_model: clone_function returned {type(new).__name__} for layer "
+                            f"{layer.name}; it must return a Layer")
+        layers[layer.name] = new
+    return type(model)._rebuild(config, layers, inputs)

@@ -1,4 +1,4 @@
-"""Model.compile and the loss / metric plumbing of fit and evaluate (pydl/models.py): metric
+"""Model.compile and the loss / metric plumbing of fit and evaluate (pydl/models/model.py): metric
 state per pass, the softmax/sigmoid + crossentropy fusion keeping the user's loss, compile's
 arguments (unknown ones, loss_weights, weighted_metrics, a metrics string), Keras-style custom
 loss and metric functions, and metrics given labels of the wrong kind. Every expected value is

@@ -1,6 +1,6 @@
 """fit and train_on_batch when a gradient is not finite (issue 7): training stops with an error
 naming the first layer whose gradient held NaN or inf, before that step changes any weight;
-TerminateOnNaN still ends training quietly on a NaN loss. (pydl/models.py's _train_step and fit;
+TerminateOnNaN still ends training quietly on a NaN loss. (pydl/models/model.py's _train_step and fit;
 the optimizer's own check is tested in test_optimizers.py.)"""
 import numpy as np
 import pytest

@@ -97,6 +97,100 @@ def assign_weights(owner, weights, values):
             w.copy_(_C.tensor(v.detach() if isinstance(v, _C.Tensor) else np.asarray(v), dtype=w.dtype))
 
 
+def _is_shape_list(shape):
+    """Whether ``shape`` is the list of sample shapes of a layer with several inputs (a merge
+    layer): a list or tuple whose entries are themselves shapes, not ints."""
+    return isinstance(shape, (list, tuple)) and len(shape) > 0 and all(isinstance(s, (list, tuple)) for s in shape)
+
+
+class KerasTensor:
+    """A symbolic tensor of the functional API: what ``pydl.Input(shape)`` returns and what a
+    layer called on symbolic tensors returns. It holds no values, only the ``shape`` (the batch
+    axis first, as None), the ``dtype`` and where it came from (``_keras_history``: the layer,
+    which of the layer's calls (nodes) made it, and which of that call's outputs it is).
+    ``Model(inputs, outputs)`` follows these records back from the outputs to build its graph."""
+
+    def __init__(self, shape, dtype, layer, node_index, tensor_index=0):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self._keras_history = (layer, node_index, tensor_index)
+        self._node = None  # the Node that made it (set with the Node)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def node(self):
+        """The layer call (Node) that made this tensor. Held directly, not as an index into the
+        layer's list of calls, which changes when a Sequential re-records its graph."""
+        return self._node
+
+    @property
+    def name(self):
+        layer, node_index, tensor_index = self._keras_history
+        n = len(self._node.outputs) if self._node is not None else 1
+        return layer.name if n == 1 and node_index == 0 else f"{layer.name}/{node_index}/{tensor_index}"
+
+    def _symbolic_error(self, what):
+        return TypeError(f"{what}: {self!r} is symbolic (a placeholder of the functional API, holding no "
+                         "values); build a model with pydl.models.Model(inputs, outputs) and call it on data")
+
+    def __array__(self, *args, **kwargs):
+        raise self._symbolic_error("np.asarray")
+
+    def numpy(self):
+        raise self._symbolic_error("numpy()")
+
+    def _merge(self, other, cls, op):
+        if not isinstance(other, KerasTensor):
+            raise TypeError(f"symbolic {op}: both operands must be symbolic tensors (KerasTensor), got "
+                            f"{type(other).__name__}; use a layer (e.g. pydl.layers.Rescaling or Lambda) for constants")
+        from .merge import Add, Subtract, Multiply
+        return {"add": Add, "subtract": Subtract, "multiply": Multiply}[cls]()([self, other])
+
+    def __add__(self, other):  # x + f(x): an Add layer, as in Keras 3
+        return self._merge(other, "add", "+")
+
+    def __sub__(self, other):
+        return self._merge(other, "subtract", "-")
+
+    def __mul__(self, other):
+        return self._merge(other, "multiply", "*")
+
+    def __repr__(self):
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype.name}, name={self.name}>"
+
+
+class Node:
+    """One call of a layer on symbolic tensors: the layer, its input tensors, its output tensors.
+    ``single_input``: the layer was called on one tensor (not a list of them); ``training``: the
+    ``training`` argument given at that call (None: the model's)."""
+
+    def __init__(self, layer, inputs, outputs, single_input=True, training=None):
+        self.layer = layer
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        self.single_input = single_input
+        self.training = training
+        for t in self.outputs:
+            t._node = self
+
+    @property
+    def parents(self):
+        return [t.node for t in self.inputs]
+
+
+def _symbolic(x):
+    """Whether ``x`` (a tensor or a list of them) is symbolic; a mix raises TypeError."""
+    items = list(x) if isinstance(x, (list, tuple)) else [x]
+    sym = [isinstance(t, KerasTensor) for t in items]
+    if any(sym) and not all(sym):
+        raise TypeError("a layer was called on a mix of symbolic tensors (from pydl.Input) and data; "
+                        f"got {[type(t).__name__ for t in items]}")
+    return bool(items) and all(sym)
+
+
 class Layer:
     """The base of every layer.
 
@@ -109,6 +203,11 @@ class Layer:
     ``activity_regularizer``: a penalty on the layer's output (after its activation), added to
     the loss as Keras 3 adds it: ``activity_regularizer(output)``, summed over the batch (Keras 2
     divided it by the batch size; Keras 3 does not).
+    Called on symbolic tensors (``pydl.Input``; a list of them for a layer of several inputs,
+    such as ``Add``) a layer builds for their shapes, records the call as a ``Node`` and returns
+    symbolic outputs shaped by ``compute_output_shape``: the functional API. Its ``input`` and
+    ``output`` are then those tensors (a layer called once); ``input_shape``/``output_shape``
+    are set when it is built.
     """
 
     def __init__(self, name=None, trainable=True, input_shape=None, input_dim=None, batch_input_shape=None,
@@ -142,6 +241,7 @@ class Layer:
         self.losses = []   # regularisation terms of the last call
         self.input_shape = None
         self.output_shape = None
+        self._inbound_nodes = []  # one Node per call on symbolic tensors (functional API)
 
     @property
     def _casts_inputs(self):
@@ -215,21 +315,76 @@ class Layer:
         return input_shape
 
     def __call__(self, x, training=None):
+        if _symbolic(x):
+            return self._symbolic_call(x, training)
         return self._call(x, training)
+
+    def _symbolic_call(self, x, training=None):
+        """The functional API: build the layer for the symbolic inputs' shapes (or check them),
+        record the call as a Node and return symbolic outputs of ``compute_output_shape``."""
+        single = isinstance(x, KerasTensor)
+        xs = [x] if single else list(x)
+        shapes = [tuple(t.shape[1:]) for t in xs]
+        shape = shapes[0] if single else shapes
+        if not self.built:
+            self._build_for(shape)
+        else:
+            self._check_input(shape)
+        out_shape = self.compute_output_shape(shape)
+        multi = _is_shape_list(out_shape)
+        out_shapes = [tuple(s) for s in out_shape] if multi else [tuple(out_shape)]
+        dtypes = self._symbolic_dtypes(xs, len(out_shapes))
+        index = len(self._inbound_nodes)
+        outs = [KerasTensor((None,) + s, d, self, index, i) for i, (s, d) in enumerate(zip(out_shapes, dtypes))]
+        self._inbound_nodes.append(Node(self, xs, outs, single_input=single, training=training))
+        return outs if multi else outs[0]
+
+    def _symbolic_dtypes(self, inputs, n):
+        """The dtypes of a symbolic call's ``n`` outputs: the layer's, or its input's for a layer
+        that keeps its input's dtype."""
+        return [self.dtype if self._casts_inputs else inputs[0].dtype] * n
+
+    def _only_node(self, what):
+        if not self._inbound_nodes:
+            raise AttributeError(f"{self.name}: has no {what}: the layer has not been called on a symbolic tensor "
+                                 "(x = pydl.Input(shape); y = layer(x)); eager calls on data record nothing")
+        if len(self._inbound_nodes) > 1:
+            raise AttributeError(f"{self.name}: has been called {len(self._inbound_nodes)} times on symbolic tensors "
+                                 f"(it is shared), so its {what} is ambiguous; use the tensors those calls returned")
+        return self._inbound_nodes[0]
+
+    @property
+    def input(self):
+        """The symbolic input of the layer's one call in a functional graph (a list for a layer
+        called on several tensors)."""
+        node = self._only_node("input")
+        return node.inputs[0] if node.single_input else list(node.inputs)
+
+    @property
+    def output(self):
+        """The symbolic output of the layer's one call in a functional graph."""
+        node = self._only_node("output")
+        return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
 
     def _call(self, x, training=None, logits=False):
         """What ``__call__`` does: cast, build or check, ``call``, record the activity penalty.
         ``logits=True`` (for a model's fused softmax/sigmoid + crossentropy) returns the output
         before the activation; the penalty is still taken after it."""
-        if not isinstance(x, _C.Tensor):
-            x = _C.tensor(np.asarray(x), dtype=self.dtype)
-        shape = tuple(x.shape)[1:]
+        if isinstance(x, (list, tuple)):  # a layer of several inputs (merge layers)
+            x = [t if isinstance(t, _C.Tensor) else _C.tensor(np.asarray(t), dtype=self.dtype) for t in x]
+            shape = [tuple(t.shape)[1:] for t in x]
+        else:
+            if not isinstance(x, _C.Tensor):
+                x = _C.tensor(np.asarray(x), dtype=self.dtype)
+            shape = tuple(x.shape)[1:]
         if not self.built:
             self._build_for(shape)
         else:
             self._check_input(shape)
-        if x.dtype != self.dtype and self._casts_inputs and x.dtype.name in ("float32", "float64"):
-            x = x.to(self.dtype)  # Keras's rule: a layer computes in its own dtype (the cast has a gradient)
+        if isinstance(x, list):
+            x = [self._cast_input(t) for t in x]
+        else:
+            x = self._cast_input(x)
         self.losses = []
         if logits:
             out = self.call(x, training=training, logits=True)
@@ -241,15 +396,41 @@ class Layer:
                 self.losses.append(self.activity_regularizer(out))
         return out
 
+    def _cast_input(self, x):
+        if x.dtype != self.dtype and self._casts_inputs and x.dtype.name in ("float32", "float64"):
+            x = x.to(self.dtype)  # Keras's rule: a layer computes in its own dtype (the cast has a gradient)
+        return x
+
     def _build_for(self, input_shape):
-        input_shape = tuple(input_shape)
-        self.build(input_shape)
-        self.built = True
-        self.input_shape = (None,) + input_shape
-        self.output_shape = (None,) + tuple(self.compute_output_shape(input_shape))
+        """Build for sample shape(s) without the batch axis: a tuple, or a list of tuples for a
+        layer of several inputs (then ``input_shape`` is a list too)."""
+        if _is_shape_list(input_shape):
+            input_shape = [tuple(s) for s in input_shape]
+            self.build(input_shape)
+            self.built = True
+            self.input_shape = [(None,) + s for s in input_shape]
+        else:
+            input_shape = tuple(input_shape)
+            self.build(input_shape)
+            self.built = True
+            self.input_shape = (None,) + input_shape
+        out = self.compute_output_shape(input_shape)
+        if _is_shape_list(out):
+            self.output_shape = [(None,) + tuple(o) for o in out]
+        else:
+            self.output_shape = (None,) + tuple(out)
 
     def _check_input(self, shape):
-        if self.input_shape is not None and tuple(self.input_shape[1:]) != tuple(shape):
+        if self.input_shape is None:
+            return
+        if _is_shape_list(shape) or _is_shape_list(self.input_shape):
+            expected = [tuple(s[1:]) for s in self.input_shape] if _is_shape_list(self.input_shape) else None
+            got = [tuple(s) for s in shape] if _is_shape_list(shape) else None
+            if expected is None or got != expected:
+                raise ValueError(f"{self.name}: was built for inputs {self.input_shape}, got samples of shape(s) "
+                                 f"{shape}")
+            return
+        if tuple(self.input_shape[1:]) != tuple(shape):
             raise ValueError(f"{self.name}: expected input of shape {self.input_shape}, got (batch,) + {shape}")
 
     def get_config(self):

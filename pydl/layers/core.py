@@ -1,15 +1,17 @@
-"""The core layers: Input, Dense, Activation, Dropout, Flatten, Reshape."""
+"""The core layers: Input (InputLayer), Dense, Activation, Dropout, Flatten, Reshape."""
 import numpy as np
 
 from .. import _C
 from .. import activations as _act
 from .. import initializers as _init
 from .. import regularizers as _reg
-from .base import Layer, _shape_arg, keras1_names
+from .base import KerasTensor, Layer, Node, _shape_arg, keras1_names
 
 
-class Input(Layer):
-    """Marks the input shape (without the batch axis): ``Input(shape=(784,))``."""
+class InputLayer(Layer):
+    """The layer behind ``pydl.Input``: no weights, it passes its input through. Its one output
+    is a symbolic tensor, a functional model's input; as the first entry of a Sequential it
+    fixes the sample shape (``Sequential([Input((4,)), Dense(3)])``)."""
 
     def __init__(self, shape=None, name=None, input_shape=None, **kwargs):
         if shape is not None and input_shape is not None:
@@ -18,6 +20,10 @@ class Input(Layer):
         if shape is None:
             raise ValueError("Input: give the shape of one sample, e.g. Input(shape=(784,)) or Input(shape=784)")
         super().__init__(name=name, input_shape=_shape_arg("Input", "shape", shape), **kwargs)
+        self.built = True
+        self.input_shape = self.output_shape = (None,) + self._input_shape_arg
+        out = KerasTensor(self.output_shape, self.dtype, self, 0, 0)
+        self._inbound_nodes.append(Node(self, [], [out]))
 
     def call(self, x, training=None):
         return x
@@ -26,6 +32,33 @@ class Input(Layer):
         cfg = super().get_config()
         cfg["shape"] = cfg.pop("input_shape")
         return cfg
+
+
+class Input(KerasTensor):
+    """``Input(shape, name=None, dtype=None)``: the symbolic input of a functional model, a
+    KerasTensor of shape ``(None, *shape)`` made by an InputLayer (``x.node.layer``)::
+
+        x = Input((784,)); h = Dense(64, activation="relu")(x); model = Model(x, Dense(10)(h))
+
+    ``shape`` is one sample's shape (no batch axis); ``dtype`` 'float32' (default) or 'float64'
+    is the dtype data is cast to. Also the first entry of a Sequential."""
+
+    def __init__(self, shape=None, name=None, dtype=None, **kwargs):
+        layer = InputLayer(shape=shape, name=name, dtype=dtype, **kwargs)
+        super().__init__(layer.output_shape, layer.dtype, layer, 0, 0)
+        layer._inbound_nodes[0].outputs[0] = self
+        self._node = layer._inbound_nodes[0]
+
+    @property
+    def _input_shape_arg(self):
+        return self._keras_history[0]._input_shape_arg
+
+    def get_config(self):
+        return self._keras_history[0].get_config()
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
 
 class Dense(Layer):

@@ -1,0 +1,15 @@
+"""Models the Keras way: ``Sequential([...])`` or ``Model(inputs, outputs)``, ``compile``,
+``fit``, ``evaluate``, ``predict``.
+
+``Model`` holds the training loop (compile/fit/evaluate/predict, weights, trainable, saving);
+its two subclasses only say how layers are wired: ``Sequential`` (a stack) and ``Functional``
+(a graph of layer calls on symbolic tensors, what ``Model(inputs, outputs)`` makes). A model
+is a layer too, so models nest (``Sequential([generator, discriminator])``).
+
+model.py holds the base class (the training loop), sequential.py and functional.py the two
+wirings, as Keras 3's models/ package does.
+"""
+from .model import Model  # noqa: F401
+from .sequential import Sequential  # noqa: F401
+from .functional import Functional  # noqa: F401
+from ..saving import load_model, save_model, load_weights, save_weights, clone_model  # noqa: F401
