@@ -32,9 +32,28 @@ def test_layer_outputs_chain_to_the_prediction():
     assert not outs[0][2].requires_grad
 
 
-def test_layer_outputs_refuses_what_is_not_a_sequential():
-    with pytest.raises(TypeError, match="expected a Sequential"):
+def test_layer_outputs_refuses_what_is_not_a_model():
+    with pytest.raises(TypeError, match="expected a pydl model"):
         layer_outputs(object(), np.zeros((1, 3)))
+
+
+def test_layer_outputs_of_a_functional_model_follow_the_skip():
+    from pydl import Input, Model
+    from pydl.layers import Add
+    pydl.manual_seed(1)
+    inp = Input((4,), name="x")
+    h = Dense(4, activation="relu", name="f")(inp)
+    s = Add(name="skip")([inp, h])
+    out = Dense(2, name="head")(s)
+    model = Model(inp, out)
+    x = np.random.default_rng(3).standard_normal((5, 4)).astype(np.float32)
+    got = {name: o.numpy() for name, _, o in layer_outputs(model, x)}
+    assert list(got) == ["f", "skip", "head"]
+    w, b = model.get_layer("f").get_weights()
+    f = np.maximum(x @ w + b, 0)
+    np.testing.assert_allclose(got["f"], f, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got["skip"], x + f, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got["head"], model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
 
 
 mpl = pytest.importorskip("matplotlib", reason="matplotlib is not installed (pip install matplotlib)")
