@@ -19,6 +19,7 @@ from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from ..autograd import no_grad
 from ..data import BatchIterator
+from ..data import sequence as _sequence
 from ..layers.base import Layer, _symbolic, _unique_name, assign_weights, keras1_names
 from ..layers.core import Activation, Dense
 from ..saving import load_weights, save_model, save_weights
@@ -745,22 +746,57 @@ class Model(Layer):
     @keras1_names(nb_epoch="epochs")
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            seed=None, **kwargs):
+            steps_per_epoch=None, validation_steps=None, seed=None, **kwargs):
+        """Train for ``epochs`` over (x, y) arrays, or over batches from a generator or a
+        ``pydl.data.Sequence`` given as ``x`` (then y is not given; see pydl/data/sequence.py:
+        a generator needs ``steps_per_epoch``). ``validation_data`` may be one too
+        (``validation_steps``)."""
         if kwargs:
             raise TypeError(f"fit: unexpected arguments {sorted(kwargs)}")
         self._check_compiled("fit")
         batch_size = self._check_batch_size(batch_size, "fit")
         if int(epochs) != epochs or epochs < 0:
             raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
-        if y is None:
-            raise ValueError("fit: y is missing (the targets)")
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")
         verbose = self._verbose(verbose, "fit")
-        xs, ys, sws = self._prepare(x, y, sample_weight)
-        n = len(xs[0])
+        if seed is None:  # from pydl's generator: manual_seed repeats the shuffles too
+            seed = int(_C.uniform([1], 0.0, 2.0 ** 31, dtype=_C.float64).numpy()[0])
+        source = _sequence.is_batch_source(x)
+        if source:
+            for arg, value in (("y", y), ("sample_weight", sample_weight)):
+                if value is not None:
+                    raise ValueError(f"fit: x is a {type(x).__name__} of batches, which carry the targets (and sample "
+                                     f"weights): yield (x, y) or (x, y, sample_weight) instead of passing {arg}")
+            if validation_split:
+                raise ValueError("fit: validation_split cannot split a generator or Sequence: give validation_data")
+            src = _sequence.BatchSource(x, steps_per_epoch, "fit", "steps_per_epoch", shuffle=bool(shuffle),
+                                        seed=seed)
+            xs, ys, _ = self._prepare(*src.first)
+        else:
+            if steps_per_epoch is not None:
+                raise ValueError("fit: steps_per_epoch is for a generator or Sequence x; with arrays an epoch is "
+                                 "every sample once (choose batch_size)")
+            if y is None:
+                raise ValueError("fit: y is missing (the targets)")
+            xs, ys, sws = self._prepare(x, y, sample_weight)
         val = None
-        if validation_data is None and validation_split > 0:
+        if validation_data is not None and _sequence.is_batch_source(validation_data):
+            val = _sequence.BatchSource(validation_data, validation_steps, "fit: validation_data", "validation_steps")
+            self._ensure_built([a.shape for a in self._prepare(*val.first, name="fit: validation_data")[0]],
+                               "fit: validation_data")
+            validation_data = None
+        elif validation_steps is not None:
+            raise ValueError("fit: validation_steps is for a generator or Sequence given as validation_data")
+        if source:
+            self._ensure_built([a.shape for a in xs], "fit")
+            if validation_data is not None:  # arrays, beside a generator or Sequence for training
+                val = self._validation_arrays(validation_data)
+            self._warn_if_trainable_changed("fit", stacklevel=4)
+            batches = _SourceBatches(self, src, "fit", class_weight)
+            return self._fit_loop(batches, ys, val, epochs, initial_epoch, verbose, callbacks, batch_size, src)
+        n = len(xs[0])
+        if val is None and validation_data is None and validation_split > 0:
             n_val = int(math.ceil(n * validation_split))
             if n_val >= n:
                 raise ValueError("fit: validation_split leaves no training samples")
@@ -769,18 +805,25 @@ class Model(Layer):
             val = (cut(xs, True), cut(ys, True), None)
             xs, ys, sws = cut(xs, False), cut(ys, False), cut(sws, False)
         sws = self._apply_class_weight("fit", ys, sws, class_weight)
-        if validation_data is not None:
-            if len(validation_data) not in (2, 3):
-                raise ValueError("fit: validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight)")
-            val = self._prepare(*validation_data[:2], *(validation_data[2:] or [None]), name="fit: validation_data")
         self._ensure_built([a.shape for a in xs], "fit")
         if validation_data is not None:
-            self._ensure_built([a.shape for a in val[0]], "fit: validation_data")
+            val = self._validation_arrays(validation_data)
         self._warn_if_trainable_changed("fit", stacklevel=4)  # fit is wrapped by keras1_names
-
-        if seed is None:  # from pydl's generator: manual_seed repeats the shuffles too
-            seed = int(_C.uniform([1], 0.0, 2.0 ** 31, dtype=_C.float64).numpy()[0])
         batches = self._batches(xs, ys, sws, batch_size, bool(shuffle), seed)
+        return self._fit_loop(batches, ys, val, epochs, initial_epoch, verbose, callbacks, batch_size)
+
+    def _validation_arrays(self, validation_data):
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("fit: validation_data must be (x_val, y_val), (x_val, y_val, sample_weight), a generator "
+                             "or a Sequence")
+        val = self._prepare(*validation_data[:2], *(validation_data[2:] or [None]), name="fit: validation_data")
+        self._ensure_built([a.shape for a in val[0]], "fit: validation_data")
+        return val
+
+    def _fit_loop(self, batches, ys, val, epochs, initial_epoch, verbose, callbacks, batch_size, source=None):
+        """The epochs of fit over ``batches`` (an epoch's (xbs, ybs, wbs) per iteration); ``val``
+        arrays (xs, ys, sws) or a BatchSource; ``source``: the training BatchSource, told when
+        an epoch ends (a Sequence's on_epoch_end)."""
         self.history = _cb.History()
         cbs = [self.history] + list(callbacks or [])
         if verbose:
@@ -819,7 +862,14 @@ class Model(Layer):
                 cl.call("on_train_batch_end", step, logs)
                 if self.stop_training:
                     break
-            if val is not None:
+            if source is not None:
+                source.end_epoch()
+            if isinstance(val, _sequence.BatchSource):
+                vals = self._evaluate_arrays(None, None, y_for_metrics=ys, callbacks=cl,
+                                             batches=_SourceBatches(self, val, "fit: validation_data"))
+                val.end_epoch()
+                logs.update({"val_" + k: v for k, v in vals.items()})
+            elif val is not None:
                 vals = self._evaluate_arrays(*val, batch_size=batch_size, y_for_metrics=ys, callbacks=cl)
                 logs.update({"val_" + k: v for k, v in vals.items()})
             cl.call("on_epoch_end", epoch, logs)
@@ -884,17 +934,23 @@ class Model(Layer):
             m.update_state(ybs[k], outn[k], wbs[k] if weighted else None)
 
     # ---------------------------------------------------------------- evaluate / predict
-    def _evaluate_arrays(self, xs, ys, sws=None, batch_size=32, y_for_metrics=None, callbacks=None):
+    def _evaluate_arrays(self, xs, ys, sws=None, batch_size=32, y_for_metrics=None, callbacks=None, batches=None):
         """The loss and metrics over (xs, ys); ``callbacks`` (a CallbackList) get Keras's on_test_*
         hooks, each batch's logs holding the running means so far."""
-        metric_objs = self._make_metrics(ys if y_for_metrics is None else y_for_metrics,
-                                         "evaluate" if y_for_metrics is None else "val")
+        if ys is None and y_for_metrics is None:  # batches from a source: its first batch's targets
+            y_for_metrics = batches.first_ys
+            role = "evaluate"
+        else:
+            role = "evaluate" if y_for_metrics is None else "val"
+        metric_objs = self._make_metrics(ys if y_for_metrics is None else y_for_metrics, role)
         cl = callbacks if callbacks is not None else _cb.CallbackList([], self, {})
         batch_logs = cl.has("on_test_batch_end")
         total, seen, loss_sums = 0.0, 0, [None] * len(self._output_names)
         cl.call("on_test_begin", {})
         with no_grad():
-            for step, (xbs, ybs, wbs) in enumerate(self._batches(xs, ys, sws, batch_size, False)):
+            if batches is None:
+                batches = self._batches(xs, ys, sws, batch_size, False)
+            for step, (xbs, ybs, wbs) in enumerate(batches):
                 nb = len(xbs[0])
                 cl.call("on_test_batch_begin", step, {"size": nb})
                 loss, outs, parts = self._loss_and_outputs(xbs, ybs, wbs, training=False,
@@ -916,45 +972,66 @@ class Model(Layer):
             cbs.append(_cb.ProgbarLogger(verbose))
         return _cb.CallbackList(cbs, self, {"verbose": verbose, "epochs": 1, "steps": steps})
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False,
-                 callbacks=None):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
         """The loss, then each metric: a scalar without metrics, else a list (Keras's order).
         ``verbose``: 'auto' or 1 a progress bar, 2 one line, 0 silent. ``callbacks`` get
         on_test_begin/on_test_batch_begin/on_test_batch_end/on_test_end."""
-        return self._evaluate("evaluate", x, y, batch_size, verbose, sample_weight, return_dict, callbacks)
+        return self._evaluate("evaluate", x, y, batch_size, verbose, sample_weight, return_dict, callbacks, steps)
 
-    def _evaluate(self, name, x, y, batch_size, verbose, sample_weight, return_dict, callbacks):
+    def _evaluate(self, name, x, y, batch_size, verbose, sample_weight, return_dict, callbacks, steps=None):
         self._check_compiled(name)
         batch_size = self._check_batch_size(batch_size, name)
         verbose = self._verbose(verbose, name)
-        if y is None:
-            raise ValueError(f"{name}: y is missing")
-        xs, ys, sws = self._prepare(x, y, sample_weight, name=name)
-        self._ensure_built([a.shape for a in xs], name)
-        cl = self._callbacks(callbacks, verbose, math.ceil(len(xs[0]) / batch_size))
-        logs = self._evaluate_arrays(xs, ys, sws, batch_size, callbacks=cl)
+        if _sequence.is_batch_source(x):
+            if y is not None or sample_weight is not None:
+                raise ValueError(f"{name}: x is a {type(x).__name__} of batches, which carry the targets: yield "
+                                 "(x, y) or (x, y, sample_weight) instead of passing y or sample_weight")
+            src = _sequence.BatchSource(x, steps, name, "steps")
+            self._ensure_built([a.shape for a in self._prepare(*src.first, name=name)[0]], name)
+            cl = self._callbacks(callbacks, verbose, src.steps)
+            logs = self._evaluate_arrays(None, None, callbacks=cl, batches=_SourceBatches(self, src, name))
+        else:
+            if steps is not None:
+                raise ValueError(f"{name}: steps is for a generator or Sequence x; with arrays every sample is used")
+            if y is None:
+                raise ValueError(f"{name}: y is missing")
+            xs, ys, sws = self._prepare(x, y, sample_weight, name=name)
+            self._ensure_built([a.shape for a in xs], name)
+            cl = self._callbacks(callbacks, verbose, math.ceil(len(xs[0]) / batch_size))
+            logs = self._evaluate_arrays(xs, ys, sws, batch_size, callbacks=cl)
         if return_dict:
             return logs
         vals = list(logs.values())
         return vals[0] if len(vals) == 1 else vals
 
-    def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs as a NumPy array (in the model's dtype; a list of arrays for a
         model of several outputs), computed in batches without a graph. ``verbose`` as in
         ``evaluate``; ``callbacks`` get on_predict_begin, on_predict_batch_begin,
         on_predict_batch_end (logs {'outputs': the batch's outputs}), on_predict_end."""
-        return self._predict("predict", x, batch_size, verbose, callbacks)
+        return self._predict("predict", x, batch_size, verbose, callbacks, steps)
 
-    def _predict(self, name, x, batch_size, verbose, callbacks):
+    def _predict(self, name, x, batch_size, verbose, callbacks, steps=None):
         batch_size = self._check_batch_size(batch_size, name)
         verbose = self._verbose(verbose, name)
-        xs = self._prepare(x, name=name)[0]
-        self._ensure_built([a.shape for a in xs], name)
-        cl = self._callbacks(callbacks, verbose, math.ceil(len(xs[0]) / batch_size))
+        if _sequence.is_batch_source(x):  # batches of x, or (x, y...) tuples whose x is used
+            src = _sequence.BatchSource(x, steps, name, "steps", need_y=False)
+            self._ensure_built([a.shape for a in self._prepare(src.first[0], name=name)[0]], name)
+            batches = _SourceBatches(self, src, name, inputs_only=True)
+            n_steps = src.steps
+        else:
+            if steps is not None:
+                raise ValueError(f"{name}: steps is for a generator or Sequence x; with arrays every sample is used")
+            xs = self._prepare(x, name=name)[0]
+            self._ensure_built([a.shape for a in xs], name)
+            batches = self._batches(xs, None, None, batch_size, False)
+            n_steps = math.ceil(len(xs[0]) / batch_size)
+        cl = self._callbacks(callbacks, verbose, n_steps)
         outs = []
         cl.call("on_predict_begin", {})
         with no_grad():
-            for step, (xbs, _, _) in enumerate(self._batches(xs, None, None, batch_size, False)):
+            for step, (xbs, _, _) in enumerate(batches):
                 cl.call("on_predict_batch_begin", step, {"size": len(xbs[0])})
                 batch = [o.numpy().copy() for o in self._run([_C.from_numpy(xb) for xb in xbs], training=False)]
                 outs.append(batch)
@@ -1030,3 +1107,29 @@ class _Batches:
             ybs = [None if missing else b[1] for b, missing in zip(outs, self._y_missing)] if self._has_y else None
             wbs = [b[2] if len(b) > 2 else None for b in outs] if self._has_y else None
             yield xbs, ybs, wbs
+
+
+class _SourceBatches:
+    """An epoch of (xbs, ybs, wbs) from a BatchSource (a generator or Sequence): each batch is
+    checked and converted as arrays given to fit are (``Model._prepare``)."""
+
+    def __init__(self, model, source, name, class_weight=None, inputs_only=False):
+        self._model, self._src, self._name = model, source, name
+        self._class_weight, self._inputs_only = class_weight, inputs_only
+        self.first_ys = None if inputs_only else model._prepare(*source.first, name=name)[1]
+
+    def __len__(self):
+        return self._src.steps
+
+    def __iter__(self):
+        m = self._model
+        for step, x, y, sw in self._src.epoch():
+            where = f"{self._name}: batch {step}"
+            if self._inputs_only:
+                xs, ys, sws = m._prepare(x, name=where)[0], None, None
+            else:
+                xs, ys, sws = m._prepare(x, y, sw, name=where)
+                if self._class_weight is not None:
+                    sws = m._apply_class_weight(where, ys, sws, self._class_weight)
+            m._ensure_built([a.shape for a in xs], where)
+            yield next(iter(m._batches(xs, ys, sws, len(xs[0]), False)))
