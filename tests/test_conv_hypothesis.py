@@ -1,0 +1,307 @@
+"""Property tests (hypothesis) of the convolution and pooling ops against NumPy transcriptions
+written here, independently of the kernels: conv2d over random shapes, strides, paddings
+('valid', 'same', ints), dilations and groups, forward and the gradients of x, weight and bias;
+max_pool2d and avg_pool2d forward and input gradient; conv1d with padding='causal'.
+Every example runs on both backends in float64."""
+import numpy as np
+import pytest
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, assume, example, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import pydl  # noqa: E402
+from pydl import functional as F  # noqa: E402
+
+BACKENDS = ("reference", "fast")
+SETTINGS = dict(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _t(a, **kwargs):
+    return pydl.tensor(np.asarray(a, dtype=np.float64), dtype=pydl.float64, **kwargs)
+
+
+def _pads_for(padding, size, k, stride, dil):
+    """(before, after) zeros along one axis: Keras's 'same' (ceil(size / stride) outputs, the odd
+    zero at the end), 'valid' none, an int on both sides."""
+    if padding == "valid":
+        return 0, 0
+    if padding == "same":
+        out = (size + stride - 1) // stride
+        total = max(0, (out - 1) * stride + (k - 1) * dil + 1 - size)
+        return total // 2, total - total // 2
+    return padding, padding
+
+
+def ref_conv2d(x, w, b, stride, pads, dil, groups):
+    """The seven loops of the slide, written directly (batch, out channel, out row, out col,
+    in channel of the group, kernel row, kernel col), over the zero-padded input."""
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    (pt, pb), (pl, pr) = pads
+    xp = np.zeros((n, c, h + pt + pb, wd + pl + pr))
+    xp[:, :, pt:pt + h, pl:pl + wd] = x
+    ho = (h + pt + pb - dil[0] * (kh - 1) - 1) // stride[0] + 1
+    wo = (wd + pl + pr - dil[1] * (kw - 1) - 1) // stride[1] + 1
+    og = o // groups
+    y = np.zeros((n, o, ho, wo))
+    for oc in range(o):
+        g = oc // og
+        for i in range(ho):
+            for j in range(wo):
+                acc = np.zeros(n)
+                for ci in range(cg):
+                    for p in range(kh):
+                        for q in range(kw):
+                            acc += w[oc, ci, p, q] * xp[:, g * cg + ci, i * stride[0] + p * dil[0],
+                                                        j * stride[1] + q * dil[1]]
+                y[:, oc, i, j] = acc + (b[oc] if b is not None else 0.0)
+    return y
+
+
+def ref_conv2d_grads(x, w, g_out, stride, pads, dil, groups):
+    """d(sum(y * g_out)) / dx, dw, db from the same loops: each product w * xp contributes g_out
+    to both factors' gradients."""
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    (pt, pb), (pl, pr) = pads
+    xp = np.zeros((n, c, h + pt + pb, wd + pl + pr))
+    xp[:, :, pt:pt + h, pl:pl + wd] = x
+    gxp = np.zeros_like(xp)
+    gw = np.zeros_like(w)
+    ho, wo = g_out.shape[2], g_out.shape[3]
+    og = o // groups
+    for oc in range(o):
+        gch = oc // og
+        for i in range(ho):
+            for j in range(wo):
+                gy = g_out[:, oc, i, j]  # (n,)
+                for ci in range(cg):
+                    for p in range(kh):
+                        for q in range(kw):
+                            r, s = i * stride[0] + p * dil[0], j * stride[1] + q * dil[1]
+                            gw[oc, ci, p, q] += np.dot(gy, xp[:, gch * cg + ci, r, s])
+                            gxp[:, gch * cg + ci, r, s] += gy * w[oc, ci, p, q]
+    return gxp[:, :, pt:pt + h, pl:pl + wd], gw, g_out.sum(axis=(0, 2, 3))
+
+
+def _grads(y, inputs, g):
+    y.backward(_t(g))
+    return [t.grad.numpy().copy() for t in inputs]
+
+
+@st.composite
+def conv_cases(draw):
+    groups = draw(st.integers(1, 3))
+    cg = draw(st.integers(1, 2))
+    og = draw(st.integers(1, 2))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dil = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = draw(st.sampled_from(["valid", "same", "SAME", 0, 1, 2, (1, 0), (0, 2)]))
+    if padding == "same" and max(stride) > 1 and draw(st.booleans()):
+        stride = (1, 1)
+    # any input whose padded size holds the dilated kernel (so there is an output); with int
+    # padding that includes inputs smaller than the padding (columns that see only zeros)
+    h, w = draw(st.integers(1, 7)), draw(st.integers(1, 7))
+    if padding == "valid":
+        assume(h >= dil[0] * (kh - 1) + 1 and w >= dil[1] * (kw - 1) + 1)
+    elif padding != "same":
+        ph, pw = padding if isinstance(padding, tuple) else (padding, padding)
+        assume(h + 2 * ph >= dil[0] * (kh - 1) + 1 and w + 2 * pw >= dil[1] * (kw - 1) + 1)
+    n = draw(st.integers(1, 2))
+    bias = draw(st.booleans())
+    seed = draw(st.integers(0, 2 ** 16))
+    return dict(n=n, c=groups * cg, o=groups * og, groups=groups, k=(kh, kw), stride=stride, dil=dil,
+                padding=padding, hw=(h, w), bias=bias, seed=seed)
+
+
+@settings(**SETTINGS)
+@given(conv_cases())
+def test_conv2d_forward_and_gradients_match_the_loops(case):
+    rng = np.random.default_rng(case["seed"])
+    (h, w), (kh, kw) = case["hw"], case["k"]
+    x = rng.standard_normal((case["n"], case["c"], h, w))
+    wt = rng.standard_normal((case["o"], case["c"] // case["groups"], kh, kw))
+    b = rng.standard_normal(case["o"]) if case["bias"] else None
+    pad = case["padding"].lower() if isinstance(case["padding"], str) else case["padding"]
+    ph, pw = pad if isinstance(pad, tuple) else (pad, pad)
+    pads = (_pads_for(ph, h, kh, case["stride"][0], case["dil"][0]),
+            _pads_for(pw, w, kw, case["stride"][1], case["dil"][1]))
+    want = ref_conv2d(x, wt, b, case["stride"], pads, case["dil"], case["groups"])
+    g = rng.standard_normal(want.shape)
+    gx, gw, gb = ref_conv2d_grads(x, wt, g, case["stride"], pads, case["dil"], case["groups"])
+    for backend in BACKENDS:
+        pydl.set_backend(backend)
+        tx = _t(x, requires_grad=True)
+        tw = _t(wt, requires_grad=True)
+        tb = _t(b, requires_grad=True) if b is not None else None
+        y = F.conv2d(tx, tw, tb, stride=case["stride"], padding=case["padding"], dilation=case["dil"],
+                     groups=case["groups"])
+        np.testing.assert_allclose(y.detach().numpy(), want, rtol=1e-10, atol=1e-10, err_msg=backend)
+        got = _grads(y, [tx, tw] + ([tb] if tb is not None else []), g)
+        np.testing.assert_allclose(got[0], gx, rtol=1e-10, atol=1e-10, err_msg=f"{backend} dx")
+        np.testing.assert_allclose(got[1], gw, rtol=1e-10, atol=1e-10, err_msg=f"{backend} dw")
+        if tb is not None:
+            np.testing.assert_allclose(got[2], gb, rtol=1e-10, atol=1e-10, err_msg=f"{backend} db")
+
+
+# ---------------------------------------------------------------- pooling
+def ref_pool2d(x, k, stride, pads, kind, count_include_pad=True):
+    """Each window's max (padding -inf) or mean (padding zeros; divisor the whole window, or the
+    real elements only), and the input gradient of sum(y * g) as a second function."""
+    n, c, h, w = x.shape
+    (pt, pb), (pl, pr) = pads
+    fill = -np.inf if kind == "max" else 0.0
+    xp = np.full((n, c, h + pt + pb, w + pl + pr), fill)
+    xp[:, :, pt:pt + h, pl:pl + w] = x
+    real = np.zeros(xp.shape[2:])
+    real[pt:pt + h, pl:pl + w] = 1
+    ho = (h + pt + pb - k[0]) // stride[0] + 1
+    wo = (w + pl + pr - k[1]) // stride[1] + 1
+    y = np.zeros((n, c, ho, wo))
+    windows = {}
+    for i in range(ho):
+        for j in range(wo):
+            r, s = i * stride[0], j * stride[1]
+            win = xp[:, :, r:r + k[0], s:s + k[1]].reshape(n, c, -1)
+            if kind == "max":
+                y[:, :, i, j] = win.max(axis=2)
+                windows[i, j] = (r, s, win.argmax(axis=2), None)
+            else:
+                div = k[0] * k[1] if count_include_pad else real[r:r + k[0], s:s + k[1]].sum()
+                y[:, :, i, j] = win.sum(axis=2) / div
+                windows[i, j] = (r, s, None, div)
+
+    def grad(g):
+        gxp = np.zeros(xp.shape)
+        for (i, j), (r, s, arg, div) in windows.items():
+            if kind == "max":
+                for a in range(n):
+                    for ch in range(c):
+                        p, q = divmod(int(arg[a, ch]), k[1])
+                        gxp[a, ch, r + p, s + q] += g[a, ch, i, j]
+            else:
+                gxp[:, :, r:r + k[0], s:s + k[1]] += g[:, :, i, j][:, :, None, None] / div
+        return gxp[:, :, pt:pt + h, pl:pl + w]
+    return y, grad
+
+
+@st.composite
+def pool_cases(draw):
+    k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = draw(st.sampled_from(["valid", "same", 0, 1]))
+    if isinstance(padding, int) and padding > 0 and min(k) < 2:
+        padding = 0  # PyTorch's rule: padding at most half the kernel
+    h = draw(st.integers(k[0], 7))
+    w = draw(st.integers(k[1], 7))
+    return dict(k=k, stride=stride, padding=padding, shape=(draw(st.integers(1, 2)), draw(st.integers(1, 3)), h, w),
+                seed=draw(st.integers(0, 2 ** 16)))
+
+
+def _pool_pads(case):
+    h, w = case["shape"][2:]
+    return (_pads_for(case["padding"], h, case["k"][0], case["stride"][0], 1),
+            _pads_for(case["padding"], w, case["k"][1], case["stride"][1], 1))
+
+
+@settings(**SETTINGS)
+@given(pool_cases())
+def test_max_pool2d_forward_and_gradient_match_the_loops(case):
+    rng = np.random.default_rng(case["seed"])
+    # distinct values: the maximum of each window is unique, so the gradient is well defined
+    x = rng.permutation(int(np.prod(case["shape"]))).reshape(case["shape"]).astype(np.float64)
+    want, grad = ref_pool2d(x, case["k"], case["stride"], _pool_pads(case), "max")
+    g = rng.standard_normal(want.shape)
+    for backend in BACKENDS:
+        pydl.set_backend(backend)
+        tx = _t(x, requires_grad=True)
+        y = F.max_pool2d(tx, case["k"], case["stride"], case["padding"])
+        np.testing.assert_array_equal(y.detach().numpy(), want, err_msg=backend)
+        np.testing.assert_allclose(_grads(y, [tx], g)[0], grad(g), rtol=1e-12, atol=1e-12, err_msg=backend)
+
+
+@settings(**SETTINGS)
+@given(pool_cases())
+def test_avg_pool2d_forward_and_gradient_match_the_loops(case):
+    rng = np.random.default_rng(case["seed"])
+    x = rng.standard_normal(case["shape"])
+    # the default divisor: the whole window for int padding (PyTorch), the real elements for 'same' (Keras)
+    include = case["padding"] != "same"
+    want, grad = ref_pool2d(x, case["k"], case["stride"], _pool_pads(case), "avg", include)
+    g = rng.standard_normal(want.shape)
+    for backend in BACKENDS:
+        pydl.set_backend(backend)
+        tx = _t(x, requires_grad=True)
+        y = F.avg_pool2d(tx, case["k"], case["stride"], case["padding"])
+        np.testing.assert_allclose(y.detach().numpy(), want, rtol=1e-12, atol=1e-12, err_msg=backend)
+        np.testing.assert_allclose(_grads(y, [tx], g)[0], grad(g), rtol=1e-12, atol=1e-12, err_msg=backend)
+
+
+# ---------------------------------------------------------------- conv1d, causal
+def ref_causal_conv1d(x, w, b, stride, dil, groups):
+    """y[n, o, t] = b[o] + sum_{c, k} w[o, c, k] * x[n, g*cg + c, t*stride - dil*(K-1-k)], with
+    x = 0 before the start: output t sees inputs up to t*stride only."""
+    n, c, length = x.shape
+    o, cg, kk = w.shape
+    out_len = (length + stride - 1) // stride
+    og = o // groups
+    y = np.zeros((n, o, out_len))
+    for oc in range(o):
+        g = oc // og
+        for t in range(out_len):
+            for ci in range(cg):
+                for k in range(kk):
+                    src = t * stride - dil * (kk - 1 - k)
+                    if src >= 0:
+                        y[:, oc, t] += w[oc, ci, k] * x[:, g * cg + ci, src]
+            if b is not None:
+                y[:, oc, t] += b[oc]
+    return y
+
+
+@settings(**SETTINGS)
+# found by this test: the fast im2col wrote past its row when the left padding exceeded the
+# sequence (a length-1 sequence, kernel 3, dilation 2: 4 zeros on the left)
+@example(groups=1, cg=1, og=1, k=3, stride=1, dil=2, length=1, bias=True, seed=0)
+@given(groups=st.integers(1, 2), cg=st.integers(1, 2), og=st.integers(1, 2), k=st.integers(1, 4),
+       stride=st.integers(1, 2), dil=st.integers(1, 3), length=st.integers(1, 9), bias=st.booleans(),
+       seed=st.integers(0, 2 ** 16))
+def test_causal_conv1d_matches_the_loops_and_only_looks_back(groups, cg, og, k, stride, dil, length, bias, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, groups * cg, length))
+    w = rng.standard_normal((groups * og, cg, k))
+    b = rng.standard_normal(groups * og) if bias else None
+    want = ref_causal_conv1d(x, w, b, stride, dil, groups)
+    g = rng.standard_normal(want.shape)
+    # the gradients from the reference: it is linear in x and in w, so the gradient's entry i is
+    # <g, conv(e_i)> with e_i the i-th basis array
+    gx_ref, gw_ref = np.zeros_like(x), np.zeros_like(w)
+    for idx in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[idx] = 1.0
+        gx_ref[idx] = np.sum(g * ref_causal_conv1d(e, w, None, stride, dil, groups))
+    for idx in np.ndindex(w.shape):
+        e = np.zeros_like(w)
+        e[idx] = 1.0
+        gw_ref[idx] = np.sum(g * ref_causal_conv1d(x, e, None, stride, dil, groups))
+    for backend in BACKENDS:
+        pydl.set_backend(backend)
+        tx = _t(x, requires_grad=True)
+        tw = _t(w, requires_grad=True)
+        tb = _t(b) if b is not None else None
+        y = F.conv1d(tx, tw, tb, stride=stride, padding="causal", dilation=dil, groups=groups)
+        np.testing.assert_allclose(y.detach().numpy(), want, rtol=1e-10, atol=1e-10, err_msg=backend)
+        gx, gw = _grads(y, [tx, tw], g)
+        np.testing.assert_allclose(gx, gx_ref, rtol=1e-10, atol=1e-10, err_msg=f"{backend} dx")
+        np.testing.assert_allclose(gw, gw_ref, rtol=1e-10, atol=1e-10, err_msg=f"{backend} dw")
+        # causality: changing the input at and after position s leaves outputs before s/stride alone
+        if length > 1:
+            s = length // 2
+            x2 = x.copy()
+            x2[:, :, s:] += 1.0
+            y2 = F.conv1d(_t(x2), tw.detach(), tb, stride=stride, padding="causal", dilation=dil,
+                          groups=groups).numpy()
+            keep = [t for t in range(want.shape[2]) if t * stride < s]
+            np.testing.assert_array_equal(y2[:, :, keep], y.detach().numpy()[:, :, keep])
