@@ -243,10 +243,20 @@ class Layer:
 
     def _build_for(self, input_shape):
         input_shape = tuple(input_shape)
-        self.build(input_shape)
+        # A shape the layer refuses (in build or in compute_output_shape) leaves it unbuilt and
+        # without weights, so that a later call with good data builds it properly (a pooling
+        # layer's build succeeds and only its output shape finds a pool larger than the image).
+        params, untrainable = list(self._params), set(self._untrainable)
+        try:
+            self.build(input_shape)
+            output_shape = tuple(self.compute_output_shape(input_shape))
+        except BaseException:
+            self.built = False
+            self._params, self._untrainable = params, untrainable
+            raise
         self.built = True
         self.input_shape = (None,) + input_shape
-        self.output_shape = (None,) + tuple(self.compute_output_shape(input_shape))
+        self.output_shape = (None,) + output_shape
 
     def _check_input(self, shape):
         if self.input_shape is not None and tuple(self.input_shape[1:]) != tuple(shape):

@@ -83,10 +83,10 @@ def channels_last_aware(rank):
         def first(self, shape):
             shape = tuple(int(d) for d in shape)
             if len(shape) != rank:
-                raise ValueError(f"{self.name}: {cls.__name__} with data_format='channels_last' takes {names[0]}, "
-                                 f"i.e. samples of shape {names[1]}, got sample shape {shape}")
+                raise ValueError(f"{self.name}: {type(self).__name__} with data_format='channels_last' takes "
+                                 f"{names[0]}, i.e. samples of shape {names[1]}, got sample shape {shape}")
             if rank == 3 and shape[0] in (1, 3, 4) and shape[1] >= 8 and shape[2] >= 8:
-                raise ValueError(f"{self.name}: {cls.__name__} has data_format='channels_last' but got samples of "
+                raise ValueError(f"{self.name}: {type(self).__name__} has data_format='channels_last' but got samples of "
                                  f"shape {shape}, which look like channels_first images ({shape[0]} channel(s) "
                                  f"first, then {shape[1]}x{shape[2]}): drop data_format='channels_last', or "
                                  "transpose the data to NHWC with x.transpose(0, 2, 3, 1)")
@@ -115,10 +115,23 @@ def channels_last_aware(rank):
             want, shape = tuple(self.input_shape[1:]), tuple(int(d) for d in shape)
             ch = -1 if self.data_format == "channels_last" else 0
             if len(shape) != len(want) or shape[ch] != want[ch]:
-                raise ValueError(f"{self.name}: {cls.__name__} was built for samples of shape {want} "
+                moved = want[1:] + want[:1] if ch == 0 else want[-1:] + want[:-1]
+                hint = ""
+                if rank == 3 and shape == moved:  # the built shape with its channels axis moved
+                    hint = (f"; these look like {'channels_last' if ch == 0 else 'channels_first'} samples "
+                            f"({want[ch]} channel(s) on axis {3 if ch == 0 else 1} of x): "
+                            + ("give the image layers data_format='channels_last', or transpose the data to "
+                               "NCHW with x.transpose(0, 3, 1, 2)" if ch == 0 else
+                               "drop data_format='channels_last', or transpose the data to NHWC with "
+                               "x.transpose(0, 2, 3, 1)"))
+                raise ValueError(f"{self.name}: {type(self).__name__} was built for samples of shape {want} "
                                  f"({want[ch]} channels, data_format={self.data_format!r}); got (batch,) + {shape}: "
                                  f"the rank and the number of channels must stay the same (the spatial size may "
-                                 "change)")
+                                 f"change){hint}")
+            # a new spatial size must still fit the layer (its kernel, pool or cropping): the
+            # layer's own check says so with its name, before the op sees it (or, for Cropping2D,
+            # before slicing gives an empty image)
+            self.compute_output_shape(shape)
 
         for name, fn, orig in (("build", build_, build), ("call", call_, call),
                                ("compute_output_shape", output_shape_, output_shape)):
