@@ -246,3 +246,25 @@ def test_gradcheck_input_and_weights_inference(name):
 @pytest.mark.parametrize("name", [n for n in NAMES if TABLE[n].training_grad])
 def test_gradcheck_input_and_weights_training(name):
     _gradcheck_layer(name, training=True)
+
+
+def _takes_data_format(name):
+    import inspect
+    return "data_format" in inspect.signature(L._CLASSES[name].__init__).parameters
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if _takes_data_format(n)])
+def test_channels_last_is_channels_first_on_transposed_data(name):
+    row = TABLE[name]
+    first, x, y = _built(name)
+    last = row.make(data_format="channels_last")
+    to_last = (0,) + tuple(range(2, len(row.sample) + 1)) + (1,)  # (N, C, ...) -> (N, ..., C)
+    xl = np.ascontiguousarray(x.transpose(to_last))
+    last(_t(xl))
+    last.set_weights(first.get_weights())  # the weights keep pydl's layout
+    yl = _np(last(_t(xl)))
+    want = _np(y) if len(row.out) == 1 else _np(y).transpose(to_last)
+    np.testing.assert_allclose(yl, want, rtol=1e-6, atol=1e-6)
+    assert tuple(last.output_shape[1:]) == want.shape[1:] == tuple(last.compute_output_shape(xl.shape[1:]))
+    assert last.get_config()["data_format"] == "channels_last"
+    assert type(last).from_config(last.get_config()).get_config() == last.get_config()

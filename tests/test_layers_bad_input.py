@@ -328,3 +328,14 @@ def test_a_refused_first_shape_leaves_the_layer_unbuilt_so_good_data_builds_it()
     assert tuple(pool(T(2, 1, 6, 6)).shape) == (2, 1, 2, 2)
     assert pool.built and pool.input_shape == (None, 1, 6, 6) and pool.output_shape == (None, 1, 2, 2)
     raises(ValueError, lambda: pool(T(2, 2, 6, 6)), "pool:", "(1, 6, 6)", "(2, 6, 6)")
+
+
+def test_a_built_layer_does_not_guess_the_layout_again():
+    # Its rank and channels match those it was built for, so the channels axis is known: feature
+    # maps of 8 channels that happen to be 3 wide are not "channels_last images"
+    conv = L.Conv2D(2, 3)
+    conv(T(1, 8, 16, 16))
+    assert tuple(conv(T(1, 8, 10, 3)).shape) == (1, 2, 8, 1)
+    last = L.MaxPooling2D(data_format="channels_last")
+    last(T(1, 16, 16, 8))
+    assert tuple(last(T(1, 3, 10, 8)).shape) == (1, 1, 5, 8)
