@@ -147,9 +147,10 @@ def test_conv2d_forward_and_gradients_match_the_loops(case):
 
 
 # ---------------------------------------------------------------- pooling
-def ref_pool2d(x, k, stride, pads, kind, count_include_pad=True):
-    """Each window's max (padding -inf) or mean (padding zeros; divisor the whole window, or the
-    real elements only), and the input gradient of sum(y * g) as a second function."""
+def ref_pool2d(x, k, stride, pads, kind, count_include_pad=True, dil=(1, 1)):
+    """Each window's max (padding -inf; taps `dil` apart) or mean (padding zeros; divisor the
+    whole window, or the real elements only), and the input gradient of sum(y * g) as a second
+    function."""
     n, c, h, w = x.shape
     (pt, pb), (pl, pr) = pads
     fill = -np.inf if kind == "max" else 0.0
@@ -157,14 +158,15 @@ def ref_pool2d(x, k, stride, pads, kind, count_include_pad=True):
     xp[:, :, pt:pt + h, pl:pl + w] = x
     real = np.zeros(xp.shape[2:])
     real[pt:pt + h, pl:pl + w] = 1
-    ho = (h + pt + pb - k[0]) // stride[0] + 1
-    wo = (w + pl + pr - k[1]) // stride[1] + 1
+    span = (dil[0] * (k[0] - 1) + 1, dil[1] * (k[1] - 1) + 1)
+    ho = (h + pt + pb - span[0]) // stride[0] + 1
+    wo = (w + pl + pr - span[1]) // stride[1] + 1
     y = np.zeros((n, c, ho, wo))
     windows = {}
     for i in range(ho):
         for j in range(wo):
             r, s = i * stride[0], j * stride[1]
-            win = xp[:, :, r:r + k[0], s:s + k[1]].reshape(n, c, -1)
+            win = xp[:, :, r:r + span[0]:dil[0], s:s + span[1]:dil[1]].reshape(n, c, -1)
             if kind == "max":
                 y[:, :, i, j] = win.max(axis=2)
                 windows[i, j] = (r, s, win.argmax(axis=2), None)
@@ -180,7 +182,7 @@ def ref_pool2d(x, k, stride, pads, kind, count_include_pad=True):
                 for a in range(n):
                     for ch in range(c):
                         p, q = divmod(int(arg[a, ch]), k[1])
-                        gxp[a, ch, r + p, s + q] += g[a, ch, i, j]
+                        gxp[a, ch, r + p * dil[0], s + q * dil[1]] += g[a, ch, i, j]
             else:
                 gxp[:, :, r:r + k[0], s:s + k[1]] += g[:, :, i, j][:, :, None, None] / div
         return gxp[:, :, pt:pt + h, pl:pl + w]
@@ -194,16 +196,17 @@ def pool_cases(draw):
     padding = draw(st.sampled_from(["valid", "same", 0, 1]))
     if isinstance(padding, int) and padding > 0 and min(k) < 2:
         padding = 0  # PyTorch's rule: padding at most half the kernel
-    h = draw(st.integers(k[0], 7))
-    w = draw(st.integers(k[1], 7))
-    return dict(k=k, stride=stride, padding=padding, shape=(draw(st.integers(1, 2)), draw(st.integers(1, 3)), h, w),
+    dil = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    h = draw(st.integers(dil[0] * (k[0] - 1) + 1, 7))
+    w = draw(st.integers(dil[1] * (k[1] - 1) + 1, 7))
+    return dict(k=k, stride=stride, padding=padding, dil=dil, shape=(draw(st.integers(1, 2)), draw(st.integers(1, 3)), h, w),
                 seed=draw(st.integers(0, 2 ** 16)))
 
 
-def _pool_pads(case):
+def _pool_pads(case, dil=(1, 1)):
     h, w = case["shape"][2:]
-    return (_pads_for(case["padding"], h, case["k"][0], case["stride"][0], 1),
-            _pads_for(case["padding"], w, case["k"][1], case["stride"][1], 1))
+    return (_pads_for(case["padding"], h, case["k"][0], case["stride"][0], dil[0]),
+            _pads_for(case["padding"], w, case["k"][1], case["stride"][1], dil[1]))
 
 
 @settings(**SETTINGS)
@@ -212,12 +215,12 @@ def test_max_pool2d_forward_and_gradient_match_the_loops(case):
     rng = np.random.default_rng(case["seed"])
     # distinct values: the maximum of each window is unique, so the gradient is well defined
     x = rng.permutation(int(np.prod(case["shape"]))).reshape(case["shape"]).astype(np.float64)
-    want, grad = ref_pool2d(x, case["k"], case["stride"], _pool_pads(case), "max")
+    want, grad = ref_pool2d(x, case["k"], case["stride"], _pool_pads(case, case["dil"]), "max", dil=case["dil"])
     g = rng.standard_normal(want.shape)
     for backend in BACKENDS:
         pydl.set_backend(backend)
         tx = _t(x, requires_grad=True)
-        y = F.max_pool2d(tx, case["k"], case["stride"], case["padding"])
+        y = F.max_pool2d(tx, case["k"], case["stride"], case["padding"], dilation=case["dil"])
         np.testing.assert_array_equal(y.detach().numpy(), want, err_msg=backend)
         np.testing.assert_allclose(_grads(y, [tx], g)[0], grad(g), rtol=1e-12, atol=1e-12, err_msg=backend)
 
@@ -305,3 +308,38 @@ def test_causal_conv1d_matches_the_loops_and_only_looks_back(groups, cg, og, k, 
                           groups=groups).numpy()
             keep = [t for t in range(want.shape[2]) if t * stride < s]
             np.testing.assert_array_equal(y2[:, :, keep], y.detach().numpy()[:, :, keep])
+
+
+# ---------------------------------------------------------------- conv2d_transpose, the adjoint
+@settings(**SETTINGS)
+@given(conv_cases())
+def test_conv2d_transpose_is_the_adjoint_of_the_loops_convolution(case):
+    # <conv2d_transpose(y, w), x> = <y, conv(x, w)> for the same weight, stride, padding, dilation
+    # and groups, with output_padding the rows the convolution's floor dropped (so that the
+    # transposed output has x's shape); and its input gradient is that convolution
+    pad = case["padding"]
+    if isinstance(pad, str):
+        pad = 1  # conv2d_transpose takes PyTorch's int padding
+    ph, pw = pad if isinstance(pad, tuple) else (pad, pad)
+    (h, w), (kh, kw), (sh, sw), (dh, dw) = case["hw"], case["k"], case["stride"], case["dil"]
+    assume(h + 2 * ph >= dh * (kh - 1) + 1 and w + 2 * pw >= dw * (kw - 1) + 1)
+    rng = np.random.default_rng(case["seed"])
+    x = rng.standard_normal((case["n"], case["c"], h, w))
+    wt = rng.standard_normal((case["o"], case["c"] // case["groups"], kh, kw))
+    conv = ref_conv2d(x, wt, None, case["stride"], ((ph, ph), (pw, pw)), case["dil"], case["groups"])
+    ho, wo = conv.shape[2:]
+    out_pad = (h - ((ho - 1) * sh - 2 * ph + dh * (kh - 1) + 1), w - ((wo - 1) * sw - 2 * pw + dw * (kw - 1) + 1))
+    y = rng.standard_normal(conv.shape)
+    b = rng.standard_normal(case["c"]) if case["bias"] else None
+    for backend in BACKENDS:
+        pydl.set_backend(backend)
+        ty = _t(y, requires_grad=True)
+        tb = _t(b) if b is not None else None
+        out = F.conv2d_transpose(ty, _t(wt), tb, stride=case["stride"], padding=(ph, pw), output_padding=out_pad,
+                                 dilation=case["dil"], groups=case["groups"])
+        assert tuple(out.shape) == x.shape
+        got = out.detach().numpy() - (0.0 if b is None else b.reshape(1, -1, 1, 1))
+        np.testing.assert_allclose(np.sum(got * x), np.sum(y * conv), rtol=1e-10, atol=1e-10, err_msg=backend)
+        # d<out, x>/dy = conv(x, w): the transposed convolution's gradient is the convolution
+        out.backward(_t(x))
+        np.testing.assert_allclose(ty.grad.numpy(), conv, rtol=1e-10, atol=1e-10, err_msg=backend)
