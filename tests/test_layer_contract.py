@@ -86,7 +86,54 @@ TABLE = {
     "GaussianDropout": Row(lambda **k: L.GaussianDropout(0.2, seed=1, **k), (2, 3), (2, 3), 0),
 }
 
-NAMES = sorted(TABLE)
+# More configurations of the same classes through the same contract (not part of the
+# completeness check): 'same' padding with strides, dilation and groups, no bias, depth
+# multipliers, transposed 'same', keepdims, the norms' other axes.
+VARIANTS = {
+    # same: ceil(7/2) = 4, ceil(6/1) = 6; 4 filters * (2 / 2 groups) channels * 3 * 2, no bias
+    "Conv2D/same-dilated-grouped": Row(lambda **k: L.Conv2D(4, (3, 2), strides=(2, 1), padding="same",
+                                                            dilation_rate=(1, 2), groups=2, use_bias=False, **k),
+                                       (2, 7, 6), (4, 4, 6), 24, training_grad=True),
+    # same: 3 * 2 = 6, 4 * 2 = 8; 2 in * 4 out * 3 * 3 + 4
+    "Conv2DTranspose/same": Row(lambda **k: L.Conv2DTranspose(4, 3, strides=2, padding="same", **k), (2, 3, 4),
+                                (4, 6, 8), 76),
+    # Keras: (size - 1) * stride + kernel - 2 * (kernel // 2) + output_padding: (3-1)*2 + 3 - 2 + 1 = 6, 8
+    "Conv2DTranspose/output_padding": Row(lambda **k: L.Conv2DTranspose(2, 3, strides=2, padding="same",
+                                                                         output_padding=1, **k),
+                                          (2, 3, 4), (2, 6, 8), 2 * 2 * 9 + 2),
+    # same, stride 2: ceil(5/2) = 3; 2 channels * 3 multipliers * 3 * 3 + 6
+    "DepthwiseConv2D/same-strided": Row(lambda **k: L.DepthwiseConv2D(3, strides=2, padding="same",
+                                                                      depth_multiplier=3, **k),
+                                        (2, 5, 5), (6, 3, 3), 60),
+    # depthwise 2 * 2 * 3 * 3 = 36, pointwise (2 * 2) * 3 = 12, no bias
+    "SeparableConv2D/same-multiplier": Row(lambda **k: L.SeparableConv2D(3, 3, padding="same", depth_multiplier=2,
+                                                                         use_bias=False, **k),
+                                           (2, 4, 4), (3, 4, 4), 48),
+    # same, stride 2: ceil(7/2) = 4; 3 * 2 * 2 + 3
+    "Conv1D/same-strided": Row(lambda **k: L.Conv1D(3, 2, strides=2, padding="same", **k), (2, 7), (3, 4), 15),
+    # groups 2: 4 filters * 1 channel * 3 + 4; valid: 6 - 3 + 1 = 4
+    "Conv1D/grouped": Row(lambda **k: L.Conv1D(4, 3, groups=2, **k), (2, 6), (4, 4), 16),
+    "MaxPooling2D/same-strided": Row(lambda **k: L.MaxPooling2D(3, strides=2, padding="same", **k), (1, 5, 6),
+                                     (1, 3, 3), 0),
+    "AveragePooling2D/same": Row(lambda **k: L.AveragePooling2D(2, padding="same", **k), (1, 5, 5), (1, 3, 3), 0),
+    "MaxPooling1D/same": Row(lambda **k: L.MaxPooling1D(3, strides=1, padding="same", **k), (2, 5), (2, 5), 0),
+    "GlobalAveragePooling2D/keepdims": Row(lambda **k: L.GlobalAveragePooling2D(keepdims=True, **k), (3, 4, 5),
+                                           (3, 1, 1), 0),
+    "UpSampling2D/nearest": Row(lambda **k: L.UpSampling2D(2, **k), (1, 2, 3), (1, 4, 6), 0),
+    # (batch, features): gamma (no beta: center=False) and the two moving statistics, 5 each
+    "BatchNormalization/features-no-center": Row(lambda **k: L.BatchNormalization(center=False, **k), (5,), (5,),
+                                                 15, training_grad=True),
+    # (batch, time, features), axis -1: 4 features, 4 weights each
+    "BatchNormalization/sequence-last-axis": Row(lambda **k: L.BatchNormalization(axis=-1, **k), (3, 4), (3, 4),
+                                                 16, training_grad=True),
+    # gamma and beta of shape (4, 2)
+    "LayerNormalization/two-axes": Row(lambda **k: L.LayerNormalization(axis=[-2, -1], **k), (3, 4, 2), (3, 4, 2),
+                                       16, training_grad=True),
+    # groups = channels: instance normalisation
+    "GroupNormalization/instance": Row(lambda **k: L.GroupNormalization(groups=4, **k), (4, 5), (4, 5), 8),
+}
+ROWS = {**TABLE, **VARIANTS}
+NAMES = sorted(ROWS)
 BATCH = 3
 
 
@@ -97,7 +144,7 @@ def _x(shape, seed=0, dtype=np.float32):
 
 
 def _built(name, **kwargs):
-    row = TABLE[name]
+    row = ROWS[name]
     layer = row.make(**kwargs)
     x = _x((BATCH,) + row.sample, dtype=np.float64 if kwargs.get("dtype") == "float64" else np.float32)
     y = layer(_t(x))
@@ -118,13 +165,13 @@ def test_every_layer_class_has_a_contract_entry():
     assert set(L._CLASSES) == set(TABLE), (
         f"layers without a contract row: {sorted(set(L._CLASSES) - set(TABLE))}; "
         f"rows for no layer: {sorted(set(TABLE) - set(L._CLASSES))}")
-    for name in NAMES:
+    for name in TABLE:
         assert type(TABLE[name].make()) is L._CLASSES[name]
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_output_shape_matches_compute_output_shape_and_hand_value(name):
-    row = TABLE[name]
+    row = ROWS[name]
     layer, _, y = _built(name)
     assert tuple(y.shape) == (BATCH,) + row.out
     assert tuple(layer.compute_output_shape(row.sample)) == row.out
@@ -135,7 +182,7 @@ def test_output_shape_matches_compute_output_shape_and_hand_value(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_count_params_is_the_weights_and_the_hand_count(name):
     layer, _, _ = _built(name)
-    assert layer.count_params() == sum(int(np.prod(w.shape)) for w in layer.get_weights()) == TABLE[name].params
+    assert layer.count_params() == sum(int(np.prod(w.shape)) for w in layer.get_weights()) == ROWS[name].params
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -154,7 +201,7 @@ def test_config_round_trip_gives_the_same_config_and_output(name):
 
 
 def _model(name):
-    row = TABLE[name]
+    row = ROWS[name]
     first = row.make() if name == "Input" else row.make(input_shape=row.sample)
     rest = [] if len(row.out) == 1 else [L.Flatten()]
     return Sequential([first] + rest + [L.Dense(2)])
@@ -164,7 +211,7 @@ def _model(name):
 def test_one_layer_plus_dense_model_saves_and_loads(name, tmp_path):
     model = _model(name)
     model.compile(optimizer="sgd", loss="mse")
-    x = _x((4,) + TABLE[name].sample, seed=1)
+    x = _x((4,) + ROWS[name].sample, seed=1)
     y = np.random.default_rng(2).standard_normal((4, 2)).astype(np.float32)
     model.fit(x, y, epochs=1, batch_size=4, verbose=0)  # moving statistics and weights move off their init
     before = model.predict(x, verbose=0)
@@ -181,7 +228,7 @@ def _loss(y, target):
     return (d * d).mean()
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if TABLE[n].params])
+@pytest.mark.parametrize("name", [n for n in NAMES if ROWS[n].params])
 def test_one_sgd_step_lowers_the_loss(name):
     layer, x, _ = _built(name, dtype="float64")
     xt = _t(x.astype(np.float64))
@@ -203,7 +250,7 @@ def test_one_sgd_step_lowers_the_loss(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_float64_layer_computes_in_float64_and_agrees_with_float32(name):
     l32, x, y32 = _built(name)
-    l64 = TABLE[name].make(dtype="float64")
+    l64 = ROWS[name].make(dtype="float64")
     x64 = _t(x.astype(np.float64))
     l64(x64)
     l64.set_weights([w.astype(np.float64) for w in l32.get_weights()])
@@ -226,7 +273,7 @@ def test_deepcopy_is_independent_and_computes_the_same(name):
 
 
 def _gradcheck_layer(name, training):
-    row = TABLE[name]
+    row = ROWS[name]
     layer = row.make(dtype="float64")
     x = _t(_x((2,) + row.sample, seed=3, dtype=np.float64), requires_grad=True)
     layer(x.detach())  # build
@@ -238,24 +285,24 @@ def _gradcheck_layer(name, training):
     assert res, f"{name} (training={training}): {res}"
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if TABLE[n].grad])
+@pytest.mark.parametrize("name", [n for n in NAMES if ROWS[n].grad])
 def test_gradcheck_input_and_weights_inference(name):
     _gradcheck_layer(name, training=False)
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if TABLE[n].training_grad])
+@pytest.mark.parametrize("name", [n for n in NAMES if ROWS[n].training_grad])
 def test_gradcheck_input_and_weights_training(name):
     _gradcheck_layer(name, training=True)
 
 
 def _takes_data_format(name):
     import inspect
-    return "data_format" in inspect.signature(L._CLASSES[name].__init__).parameters
+    return "data_format" in inspect.signature(type(ROWS[name].make()).__init__).parameters
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if _takes_data_format(n)])
 def test_channels_last_is_channels_first_on_transposed_data(name):
-    row = TABLE[name]
+    row = ROWS[name]
     first, x, y = _built(name)
     last = row.make(data_format="channels_last")
     to_last = (0,) + tuple(range(2, len(row.sample) + 1)) + (1,)  # (N, C, ...) -> (N, ..., C)
