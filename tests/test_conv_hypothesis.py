@@ -199,7 +199,8 @@ def pool_cases(draw):
     dil = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
     h = draw(st.integers(dil[0] * (k[0] - 1) + 1, 7))
     w = draw(st.integers(dil[1] * (k[1] - 1) + 1, 7))
-    return dict(k=k, stride=stride, padding=padding, dil=dil, shape=(draw(st.integers(1, 2)), draw(st.integers(1, 3)), h, w),
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), h, w)
+    return dict(k=k, stride=stride, padding=padding, dil=dil, shape=shape,
                 seed=draw(st.integers(0, 2 ** 16)))
 
 
@@ -215,7 +216,8 @@ def test_max_pool2d_forward_and_gradient_match_the_loops(case):
     rng = np.random.default_rng(case["seed"])
     # distinct values: the maximum of each window is unique, so the gradient is well defined
     x = rng.permutation(int(np.prod(case["shape"]))).reshape(case["shape"]).astype(np.float64)
-    want, grad = ref_pool2d(x, case["k"], case["stride"], _pool_pads(case, case["dil"]), "max", dil=case["dil"])
+    pads = _pool_pads(case, case["dil"])
+    want, grad = ref_pool2d(x, case["k"], case["stride"], pads, "max", dil=case["dil"])
     g = rng.standard_normal(want.shape)
     for backend in BACKENDS:
         pydl.set_backend(backend)
@@ -343,3 +345,145 @@ def test_conv2d_transpose_is_the_adjoint_of_the_loops_convolution(case):
         # d<out, x>/dy = conv(x, w): the transposed convolution's gradient is the convolution
         out.backward(_t(x))
         np.testing.assert_allclose(ty.grad.numpy(), conv, rtol=1e-10, atol=1e-10, err_msg=backend)
+
+
+# ---------------------------------------------------------------- the other CNN ops
+def _adjoint(f, shape, g):
+    """J^T g for a linear NumPy map f of arrays of `shape`: entry i is <g, f(e_i)>."""
+    out = np.zeros(shape)
+    for idx in np.ndindex(shape):
+        e = np.zeros(shape)
+        e[idx] = 1.0
+        out[idx] = np.sum(g * f(e))
+    return out
+
+
+@settings(**SETTINGS)
+@given(h=st.integers(1, 5), w=st.integers(1, 5), pads=st.tuples(*[st.integers(0, 4)] * 4),
+       mode=st.sampled_from(["zeros", "reflect"]), seed=st.integers(0, 2 ** 16))
+def test_pad2d_matches_numpy_pad_with_its_adjoint_gradient(h, w, pads, mode, seed):
+    left, right, top, bottom = pads
+    if mode == "reflect":  # each pad smaller than its axis (the edge pixel is not repeated)
+        assume(max(left, right) < w and max(top, bottom) < h)
+
+    def f(a):
+        return np.pad(a, ((0, 0), (0, 0), (top, bottom), (left, right)),
+                      mode="constant" if mode == "zeros" else "reflect")
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, 2, h, w))
+    want = f(x)
+    g = rng.standard_normal(want.shape)
+    gx = _adjoint(f, x.shape, g)
+    for backend in BACKENDS:
+        pydl.set_backend(backend)
+        tx = _t(x, requires_grad=True)
+        y = F.pad2d(tx, (left, right, top, bottom), mode)
+        np.testing.assert_array_equal(y.detach().numpy(), want, err_msg=backend)
+        np.testing.assert_allclose(_grads(y, [tx], g)[0], gx, rtol=1e-12, atol=1e-12, err_msg=backend)
+
+
+def ref_resize(x, out, mode, align_corners):
+    """Resize (N, C, H, W) to `out` = (Ho, Wo) from the formulas: nearest copies input
+    floor(i * H / Ho); bilinear reads the source coordinate (i + 0.5) * H / Ho - 0.5 (clamped at
+    0), or i * (H - 1) / (Ho - 1) with align_corners, and blends its two neighbours per axis."""
+    def taps(n_in, n_out):
+        rows = []
+        for i in range(n_out):
+            if mode == "nearest":
+                rows.append([(min(n_in - 1, (i * n_in) // n_out), 1.0)])
+                continue
+            if align_corners:
+                src = i * (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+            else:
+                src = max((i + 0.5) * n_in / n_out - 0.5, 0.0)
+            i0 = min(int(np.floor(src)), n_in - 1)
+            i1 = min(i0 + 1, n_in - 1)
+            frac = src - i0
+            rows.append([(i0, 1.0 - frac), (i1, frac)])
+        m = np.zeros((n_out, n_in))
+        for i, row in enumerate(rows):
+            for j, wgt in row:
+                m[i, j] += wgt
+        return m
+    mh, mw = taps(x.shape[2], out[0]), taps(x.shape[3], out[1])
+    return np.einsum("ih,nchw,jw->ncij", mh, x, mw)
+
+
+@settings(**SETTINGS)
+@given(h=st.integers(1, 5), w=st.integers(1, 5), out=st.tuples(st.integers(1, 9), st.integers(1, 9)),
+       mode=st.sampled_from(["nearest", "bilinear"]), align=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_upsample2d_to_a_size_matches_the_formulas_with_its_adjoint_gradient(h, w, out, mode, align, seed):
+    align = align and mode == "bilinear"
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((1, 2, h, w))
+    want = ref_resize(x, out, mode, align)
+    g = rng.standard_normal(want.shape)
+    gx = _adjoint(lambda a: ref_resize(a, out, mode, align), x.shape, g)
+    for backend in BACKENDS:
+        pydl.set_backend(backend)
+        tx = _t(x, requires_grad=True)
+        y = F.upsample2d(tx, size=out, mode=mode, align_corners=align)
+        np.testing.assert_allclose(y.detach().numpy(), want, rtol=1e-12, atol=1e-12, err_msg=backend)
+        np.testing.assert_allclose(_grads(y, [tx], g)[0], gx, rtol=1e-10, atol=1e-10, err_msg=backend)
+
+
+@settings(**SETTINGS)
+@given(h=st.integers(1, 4), w=st.integers(1, 4), s=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       seed=st.integers(0, 2 ** 16))
+def test_upsample2d_nearest_integer_scale_is_repeat(h, w, s, seed):
+    x = np.random.default_rng(seed).standard_normal((2, 1, h, w))
+    for backend in BACKENDS:
+        pydl.set_backend(backend)
+        y = F.upsample2d(_t(x), scale_factor=s).numpy()
+        np.testing.assert_array_equal(y, x.repeat(s[0], axis=2).repeat(s[1], axis=3), err_msg=backend)
+
+
+@settings(**SETTINGS)
+@given(n=st.integers(2, 3), c=st.integers(1, 3), rest=st.lists(st.integers(1, 3), max_size=2),
+       seed=st.integers(0, 2 ** 16))
+def test_batch_norm_training_matches_numpy_and_updates_running_stats(n, c, rest, seed):
+    rng = np.random.default_rng(seed)
+    shape = (n, c) + tuple(rest)
+    x = rng.standard_normal(shape)
+    wgt, bias = rng.standard_normal(c), rng.standard_normal(c)
+    axes = (0,) + tuple(range(2, len(shape)))
+    mean, var = x.mean(axis=axes), x.var(axis=axes)
+    bshape = (1, c) + (1,) * len(rest)
+    want = (x - mean.reshape(bshape)) / np.sqrt(var.reshape(bshape) + 1e-5) * wgt.reshape(bshape) + bias.reshape(bshape)
+    m = x.size // c
+    rm0, rv0 = rng.standard_normal(c), rng.random(c) + 0.5
+    for backend in BACKENDS:
+        pydl.set_backend(backend)
+        rm, rv = _t(rm0.copy()), _t(rv0.copy())
+        y = F.batch_norm(_t(x), rm, rv, _t(wgt), _t(bias), training=True, momentum=0.1, eps=1e-5)
+        np.testing.assert_allclose(y.numpy(), want, rtol=1e-10, atol=1e-10, err_msg=backend)
+        np.testing.assert_allclose(rm.numpy(), 0.9 * rm0 + 0.1 * mean, rtol=1e-12, err_msg=backend)
+        np.testing.assert_allclose(rv.numpy(), 0.9 * rv0 + 0.1 * var * m / (m - 1), rtol=1e-12, err_msg=backend)
+        xt = _t(x, requires_grad=True)
+        res = pydl.utils.gradcheck(lambda a: F.batch_norm(a, None, None, _t(wgt), _t(bias), training=True), [xt])
+        assert res, f"{backend}: {res}"
+
+
+@settings(**SETTINGS)
+@given(n=st.integers(1, 2), groups=st.integers(1, 3), cg=st.integers(1, 2), rest=st.lists(st.integers(1, 3),
+       max_size=2), seed=st.integers(0, 2 ** 16))
+def test_group_norm_and_layer_norm_match_numpy(n, groups, cg, rest, seed):
+    rng = np.random.default_rng(seed)
+    c = groups * cg
+    shape = (n, c) + tuple(rest)
+    x = rng.standard_normal(shape)
+    wgt, bias = rng.standard_normal(c), rng.standard_normal(c)
+    xg = x.reshape(n, groups, -1)
+    xhat = ((xg - xg.mean(-1, keepdims=True)) / np.sqrt(xg.var(-1, keepdims=True) + 1e-5)).reshape(shape)
+    bshape = (1, c) + (1,) * len(rest)
+    want_gn = xhat * wgt.reshape(bshape) + bias.reshape(bshape)
+    tail = shape[1:]
+    lw, lb = rng.standard_normal(tail), rng.standard_normal(tail)
+    xf = x.reshape(n, -1)
+    want_ln = ((xf - xf.mean(-1, keepdims=True)) / np.sqrt(xf.var(-1, keepdims=True) + 1e-5)).reshape(shape) * lw + lb
+    for backend in BACKENDS:
+        pydl.set_backend(backend)
+        gn = F.group_norm(_t(x), groups, _t(wgt), _t(bias), eps=1e-5).numpy()
+        np.testing.assert_allclose(gn, want_gn, rtol=1e-10, atol=1e-10, err_msg=backend)
+        ln = F.layer_norm(_t(x), tail, _t(lw), _t(lb), eps=1e-5).numpy()
+        np.testing.assert_allclose(ln, want_ln, rtol=1e-10, atol=1e-10, err_msg=backend)
