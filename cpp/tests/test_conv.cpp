@@ -132,6 +132,39 @@ TEST(im2col_of_known_image) {
     for (int k = 0; k < 9; ++k) CHECK(col[r * 9 + k] == want[r][k]);
 }
 
+TEST(im2col_with_more_padding_than_input_stays_in_bounds) {
+  // Padding wider than the input (a causal conv1d of a short sequence: left padding
+  // dw * (kw - 1) on a 1-wide row, a 'same' pad on a tiny image): some kernel columns see only
+  // padding; im2col must write exactly rows * L values (the guard after them stays 7) and
+  // those must be the definition's, and the fast conv must match the reference.
+  for (int64_t W = 1; W <= 3; ++W)
+    for (int64_t kw = 1; kw <= 4; ++kw)
+      for (int64_t dw = 1; dw <= 3; ++dw)
+        for (int64_t sw = 1; sw <= 2; ++sw)
+          for (int64_t top = 0; top <= 3; ++top) {
+            const int64_t pl = dw * (kw - 1) + (W == 1 ? 1 : 0), pt = top;
+            Conv2dGeom g{2, 2, 2, W, 3, 2, kw, 1, sw, pt, pl, 1, dw, 1, 0, 0};
+            g.Ho = (g.H + pt - 2) / 1 + 1;  // no bottom padding
+            g.Wo = (W + pl - (dw * (kw - 1) + 1)) / sw + 1;
+            if (g.Ho < 1 || g.Wo < 1) continue;
+            const int64_t rows = g.C * g.kh * g.kw, L = g.Ho * g.Wo, guard = 64;
+            auto x = randn<double>(g.C * g.H * g.W);
+            std::vector<double> col(static_cast<size_t>(rows * L + guard), 7.0);
+            im2col<double>(g, x.data(), col.data());
+            for (int64_t k = 0; k < guard; ++k) CHECK(col[static_cast<size_t>(rows * L + k)] == 7.0);
+            for (int64_t r = 0; r < rows; ++r) {
+              const int64_t c = r / (g.kh * g.kw), p = (r / g.kw) % g.kh, q = r % g.kw;
+              for (int64_t i = 0; i < g.Ho; ++i)
+                for (int64_t j = 0; j < g.Wo; ++j) {
+                  const int64_t h = i - pt + p, w = j * sw - pl + q * dw;
+                  const double want = (h >= 0 && h < g.H && w >= 0 && w < g.W) ? x[(c * g.H + h) * g.W + w] : 0.0;
+                  CHECK(col[static_cast<size_t>(r * L + i * g.Wo + j)] == want);
+                }
+            }
+            compare_on<double>(g, true, 1e-12);
+          }
+}
+
 // conv2d_transpose: the fast kernel (GEMM + col2im) against its own reference loop, on the geometry
 // of the convolution it is the adjoint of (x_t is that convolution's output side).
 template <typename T>

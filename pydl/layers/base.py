@@ -403,18 +403,22 @@ class Layer:
 
     def _build_for(self, input_shape):
         """Build for sample shape(s) without the batch axis: a tuple, or a list of tuples for a
-        layer of several inputs (then ``input_shape`` is a list too)."""
-        if _is_shape_list(input_shape):
-            input_shape = [tuple(s) for s in input_shape]
+        layer of several inputs (then ``input_shape`` is a list too). A shape the layer refuses
+        (in build or in compute_output_shape) leaves it unbuilt and without weights, so that a
+        later call with good data builds it properly (a pooling layer's build succeeds and only its
+        output shape finds a pool larger than the image)."""
+        multi = _is_shape_list(input_shape)
+        input_shape = [tuple(s) for s in input_shape] if multi else tuple(input_shape)
+        params, untrainable = list(self._params), set(self._untrainable)
+        try:
             self.build(input_shape)
-            self.built = True
-            self.input_shape = [(None,) + s for s in input_shape]
-        else:
-            input_shape = tuple(input_shape)
-            self.build(input_shape)
-            self.built = True
-            self.input_shape = (None,) + input_shape
-        out = self.compute_output_shape(input_shape)
+            out = self.compute_output_shape(input_shape)
+        except BaseException:
+            self.built = False
+            self._params, self._untrainable = params, untrainable
+            raise
+        self.built = True
+        self.input_shape = [(None,) + s for s in input_shape] if multi else (None,) + input_shape
         if _is_shape_list(out):
             self.output_shape = [(None,) + tuple(o) for o in out]
         else:

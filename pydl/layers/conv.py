@@ -53,6 +53,11 @@ def _data_format_arg(owner, data_format):
     return data_format
 
 
+class _KnownLayout(tuple):
+    """A sample shape whose channels axis is known to be right (a built layer's later input, whose
+    rank and channels match those it was built for): the layout guesses below are skipped."""
+
+
 def _image_shape(owner, name, input_shape):
     """The (C, H, W) sample shape, or a ValueError naming the layer; a sample that looks like
     channels_last (height, width, 1 or 3 or 4 channels) is refused with the way out."""
@@ -60,7 +65,7 @@ def _image_shape(owner, name, input_shape):
         raise ValueError(f"{name}: {owner} takes NCHW images, i.e. samples of shape (channels, height, width), "
                          f"got sample shape {tuple(input_shape)}")
     shape = tuple(int(d) for d in input_shape)
-    if shape[2] in (1, 3, 4) and shape[0] >= 8 and shape[1] >= 8:
+    if not isinstance(input_shape, _KnownLayout) and shape[2] in (1, 3, 4) and shape[0] >= 8 and shape[1] >= 8:
         raise ValueError(f"{name}: {owner} got samples of shape {shape}, which look like channels_last images "
                          f"(height {shape[0]}, width {shape[1]}, {shape[2]} channel(s) on the last axis), but it "
                          f"takes channels_first (channels, height, width) images. Give the image layers "
@@ -80,17 +85,19 @@ def channels_last_aware(rank):
         names = {3: ("NHWC images", "(height, width, channels)"), 2: ("(N, length, channels) sequences",
                                                                        "(length, channels)")}[rank]
 
-        def first(self, shape):
-            shape = tuple(int(d) for d in shape)
+        def first(self, shape_in):
+            shape = tuple(int(d) for d in shape_in)
             if len(shape) != rank:
-                raise ValueError(f"{self.name}: {cls.__name__} with data_format='channels_last' takes {names[0]}, "
-                                 f"i.e. samples of shape {names[1]}, got sample shape {shape}")
-            if rank == 3 and shape[0] in (1, 3, 4) and shape[1] >= 8 and shape[2] >= 8:
-                raise ValueError(f"{self.name}: {cls.__name__} has data_format='channels_last' but got samples of "
-                                 f"shape {shape}, which look like channels_first images ({shape[0]} channel(s) "
+                raise ValueError(f"{self.name}: {type(self).__name__} with data_format='channels_last' takes "
+                                 f"{names[0]}, i.e. samples of shape {names[1]}, got sample shape {shape}")
+            known = isinstance(shape_in, _KnownLayout)
+            if rank == 3 and not known and shape[0] in (1, 3, 4) and shape[1] >= 8 and shape[2] >= 8:
+                raise ValueError(f"{self.name}: {type(self).__name__} has data_format='channels_last' but got "
+                                 f"samples of shape {shape}, which look like channels_first images ({shape[0]} channel(s) "
                                  f"first, then {shape[1]}x{shape[2]}): drop data_format='channels_last', or "
                                  "transpose the data to NHWC with x.transpose(0, 2, 3, 1)")
-            return (shape[-1],) + shape[:-1]
+            moved = (shape[-1],) + shape[:-1]
+            return _KnownLayout(moved) if known else moved
 
         def build_(self, input_shape):
             return build(self, first(self, input_shape) if self.data_format == "channels_last" else input_shape)
@@ -115,10 +122,23 @@ def channels_last_aware(rank):
             want, shape = tuple(self.input_shape[1:]), tuple(int(d) for d in shape)
             ch = -1 if self.data_format == "channels_last" else 0
             if len(shape) != len(want) or shape[ch] != want[ch]:
-                raise ValueError(f"{self.name}: {cls.__name__} was built for samples of shape {want} "
+                moved = want[1:] + want[:1] if ch == 0 else want[-1:] + want[:-1]
+                hint = ""
+                if rank == 3 and shape == moved:  # the built shape with its channels axis moved
+                    hint = (f"; these look like {'channels_last' if ch == 0 else 'channels_first'} samples "
+                            f"({want[ch]} channel(s) on axis {3 if ch == 0 else 1} of x): "
+                            + ("give the image layers data_format='channels_last', or transpose the data to "
+                               "NCHW with x.transpose(0, 3, 1, 2)" if ch == 0 else
+                               "drop data_format='channels_last', or transpose the data to NHWC with "
+                               "x.transpose(0, 2, 3, 1)"))
+                raise ValueError(f"{self.name}: {type(self).__name__} was built for samples of shape {want} "
                                  f"({want[ch]} channels, data_format={self.data_format!r}); got (batch,) + {shape}: "
                                  f"the rank and the number of channels must stay the same (the spatial size may "
-                                 "change)")
+                                 f"change){hint}")
+            # a new spatial size must still fit the layer (its kernel, pool or cropping): the
+            # layer's own check says so with its name, before the op sees it (or, for Cropping2D,
+            # before slicing gives an empty image)
+            self.compute_output_shape(_KnownLayout(shape))
 
         for name, fn, orig in (("build", build_, build), ("call", call_, call),
                                ("compute_output_shape", output_shape_, output_shape)):

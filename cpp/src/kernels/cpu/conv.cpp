@@ -23,7 +23,9 @@ namespace {
 // The output columns j whose input column j*s - pad + off lies in [0, W): [lo, hi).
 inline void valid_range(int64_t n_out, int64_t s, int64_t pad, int64_t off, int64_t W, int64_t& lo, int64_t& hi) {
   const int64_t a = pad - off;                  // need j*s >= a
-  lo = a <= 0 ? 0 : (a + s - 1) / s;
+  // lo at most n_out: with more padding than input (a causal conv1d of a short sequence) every
+  // column can read padding, and the caller zeroes d[0, lo) of an n_out-long row
+  lo = a <= 0 ? 0 : std::min(n_out, (a + s - 1) / s);
   const int64_t b = W - 1 + pad - off;          // need j*s <= b
   hi = b < 0 ? 0 : std::min(n_out, b / s + 1);
   if (hi < lo) hi = lo;
