@@ -274,20 +274,12 @@ def test_model_refuses_bad_y_after_the_forward_pass_and_restores_the_moving_stat
     _assert_unchanged(model, snap)
 
 
-@pytest.mark.xfail(strict=True, reason="models: Sequential._ensure_built's message for a built model given the "
-                   "channels-last twin of its input shape names both shapes but not the channels axis or the fix "
-                   "(data_format='channels_last' / x.transpose(0, 3, 1, 2)); the fix is in pydl/models*, "
-                   "another helper's area this session")
 def test_nhwc_to_a_built_nchw_model_says_which_axis_looks_like_channels():
     model = _trained()
     x = np.random.default_rng(2).random((4, 8, 8, 1)).astype(np.float32)
     raises(ValueError, lambda: model.predict(x, verbose=0), "channels_last", "x.transpose(0, 3, 1, 2)")
 
 
-@pytest.mark.xfail(strict=True, reason="models: Sequential._ensure_built records the input shape of the first "
-                   "data before building, so a build that fails (NHWC data to a Conv2D) leaves the model expecting "
-                   "that bad shape, and the corrected NCHW data is refused; the fix is in pydl/models*, another "
-                   "helper's area this session")
 def test_a_failed_first_build_does_not_fix_the_models_input_shape():
     model = Sequential([L.Conv2D(2, 3), L.Flatten(), L.Dense(2)])
     model.compile(optimizer="adam", loss="mse")

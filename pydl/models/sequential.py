@@ -174,13 +174,33 @@ class Sequential(Model):
         data_shape = tuple(shapes[0])
         shape = data_shape[1:]
         if self._input_shape is None:
+            # The first data fixes the input shape only if every layer builds on it: a refused
+            # shape (NHWC images to a Conv2D) leaves the model as it was, so corrected data builds it.
+            unbuilt = [(layer, list(layer._params), set(layer._untrainable)) for layer in self.layers
+                       if not layer.built]
             self._input_shape = shape
-        elif shape != tuple(self._input_shape):
-            if data_shape == tuple(self._input_shape):
+            try:
+                self.build()
+            except BaseException:
+                self._input_shape = None
+                for layer, params, untrainable in unbuilt:
+                    layer.built, layer._params, layer._untrainable = False, params, untrainable
+                    layer.input_shape = layer.output_shape = None
+                raise
+            return
+        if shape != tuple(self._input_shape):
+            want = tuple(self._input_shape)
+            if data_shape == want:
                 raise ValueError(f"{name}: x of shape {data_shape} has no batch axis: {self.name} takes samples "
-                                 f"of shape {tuple(self._input_shape)}, so one sample is x[None]")
-            raise ValueError(f"{name}: {self.name} expected input samples of shape {tuple(self._input_shape)}, "
-                             f"got {shape} (x has shape {data_shape})")
+                                 f"of shape {want}, so one sample is x[None]")
+            hint = ""
+            if len(want) == 3 and shape == want[1:] + want[:1]:
+                hint = (f": these look like channels_last images (height {shape[0]}, width {shape[1]}, {shape[2]} "
+                        f"channel(s) last) for a model of channels_first (channels, height, width) samples; "
+                        f"transpose the data with x.transpose(0, 3, 1, 2), or build the model with "
+                        f"data_format='channels_last' on its image layers")
+            raise ValueError(f"{name}: {self.name} expected input samples of shape {want}, "
+                             f"got {shape} (x has shape {data_shape}){hint}")
         self.build()
 
     def _check_input(self, shape):
