@@ -10,6 +10,15 @@ the model API follows Keras (``Sequential``, ``Dense``, ``compile/fit``).
     >>> w.grad
     tensor([2., 4.], shape=(2,), dtype=float32)
 """
+import os as _os
+# OpenMP threads that finish early spin while they wait for the next parallel region (libgomp's
+# default). On a machine shared with other work (a notebook beside a browser, CI, two runs at
+# once) the spinning threads take the cores from the ones computing: measured here, a CNN training
+# step took 20-30x longer. pydl therefore asks its threads to sleep while they wait, unless you
+# chose otherwise (set OMP_WAIT_POLICY=ACTIVE before importing pydl for the lowest latency on a
+# machine of your own). It must be set before the OpenMP runtime loads, i.e. before pydl._C.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+del _os
 from ._source_tree import use_installed_core as _use_installed_core
 _use_installed_core(__path__[0])  # run from a source checkout: borrow an install's compiled core
 from . import _C
