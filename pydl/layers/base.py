@@ -296,8 +296,8 @@ class Layer:
 
     def count_params(self):
         if not self.built:
-            raise ValueError(f"{self.name}: not built yet, so its weights do not exist: "
-                             "give the first layer an input_shape or call the model on data")
+            raise ValueError(f"{self.name}: not built yet, so its weights do not exist: give the first layer an "
+                             "input_shape (or start with Input(shape=...)), or call the model on data")
         return int(sum(int(np.prod(w.shape)) for w in self.weights))
 
     def regularization_losses(self):

@@ -168,6 +168,34 @@ def _check_window_fits(owner, name, hw, kernel, dilation, padding, what="kernel"
                          "input or padding='same'")
 
 
+def _filters_arg(owner, filters):
+    if filters is None or isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters < 1:
+        raise ValueError(f"{owner}: filters must be a positive integer, got {filters!r}")
+    return int(filters)
+
+
+def _groups_arg(owner, groups, filters):
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
+        raise ValueError(f"{owner}: groups must be a positive integer, got {groups!r}")
+    if filters % groups:
+        raise ValueError(f"{owner}: filters ({filters}) must be divisible by groups ({groups})")
+    return int(groups)
+
+
+def _set_kernel_args(layer, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                     bias_regularizer):
+    """The arguments every kernel + bias convolution shares: Keras's activation, use_bias,
+    kernel/bias initializers and regularizers (the weights themselves come in build)."""
+    layer.activation = _act.get(activation)
+    layer.use_bias = bool(use_bias)
+    layer.kernel_initializer = _init.get(kernel_initializer)
+    layer.bias_initializer = _init.get(bias_initializer)
+    layer.kernel_regularizer = _reg.get(kernel_regularizer)
+    layer.bias_regularizer = _reg.get(bias_regularizer)
+    layer.kernel = None
+    layer.bias = None
+
+
 @channels_last_aware(3)
 class Conv2D(Layer):
     """y = activation(conv2d(x, W) + b) over NCHW images, Keras's arguments.
@@ -185,30 +213,17 @@ class Conv2D(Layer):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
                  bias_regularizer=None, activity_regularizer=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if (filters is None or isinstance(filters, bool) or not isinstance(filters, numbers.Integral)
-                or filters < 1):
-            raise ValueError(f"Conv2D: filters must be a positive integer, got {filters!r}")
+        self.filters = _filters_arg("Conv2D", filters)
         if kernel_size is None:
             raise ValueError("Conv2D: give kernel_size, an int or a pair (kh, kw), e.g. Conv2D(32, 3)")
-        self.filters = int(filters)
         self.kernel_size = _positive_pair("Conv2D", "kernel_size", kernel_size)
         self.strides = _positive_pair("Conv2D", "strides", strides)
         self.dilation_rate = _positive_pair("Conv2D", "dilation_rate", dilation_rate)
         self.padding = _padding_arg("Conv2D", padding)
         self.data_format = _data_format_arg("Conv2D", data_format)
-        if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
-            raise ValueError(f"Conv2D: groups must be a positive integer, got {groups!r}")
-        if self.filters % groups:
-            raise ValueError(f"Conv2D: filters ({self.filters}) must be divisible by groups ({groups})")
-        self.groups = int(groups)
-        self.activation = _act.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = _init.get(kernel_initializer)
-        self.bias_initializer = _init.get(bias_initializer)
-        self.kernel_regularizer = _reg.get(kernel_regularizer)
-        self.bias_regularizer = _reg.get(bias_regularizer)
-        self.kernel = None
-        self.bias = None
+        self.groups = _groups_arg("Conv2D", groups, self.filters)
+        _set_kernel_args(self, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                         bias_regularizer)
 
     def _check_image(self, input_shape):
         c, h, w = _image_shape("Conv2D", self.name, input_shape)
@@ -297,10 +312,6 @@ def _positive_int(owner, name, value):
     return int(value)
 
 
-def _filters_arg(owner, filters):
-    if filters is None or isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters < 1:
-        raise ValueError(f"{owner}: filters must be a positive integer, got {filters!r}")
-    return int(filters)
 
 
 def _reg_config(r):
@@ -359,14 +370,8 @@ class Conv2DTranspose(Layer):
                 raise ValueError(f"{owner}: output_padding {op} must be non-negative and smaller than the strides "
                                  f"{self.strides}")
             self.output_padding = op
-        self.activation = _act.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = _init.get(kernel_initializer)
-        self.bias_initializer = _init.get(bias_initializer)
-        self.kernel_regularizer = _reg.get(kernel_regularizer)
-        self.bias_regularizer = _reg.get(bias_regularizer)
-        self.kernel = None
-        self.bias = None
+        _set_kernel_args(self, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                         bias_regularizer)
 
     def _out_hw(self, h, w):
         op = self.output_padding or (None, None)
@@ -613,19 +618,9 @@ class Conv1D(Layer):
             raise ValueError(f"{owner}: padding must be 'valid', 'same' or 'causal', got {padding!r}")
         self.padding = padding.lower()
         self.data_format = _data_format_arg(owner, data_format)
-        if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
-            raise ValueError(f"{owner}: groups must be a positive integer, got {groups!r}")
-        if self.filters % groups:
-            raise ValueError(f"{owner}: filters ({self.filters}) must be divisible by groups ({groups})")
-        self.groups = int(groups)
-        self.activation = _act.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = _init.get(kernel_initializer)
-        self.bias_initializer = _init.get(bias_initializer)
-        self.kernel_regularizer = _reg.get(kernel_regularizer)
-        self.bias_regularizer = _reg.get(bias_regularizer)
-        self.kernel = None
-        self.bias = None
+        self.groups = _groups_arg(owner, groups, self.filters)
+        _set_kernel_args(self, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                         bias_regularizer)
 
     def _check_sequence(self, input_shape):
         c, length = _sequence_shape("Conv1D", self.name, input_shape)

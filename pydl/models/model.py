@@ -20,7 +20,7 @@ from .. import optimizers as _optimizers
 from ..autograd import no_grad
 from ..data import BatchIterator
 from ..data import sequence as _sequence
-from ..layers.base import Layer, _symbolic, _unique_name, assign_weights, keras1_names
+from ..layers.base import Layer, _symbolic, _unique_name, keras1_names
 from ..layers.core import Activation, Dense
 from ..saving import load_weights, save_model, save_weights
 
@@ -213,17 +213,7 @@ class Model(Layer):
     def _symbolic_dtypes(self, inputs, n):
         return [self._output_dtype] * n
 
-    def get_weights(self):
-        return [w.detach().numpy().copy() for w in self.weights]
-
-    def set_weights(self, values):
-        assign_weights(self.name, self.weights, values)
-
-    def count_params(self):
-        if not self.built:
-            raise ValueError(f"{self.name}: not built yet, so its weights do not exist: give the first layer an "
-                             "input_shape (or start with Input(shape=...)), or call the model on data")
-        return int(sum(int(np.prod(w.shape)) for w in self.weights))
+    # get_weights, set_weights and count_params are Layer's, over this model's `weights`.
 
     def _summary_check(self):
         if not self.built:
