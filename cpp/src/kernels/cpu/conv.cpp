@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "kernels/kernels.h"
@@ -115,16 +116,17 @@ int conv_threads(int64_t items) {
 }
 
 // Per-thread scratch: a column matrix and a GEMM workspace, at a cache-line multiple stride.
+// (Left uninitialised: every element is written before it is read.)
 template <typename T>
 struct ThreadBuffers {
-  std::vector<T> data;
+  std::unique_ptr<T[]> data;
   int64_t col = 0, stride = 0;
   ThreadBuffers(int nthreads, int64_t col_elems, int64_t ws_elems) : col(col_elems) {
     stride = (col_elems + ws_elems + 15) / 16 * 16;
-    data.resize(static_cast<size_t>(stride * nthreads));
+    data.reset(new T[static_cast<size_t>(stride * nthreads)]);
   }
-  T* col_of(int t) { return data.data() + stride * t; }
-  T* ws_of(int t) { return data.data() + stride * t + col; }
+  T* col_of(int t) { return data.get() + stride * t; }
+  T* ws_of(int t) { return data.get() + stride * t + col; }
 };
 
 inline int thread_id() {
@@ -315,19 +317,20 @@ void conv2d_backward_weight_fast(const Conv2dGeom& g, const T* gy, const T* x, T
     std::fill(gw, gw + wsize, T(0));
     return;
   }
-  // The batch in a fixed number of chunks (it depends on N only, not on the thread count, so
-  // the summation order is fixed): each chunk's images accumulate into their own partial gW,
-  // one after another; then gW = partial_0 + partial_1 + ... in chunk order.
-  const int64_t nchunks = std::min<int64_t>(g.N, 16);
+  // The batch in a fixed number of chunks (it depends on N and the weight's size only, not on
+  // the thread count, so the summation order is fixed): each chunk's images accumulate into
+  // their own partial gW, one after another; then gW = partial_0 + partial_1 + ... in chunk
+  // order. At most 16 chunks, fewer for a large weight (the partials stay within ~1 MB).
+  const int64_t nchunks = std::min<int64_t>({g.N, 16, std::max<int64_t>(2, (int64_t(1) << 18) / wsize)});
   const int64_t col_elems = pointwise ? 0 : g.C * g.kh * g.kw * L;
   const int nthreads = conv_threads(nchunks);
   ThreadBuffers<T> buf(nthreads, col_elems, gemm_workspace_size<T>(false, true, og, K, L));
-  std::vector<T> part(static_cast<size_t>(nchunks > 1 ? nchunks * wsize : 0));
+  std::unique_ptr<T[]> part(new T[static_cast<size_t>(nchunks > 1 ? nchunks * wsize : 0)]);
 #pragma omp parallel for num_threads(nthreads) schedule(static) if (nthreads > 1)
   for (int64_t c = 0; c < nchunks; ++c) {
     T* col = buf.col_of(thread_id());
     T* ws = buf.ws_of(thread_id());
-    T* out = nchunks > 1 ? part.data() + c * wsize : gw;
+    T* out = nchunks > 1 ? part.get() + c * wsize : gw;
     for (int64_t n = g.N * c / nchunks; n < g.N * (c + 1) / nchunks; ++n) {
       const T* xn = x + n * g.C * g.H * g.W;
       const T* cp = xn;
