@@ -187,3 +187,31 @@ def test_bad_bias_and_types():
         F.conv2d(x, pydl.zeros((3, 2, 3, 3), dtype=pydl.float64))
     with pytest.raises(TypeError, match="conv2d"):
         F.conv2d(x, w, padding=(1, 2, 3))
+
+
+@pytest.mark.parametrize("xs, ws, kwargs", [
+    ((21, 6, 9, 8), (10, 3, 3, 3), {"padding": 1, "groups": 2}),      # batch-parallel im2col + GEMM
+    ((19, 16, 12, 12), (32, 1, 3, 3), {"stride": 2, "groups": 16}),   # depthwise (multiplier 2)
+    ((17, 8, 5, 5), (12, 8, 1, 1), {}),                              # 1x1
+])
+def test_fast_kernels_do_not_depend_on_the_thread_count(xs, ws, kwargs):
+    # The fast conv2d runs threads over the images and sums the weight gradient in fixed batch
+    # chunks: the forward and both gradients must be bit-identical for 1 and 2 threads.
+    rng = np.random.default_rng(3)
+    xa, wa = rng.standard_normal(xs).astype(np.float32), rng.standard_normal(ws).astype(np.float32)
+    ga = rng.standard_normal(F.conv2d(pydl.tensor(xa), pydl.tensor(wa), **kwargs).shape).astype(np.float32)
+    before_threads, before_backend = pydl.get_num_threads(), pydl.get_backend()
+    results = []
+    try:
+        pydl.set_backend("fast")
+        for threads in (1, 2):
+            pydl.set_num_threads(threads)
+            x, w = pydl.tensor(xa, requires_grad=True), pydl.tensor(wa, requires_grad=True)
+            y = F.conv2d(x, w, **kwargs)
+            (y * pydl.tensor(ga)).sum().backward()
+            results.append((y.detach().numpy(), x.grad.numpy(), w.grad.numpy()))
+    finally:
+        pydl.set_num_threads(before_threads)
+        pydl.set_backend(before_backend)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)

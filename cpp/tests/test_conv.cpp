@@ -101,6 +101,24 @@ TEST(fast_matches_reference_larger) {
   compare_on<float>(g2, false, 1e-4);
 }
 
+TEST(fast_matches_reference_batch_and_depthwise) {
+  // More images than threads and than the weight gradient's 16 batch chunks (uneven chunks),
+  // and depthwise shapes (one input channel per group: the direct loops), with a channel
+  // multiplier, stride, dilation and asymmetric padding.
+  Conv2dGeom g{21, 6, 9, 8, 10, 3, 3, 1, 1, 1, 1, 1, 1, 2, 9, 8};
+  compare_on<double>(g, true, 1e-12);
+  Conv2dGeom dw{19, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16, 28, 28};
+  compare_on<double>(dw, true, 1e-12);
+  // float on 3 images: the reference's plain float sum over 19 x 28 x 28 terms alone drifts
+  // past 1e-4 (its error, not the fast kernel's), so the float check keeps the sums short.
+  Conv2dGeom dw3 = dw;
+  dw3.N = 3;
+  compare_on<float>(dw3, false, 1e-4);
+  // multiplier 2, stride (2, 1), dilation (1, 2), padding top 2 / left 0: Ho = (11+2+1-3)/2+1, Wo = (12-5)/1+1
+  Conv2dGeom dm{3, 5, 11, 12, 10, 3, 3, 2, 1, 2, 0, 1, 2, 5, 6, 8};
+  compare_on<double>(dm, true, 1e-12);
+}
+
 TEST(im2col_col2im_adjoint) {
   // <col2im(y), x> = <y, im2col(x)> for random x (C, H, W) and y (C*kh*kw, Ho*Wo).
   for (int t = 0; t < 200; ++t) {

@@ -10,6 +10,7 @@
 #include "pydl/ops.h"
 #include "pydl/settings.h"
 #include "strided_fixture.h"
+#include "kernels/pool.h"
 
 using namespace pydl;
 using namespace pydl_test;
@@ -162,6 +163,45 @@ TEST(max_pool_backward_routes_to_the_first_maximum) {
     max_routes_to_argmax<float>(b);
     max_routes_to_argmax<double>(b);
   }
+}
+
+// The fast 2x2 / stride-2 path (the course's MaxPooling2D(2)) against the reference loop, on
+// odd and even sizes (the last row / column of an odd input dropped), with ties, windows
+// holding several NaNs (the reference takes the last), -inf, and with and without argmax.
+template <typename T>
+static void max_pool_2x2_case(int64_t planes, int64_t H, int64_t W, int fill) {
+  kernels::PoolGeom g{planes, H, W, H / 2, W / 2, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1};
+  std::vector<T> x(static_cast<size_t>(planes * H * W));
+  for (auto& v : x) {
+    const int64_t r = randint(0, 9);
+    v = T(randint(-2, 2));  // ties everywhere
+    if (fill == 1 && r < 3) v = std::numeric_limits<T>::quiet_NaN();
+    if (fill == 2 && r < 5) v = -std::numeric_limits<T>::infinity();
+  }
+  const size_t n = static_cast<size_t>(planes * g.OH * g.OW);
+  std::vector<T> y_ref(n), y_fast(n, T(7)), y_noarg(n, T(7));
+  std::vector<int64_t> a_ref(n), a_fast(n, -7);
+  kernels::max_pool2d_reference<T>(x.data(), g, y_ref.data(), a_ref.data());
+  kernels::max_pool2d_fast<T>(x.data(), g, y_fast.data(), a_fast.data());
+  kernels::max_pool2d_fast<T>(x.data(), g, y_noarg.data(), nullptr);
+  bool ok = true;
+  for (size_t i = 0; i < n; ++i) {
+    const bool same_y = y_ref[i] == y_fast[i] || (std::isnan(y_ref[i]) && std::isnan(y_fast[i]));
+    const bool same_noarg = y_ref[i] == y_noarg[i] || (std::isnan(y_ref[i]) && std::isnan(y_noarg[i]));
+    ok = ok && same_y && same_noarg && a_ref[i] == a_fast[i];
+  }
+  if (!ok) std::printf("  planes=%ld H=%ld W=%ld fill=%d\n", long(planes), long(H), long(W), fill);
+  CHECK(ok);
+}
+
+TEST(max_pool_2x2_fast_path_matches_reference) {
+  for (int fill = 0; fill < 3; ++fill)
+    for (int64_t H : {2, 5, 26})
+      for (int64_t W : {3, 4, 26, 37}) {
+        max_pool_2x2_case<float>(3, H, W, fill);
+        max_pool_2x2_case<double>(2, H, W, fill);
+      }
+  max_pool_2x2_case<float>(64, 26, 26, 1);  // big enough for the threads
 }
 
 TEST(two_backwards_double_the_gradient) {

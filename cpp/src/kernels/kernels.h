@@ -22,6 +22,16 @@ template <typename T>
 void gemm_fast(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
                const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
+// gemm_fast on the calling thread only, for use inside a parallel region (over a batch, say):
+// it opens no OpenMP region and allocates nothing; its packing buffers come from `workspace`,
+// at least gemm_workspace_size(trans_a, trans_b, M, N, K) elements the caller took before its
+// region (any alignment). The result is bit-identical to gemm_fast's.
+template <typename T>
+int64_t gemm_workspace_size(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K);
+template <typename T>
+void gemm_fast_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+                      int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc, T* workspace);
+
 // Which SIMD path gemm_fast takes on this CPU ("avx512", "avx2", "generic").
 const char* gemm_simd_path();
 

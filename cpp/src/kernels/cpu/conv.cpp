@@ -5,16 +5,21 @@
 // with K = (C / groups) · kh · kw and L = Ho · Wo; col_n = im2col(x_n) holds the groups' row
 // blocks one after another. A 1x1 kernel with stride 1 and no padding needs no im2col: x_n is
 // its own column matrix.
-// Threads: inside the GEMM (its own OpenMP regions) and over the rows / channels of im2col and
-// col2im; the images run one after another. The one scratch buffer is allocated before any
-// parallel region, so no region allocates (an exception there would end the process).
+// Threads: over the images (see "batch parallelism" below), or with fewer images than threads
+// inside the GEMM and over the rows / channels of im2col and col2im. Depthwise convolutions
+// (one input channel per group) take direct loops instead of GEMMs.
 #include "kernels/conv.h"
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "kernels/kernels.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace pydl::kernels {
 
@@ -90,66 +95,263 @@ void col2im(const Conv2dGeom& g, const T* col, T* x) {
       }
 }
 
+namespace {
+
+// ------------------------------------------------------------------ batch parallelism
+// Threads over the images: each thread runs whole images with the serial GEMM
+// (gemm_fast_serial) into its own column buffer, so a step opens one OpenMP region with no
+// barriers instead of several GEMM regions per image (measured faster for the course's shapes,
+// whose per-image GEMMs are a few MFLOP at most, bench/cnn.py). With fewer images than threads
+// the images run one after another with the GEMM's own threads. Every buffer is taken before
+// the region (an exception inside one would end the process). Each output element is computed
+// by one thread with the same operations whichever path runs: results do not depend on the
+// thread count.
+
+int conv_threads(int64_t items) {
+#ifdef _OPENMP
+  if (omp_in_parallel()) return 1;
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), items)));
+#else
+  (void)items;
+  return 1;
+#endif
+}
+
+// Per-thread scratch: a column matrix and a GEMM workspace, at a cache-line multiple stride.
+// (Left uninitialised: every element is written before it is read.)
+template <typename T>
+struct ThreadBuffers {
+  std::unique_ptr<T[]> data;
+  int64_t col = 0, stride = 0;
+  ThreadBuffers(int nthreads, int64_t col_elems, int64_t ws_elems) : col(col_elems) {
+    stride = (col_elems + ws_elems + 15) / 16 * 16;
+    data.reset(new T[static_cast<size_t>(stride * nthreads)]);
+  }
+  T* col_of(int t) { return data.get() + stride * t; }
+  T* ws_of(int t) { return data.get() + stride * t + col; }
+};
+
+inline int thread_id() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+// Depthwise-style convolutions (one input channel per group, cg = 1: out channel o reads input
+// channel o / og) as direct loops: the per-group GEMMs would be 1 x L x kh·kw, all overhead.
+inline bool is_depthwise(const Conv2dGeom& g) { return g.cg() == 1 && g.groups > 1; }
+
+template <typename T>
+void depthwise_forward(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y) {
+  const int64_t og = g.og(), L = g.Ho * g.Wo, kk = g.kh * g.kw;
+#pragma omp parallel for schedule(static) if (g.N * g.O * L * kk >= 32768)
+  for (int64_t no = 0; no < g.N * g.O; ++no) {
+    const int64_t n = no / g.O, o = no % g.O;
+    const T* xc = x + (n * g.C + o / og) * g.H * g.W;
+    const T* wo = w + o * kk;
+    T* yo = y + no * L;
+    const T bo = b ? b[o] : T(0);
+    for (int64_t k = 0; k < L; ++k) yo[k] = bo;
+    for (int64_t p = 0; p < g.kh; ++p)
+      for (int64_t q = 0; q < g.kw; ++q) {
+        const T wv = wo[p * g.kw + q];
+        int64_t jlo, jhi;
+        valid_range(g.Wo, g.sw, g.pl, q * g.dw, g.W, jlo, jhi);
+        const int64_t w0 = q * g.dw - g.pl;
+        for (int64_t i = 0; i < g.Ho; ++i) {
+          const int64_t h = i * g.sh - g.pt + p * g.dh;
+          if (h < 0 || h >= g.H) continue;
+          const T* row = xc + h * g.W;
+          T* yi = yo + i * g.Wo;
+          if (g.sw == 1)
+            for (int64_t j = jlo; j < jhi; ++j) yi[j] += wv * row[j + w0];
+          else
+            for (int64_t j = jlo; j < jhi; ++j) yi[j] += wv * row[j * g.sw + w0];
+        }
+      }
+  }
+}
+
+template <typename T>
+void depthwise_backward_input(const Conv2dGeom& g, const T* gy, const T* w, T* gx) {
+  const int64_t og = g.og(), L = g.Ho * g.Wo, kk = g.kh * g.kw, plane = g.H * g.W;
+  // One thread per (image, input channel): it owns that plane of gx.
+#pragma omp parallel for schedule(static) if (g.N * g.O * L * kk >= 32768)
+  for (int64_t nc = 0; nc < g.N * g.C; ++nc) {
+    const int64_t n = nc / g.C, c = nc % g.C;
+    T* gxc = gx + nc * plane;
+    for (int64_t k = 0; k < plane; ++k) gxc[k] = T(0);
+    for (int64_t o = c * og; o < (c + 1) * og; ++o) {
+      const T* gyo = gy + (n * g.O + o) * L;
+      for (int64_t p = 0; p < g.kh; ++p)
+        for (int64_t q = 0; q < g.kw; ++q) {
+          const T wv = w[o * kk + p * g.kw + q];
+          int64_t jlo, jhi;
+          valid_range(g.Wo, g.sw, g.pl, q * g.dw, g.W, jlo, jhi);
+          const int64_t w0 = q * g.dw - g.pl;
+          for (int64_t i = 0; i < g.Ho; ++i) {
+            const int64_t h = i * g.sh - g.pt + p * g.dh;
+            if (h < 0 || h >= g.H) continue;
+            T* row = gxc + h * g.W;
+            const T* gi = gyo + i * g.Wo;
+            if (g.sw == 1)
+              for (int64_t j = jlo; j < jhi; ++j) row[j + w0] += wv * gi[j];
+            else
+              for (int64_t j = jlo; j < jhi; ++j) row[j * g.sw + w0] += wv * gi[j];
+          }
+        }
+    }
+  }
+}
+
+template <typename T>
+void depthwise_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw) {
+  const int64_t og = g.og(), L = g.Ho * g.Wo, kk = g.kh * g.kw;
+  // One thread per (output channel, tap): the sum over images and positions in a fixed order.
+#pragma omp parallel for schedule(static) if (g.N * g.O * L * kk >= 32768)
+  for (int64_t ok = 0; ok < g.O * kk; ++ok) {
+    const int64_t o = ok / kk, p = (ok % kk) / g.kw, q = ok % g.kw;
+    int64_t jlo, jhi;
+    valid_range(g.Wo, g.sw, g.pl, q * g.dw, g.W, jlo, jhi);
+    const int64_t w0 = q * g.dw - g.pl;
+    T acc = T(0);
+    for (int64_t n = 0; n < g.N; ++n) {
+      const T* xc = x + (n * g.C + o / og) * g.H * g.W;
+      const T* gyo = gy + (n * g.O + o) * L;
+      for (int64_t i = 0; i < g.Ho; ++i) {
+        const int64_t h = i * g.sh - g.pt + p * g.dh;
+        if (h < 0 || h >= g.H) continue;
+        const T* row = xc + h * g.W;
+        const T* gi = gyo + i * g.Wo;
+        T s = T(0);
+        if (g.sw == 1)
+          for (int64_t j = jlo; j < jhi; ++j) s += gi[j] * row[j + w0];
+        else
+          for (int64_t j = jlo; j < jhi; ++j) s += gi[j] * row[j * g.sw + w0];
+        acc += s;
+      }
+    }
+    gw[ok] = acc;
+  }
+}
+
+}  // namespace
+
 template <typename T>
 void conv2d_forward_fast(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y) {
+  if (is_depthwise(g)) return depthwise_forward<T>(g, x, w, b, y);
   const int64_t K = g.cg() * g.kh * g.kw, L = g.Ho * g.Wo, og = g.og();
   const bool pointwise = is_pointwise(g);
-  std::vector<T> col(pointwise ? 0 : static_cast<size_t>(g.C * g.kh * g.kw * L));
-  for (int64_t n = 0; n < g.N; ++n) {
+  const int64_t col_elems = pointwise ? 0 : g.C * g.kh * g.kw * L;
+  const int nthreads = conv_threads(g.N);
+  // One image: im2col, the bias, one GEMM per group (serial inside the batch region).
+  auto image = [&](int64_t n, T* col, T* ws) {
     const T* xn = x + n * g.C * g.H * g.W;
     T* yn = y + n * g.O * L;
     const T* cp = xn;
     if (!pointwise) {
-      im2col<T>(g, xn, col.data());
-      cp = col.data();
+      im2col<T>(g, xn, col);
+      cp = col;
     }
     if (b)  // y_n[o, :] = b[o], then GEMM adds W · col onto it
       for (int64_t o = 0; o < g.O; ++o) std::fill(yn + o * L, yn + (o + 1) * L, b[o]);
-    for (int64_t gr = 0; gr < g.groups; ++gr)
-      gemm_fast<T>(false, false, og, L, K, T(1), w + gr * og * K, K, cp + gr * K * L, L, b ? T(1) : T(0),
-                   yn + gr * og * L, L);
+    for (int64_t gr = 0; gr < g.groups; ++gr) {
+      if (ws)
+        gemm_fast_serial<T>(false, false, og, L, K, T(1), w + gr * og * K, K, cp + gr * K * L, L, b ? T(1) : T(0),
+                            yn + gr * og * L, L, ws);
+      else
+        gemm_fast<T>(false, false, og, L, K, T(1), w + gr * og * K, K, cp + gr * K * L, L, b ? T(1) : T(0),
+                     yn + gr * og * L, L);
+    }
+  };
+  if (nthreads > 1) {
+    ThreadBuffers<T> buf(nthreads, col_elems, gemm_workspace_size<T>(false, false, og, L, K));
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+    for (int64_t n = 0; n < g.N; ++n) image(n, buf.col_of(thread_id()), buf.ws_of(thread_id()));
+    return;
   }
+  std::vector<T> col(static_cast<size_t>(col_elems));
+  for (int64_t n = 0; n < g.N; ++n) image(n, col.data(), nullptr);
 }
 
 template <typename T>
 void conv2d_backward_input_fast(const Conv2dGeom& g, const T* gy, const T* w, T* gx) {
+  if (is_depthwise(g)) return depthwise_backward_input<T>(g, gy, w, gx);
   const int64_t K = g.cg() * g.kh * g.kw, L = g.Ho * g.Wo, og = g.og(), img = g.C * g.H * g.W;
   const bool pointwise = is_pointwise(g);
-  std::vector<T> col(pointwise ? 0 : static_cast<size_t>(g.C * g.kh * g.kw * L));
-  for (int64_t n = 0; n < g.N; ++n) {
+  const int64_t col_elems = pointwise ? 0 : g.C * g.kh * g.kw * L;
+  const int nthreads = conv_threads(g.N);
+  auto image = [&](int64_t n, T* col, T* ws) {
     const T* gyn = gy + n * g.O * L;
     T* gxn = gx + n * img;
     // pointwise: gx_n itself is the column gradient; otherwise GEMM into col, then col2im.
-    T* cp = pointwise ? gxn : col.data();
-    for (int64_t gr = 0; gr < g.groups; ++gr)
-      gemm_fast<T>(true, false, K, L, og, T(1), w + gr * og * K, K, gyn + gr * og * L, L, T(0), cp + gr * K * L, L);
+    T* cp = pointwise ? gxn : col;
+    for (int64_t gr = 0; gr < g.groups; ++gr) {
+      if (ws)
+        gemm_fast_serial<T>(true, false, K, L, og, T(1), w + gr * og * K, K, gyn + gr * og * L, L, T(0),
+                            cp + gr * K * L, L, ws);
+      else
+        gemm_fast<T>(true, false, K, L, og, T(1), w + gr * og * K, K, gyn + gr * og * L, L, T(0), cp + gr * K * L, L);
+    }
     if (!pointwise) {
       std::fill(gxn, gxn + img, T(0));
-      col2im<T>(g, col.data(), gxn);
+      col2im<T>(g, col, gxn);
     }
+  };
+  if (nthreads > 1) {
+    ThreadBuffers<T> buf(nthreads, col_elems, gemm_workspace_size<T>(true, false, K, L, og));
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+    for (int64_t n = 0; n < g.N; ++n) image(n, buf.col_of(thread_id()), buf.ws_of(thread_id()));
+    return;
   }
+  std::vector<T> col(static_cast<size_t>(col_elems));
+  for (int64_t n = 0; n < g.N; ++n) image(n, col.data(), nullptr);
 }
 
 template <typename T>
 void conv2d_backward_weight_fast(const Conv2dGeom& g, const T* gy, const T* x, T* gw) {
-  const int64_t K = g.cg() * g.kh * g.kw, L = g.Ho * g.Wo, og = g.og();
+  if (is_depthwise(g)) return depthwise_backward_weight<T>(g, gy, x, gw);
+  const int64_t K = g.cg() * g.kh * g.kw, L = g.Ho * g.Wo, og = g.og(), wsize = g.O * K;
   const bool pointwise = is_pointwise(g);
   if (g.N == 0) {
-    std::fill(gw, gw + g.O * K, T(0));
+    std::fill(gw, gw + wsize, T(0));
     return;
   }
-  std::vector<T> col(pointwise ? 0 : static_cast<size_t>(g.C * g.kh * g.kw * L));
-  for (int64_t n = 0; n < g.N; ++n) {
-    const T* xn = x + n * g.C * g.H * g.W;
-    const T* cp = xn;
-    if (!pointwise) {
-      im2col<T>(g, xn, col.data());
-      cp = col.data();
+  // The batch in a fixed number of chunks (it depends on N and the weight's size only, not on
+  // the thread count, so the summation order is fixed): each chunk's images accumulate into
+  // their own partial gW, one after another; then gW = partial_0 + partial_1 + ... in chunk
+  // order. At most 16 chunks, fewer for a large weight (the partials stay within ~1 MB).
+  const int64_t nchunks = std::min<int64_t>({g.N, 16, std::max<int64_t>(2, (int64_t(1) << 18) / wsize)});
+  const int64_t col_elems = pointwise ? 0 : g.C * g.kh * g.kw * L;
+  const int nthreads = conv_threads(nchunks);
+  ThreadBuffers<T> buf(nthreads, col_elems, gemm_workspace_size<T>(false, true, og, K, L));
+  std::unique_ptr<T[]> part(new T[static_cast<size_t>(nchunks > 1 ? nchunks * wsize : 0)]);
+#pragma omp parallel for num_threads(nthreads) schedule(static) if (nthreads > 1)
+  for (int64_t c = 0; c < nchunks; ++c) {
+    T* col = buf.col_of(thread_id());
+    T* ws = buf.ws_of(thread_id());
+    T* out = nchunks > 1 ? part.get() + c * wsize : gw;
+    for (int64_t n = g.N * c / nchunks; n < g.N * (c + 1) / nchunks; ++n) {
+      const T* xn = x + n * g.C * g.H * g.W;
+      const T* cp = xn;
+      if (!pointwise) {
+        im2col<T>(g, xn, col);  // (serial here: nested regions run on one thread)
+        cp = col;
+      }
+      const bool first = n == g.N * c / nchunks;  // the chunk's first image writes (beta 0)
+      for (int64_t gr = 0; gr < g.groups; ++gr)
+        gemm_fast_serial<T>(false, true, og, K, L, T(1), gy + n * g.O * L + gr * og * L, L, cp + gr * K * L, L,
+                            first ? T(0) : T(1), out + gr * og * K, K, ws);
     }
-    // The first image writes gW (beta 0), the others add onto it.
-    for (int64_t gr = 0; gr < g.groups; ++gr)
-      gemm_fast<T>(false, true, og, K, L, T(1), gy + n * g.O * L + gr * og * L, L, cp + gr * K * L, L,
-                   n == 0 ? T(0) : T(1), gw + gr * og * K, K);
+  }
+  if (nchunks == 1) return;
+#pragma omp parallel for schedule(static) if (wsize * nchunks >= 65536)
+  for (int64_t e = 0; e < wsize; ++e) {
+    T s = part[e];
+    for (int64_t c = 1; c < nchunks; ++c) s += part[c * wsize + e];
+    gw[e] = s;
   }
 }
 

@@ -395,7 +395,7 @@ template <typename T> Config<T> config_for(SimdLevel level);
 template <typename T>
 void gemm_packed(const Config<T>& cfg, int nthreads, bool trans_a, bool trans_b, int64_t M,
                  int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B, int64_t ldb,
-                 T beta, T* C, int64_t ldc) {
+                 T beta, T* C, int64_t ldc, T* ws = nullptr) {
   const int MR = cfg.MR, NR = cfg.NR;
   const int64_t KC = cfg.KC;
   // NC a multiple of NR, so only the last sliver of the whole matrix can be ragged.
@@ -414,9 +414,11 @@ void gemm_packed(const Config<T>& cfg, int nthreads, bool trans_a, bool trans_b,
   // Every buffer is taken here, before the parallel region: an allocation that fails inside a
   // region cannot be caught outside it (std::terminate), so it must throw here, in the caller.
   // apack holds one MC x KC block of op(A) per thread, at a cache-line multiple stride.
-  T* bpack = tls_scratch(0).get<T>(kc_max * NC);
+  // (With a caller's workspace ws, see packed_workspace_size, both come from it instead.)
   const int64_t apack_stride = round_up(mc_blk * kc_max, static_cast<int64_t>(kAlign / sizeof(T)));
-  T* apack_all = tls_scratch(1).get<T>(apack_stride * nthreads);
+  T* bpack = ws ? ws : tls_scratch(0).get<T>(kc_max * NC);
+  T* apack_all = ws ? ws + round_up(kc_max * NC, static_cast<int64_t>(kAlign / sizeof(T)))
+                    : tls_scratch(1).get<T>(apack_stride * nthreads);
 
   auto body = [&](int tid, int nth) {
     T* apack = apack_all + apack_stride * tid;  // tid < nth <= nthreads
@@ -870,7 +872,7 @@ void run_chunks(int64_t nchunks, F&& fn) {
 template <class Isa, typename T>
 void gemm_small_n(int nthreads, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                   T alpha, const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C,
-                  int64_t ldc) {
+                  int64_t ldc, T* ws) {
   constexpr int W = Isa::kBytes / int(sizeof(T));
   const int nv = static_cast<int>(ceil_div(N, W));
   const int nlast = static_cast<int>(N - (nv - 1) * W);
@@ -878,7 +880,7 @@ void gemm_small_n(int nthreads, bool trans_a, bool trans_b, int64_t M, int64_t N
   int64_t bld = ldb;
   if (trans_b) {
     const int64_t np = nv * W;
-    T* bp = tls_scratch(0).get<T>(K * np);
+    T* bp = ws ? ws : tls_scratch(0).get<T>(K * np);
     for (int64_t k = 0; k < K; ++k) std::fill(bp + k * np + N, bp + (k + 1) * np, T(0));
     Isa::transpose(B, ldb, N, K, bp, np);
     b = bp;
@@ -956,13 +958,13 @@ void small_m_dispatch(int64_t M, int64_t j0, int64_t j1, PYDL_PANEL_ARGS) {
 template <class Isa, typename T>
 void gemm_small_m(int nthreads, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                   T alpha, const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C,
-                  int64_t ldc) {
+                  int64_t ldc, T* ws) {
   constexpr int W = Isa::kBytes / int(sizeof(T));
   constexpr int64_t CB = Isa::kSmallMNV * W;
   const T* b = B;
   int64_t bld = ldb;
   if (trans_b) {  // B stored (N, K): copy op(B) = Bᵀ into a K x N panel
-    T* bp = tls_scratch(0).get<T>(K * N);
+    T* bp = ws ? ws : tls_scratch(0).get<T>(K * N);
     Isa::transpose(B, ldb, N, K, bp, N);
     b = bp;
     bld = N;
@@ -1068,8 +1070,8 @@ int64_t small_n_max(SimdLevel level) {
 
 #define PYDL_GEMM_ARGS                                                                    \
   int nthreads, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,     \
-      const T *A, int64_t lda, const T *B, int64_t ldb, T beta, T *C, int64_t ldc
-#define PYDL_GEMM_CALL nthreads, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc
+      const T *A, int64_t lda, const T *B, int64_t ldb, T beta, T *C, int64_t ldc, T *ws
+#define PYDL_GEMM_CALL nthreads, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ws
 
 template <typename T>
 void gemm_small_n_dispatch(SimdLevel level, PYDL_GEMM_ARGS) {
@@ -1098,13 +1100,12 @@ int max_threads() {
 #endif
 }
 
-}  // namespace
-
-// ------------------------------------------------------------------ entry points
-
+// The route of gemm_fast, for nthreads threads. ws: nullptr (the calling thread's own
+// scratch buffers, grown here, before any parallel region), or a caller's workspace of at least
+// gemm_workspace_size elements, 64-byte aligned (with nthreads == 1: the serial entry point).
 template <typename T>
-void gemm_fast(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
-               const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+void gemm_route(int nthreads, T* ws, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
+                const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {  // empty sum: C = beta * C (beta == 0: C = 0 without reading it)
     for (int64_t i = 0; i < M; ++i)
@@ -1112,24 +1113,20 @@ void gemm_fast(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T al
     return;
   }
   const SimdLevel level = simd_level();
-  const double flops = 2.0 * double(M) * double(N) * double(K);
-  // Threads only pay off above ~a few MFLOP; the count never changes the result.
-  int nthreads = std::max(1, std::min<int>(max_threads(), static_cast<int>(flops / 4e6)));
-
   if (N <= small_n_max<T>(level))  // a narrow C (an output layer, its weight gradient)
     return gemm_small_n_dispatch<T>(level, nthreads, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb,
-                                    beta, C, ldc);
+                                    beta, C, ldc, ws);
   if (M <= kDirectRows) {
     // A handful of rows (a small batch through a linear layer): stream op(B) once, no packing.
     // Transposed B with a long K: dot products of contiguous rows (the direct path); with a
     // short K those are too short, and B is copied row-major for the row kernel instead.
     if (!trans_b || K < kDirectDotMinK)
       return gemm_small_m_dispatch<T>(level, nthreads, trans_a, trans_b, M, N, K, alpha, A, lda, B,
-                                      ldb, beta, C, ldc);
+                                      ldb, beta, C, ldc, ws);
     const int64_t nchunks = (nthreads > 1 && N >= 256) ? nthreads : 1;
     // Each chunk's scratch, taken before the region (a chunk has at most N columns).
     const int64_t stride = round_up(direct_scratch_size(N, K), static_cast<int64_t>(kAlign / sizeof(T)));
-    T* scratch_all = tls_scratch(2).get<T>(stride * nchunks);
+    T* scratch_all = ws ? ws : tls_scratch(2).get<T>(stride * nchunks);
     run_chunks(nchunks, [&](int64_t t) {
       const int64_t j_begin = round_up(N * t / nchunks, 16);
       const int64_t j_end = std::min(N, round_up(N * (t + 1) / nchunks, 16));
@@ -1148,7 +1145,58 @@ void gemm_fast(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T al
   }
 #endif
   gemm_packed<T>(config_for<T>(level), nthreads, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb,
-                 beta, C, ldc);
+                 beta, C, ldc, ws);
+}
+
+// Elements of workspace gemm_route takes from ws on one thread (mirrors the buffers above).
+template <typename T>
+int64_t serial_workspace_size(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K) {
+  (void)trans_a;
+  if (M <= 0 || N <= 0 || K <= 0) return 0;
+  const SimdLevel level = simd_level();
+  const int64_t W = small_n_max<T>(level) / 2, line = static_cast<int64_t>(kAlign / sizeof(T));
+  if (N <= 2 * W) return trans_b ? K * round_up(N, W) : 0;
+  if (M <= kDirectRows) {
+    if (!trans_b) return 0;
+    if (K < kDirectDotMinK) return K * N;
+    return round_up(direct_scratch_size(N, K), line);
+  }
+#if PYDL_GEMM_X86
+  if (!trans_b && M <= kUnpackedMaxM && K <= kUnpackedMaxK && (level == kAvx512 || level == kAvx2)) return 0;
+#endif
+  const Config<T> cfg = config_for<T>(level);  // gemm_packed's sizes for one thread
+  const int64_t NC = std::min<int64_t>(std::max<int64_t>(cfg.NR, cfg.NC / cfg.NR * cfg.NR), round_up(N, cfg.NR));
+  const int64_t kc_max = std::min<int64_t>(cfg.KC, K);
+  const int64_t n_mblk = ceil_div(M, cfg.MC);
+  const int64_t mc_blk = round_up(ceil_div(M, n_mblk), cfg.MR);
+  return round_up(kc_max * NC, line) + round_up(mc_blk * kc_max, line);
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ entry points
+
+template <typename T>
+void gemm_fast(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
+               const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  const double flops = 2.0 * double(M) * double(N) * double(K);
+  // Threads only pay off above ~a few MFLOP; the count never changes the result.
+  const int nthreads = std::max(1, std::min<int>(max_threads(), static_cast<int>(flops / 4e6)));
+  gemm_route<T>(nthreads, nullptr, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+template <typename T>
+int64_t gemm_workspace_size(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K) {
+  // + one cache line, so gemm_fast_serial can align any pointer it is given
+  return serial_workspace_size<T>(trans_a, trans_b, M, N, K) + static_cast<int64_t>(kAlign / sizeof(T));
+}
+
+template <typename T>
+void gemm_fast_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+                      int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc, T* workspace) {
+  const auto addr = reinterpret_cast<std::uintptr_t>(workspace);
+  T* ws = reinterpret_cast<T*>((addr + kAlign - 1) / kAlign * kAlign);  // sizeof(T) divides kAlign
+  gemm_route<T>(1, ws, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 const char* gemm_simd_path() {
@@ -1163,5 +1211,11 @@ template void gemm_fast<float>(bool, bool, int64_t, int64_t, int64_t, float, con
                                const float*, int64_t, float, float*, int64_t);
 template void gemm_fast<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*,
                                 int64_t, const double*, int64_t, double, double*, int64_t);
+template int64_t gemm_workspace_size<float>(bool, bool, int64_t, int64_t, int64_t);
+template int64_t gemm_workspace_size<double>(bool, bool, int64_t, int64_t, int64_t);
+template void gemm_fast_serial<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
+                                      const float*, int64_t, float, float*, int64_t, float*);
+template void gemm_fast_serial<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
+                                       const double*, int64_t, double, double*, int64_t, double*);
 
 }  // namespace pydl::kernels

@@ -11,6 +11,8 @@
 
 #include "kernels/pool.h"
 
+#include "kernels/cpu/isa.h"
+
 namespace pydl::kernels {
 
 namespace {
@@ -33,10 +35,61 @@ std::vector<Range> tap_ranges(int64_t out, int64_t stride, int64_t pad, int64_t 
 // Parallel only when there is enough work to pay for waking the threads.
 inline bool worth_threads(const PoolGeom& g) { return g.planes * g.OH * g.OW * g.kh * g.kw >= 32768; }
 
+// The course's pooling, 2x2 windows with stride 2 inside the input (no padding, no dilation):
+// one output row from two input rows, with the general loop's rule unrolled (the first tap,
+// then each later one that is larger or NaN), branch-free so it vectorises; copies per
+// instruction set (kernels/cpu/isa.h).
+inline bool is_2x2_stride_2(const PoolGeom& g) {
+  return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.pt == 0 && g.pl == 0 && g.dh == 1 && g.dw == 1 &&
+         2 * g.OH <= g.H && 2 * g.OW <= g.W;
+}
+
+#define PYDL_MAXPOOL22(ISA, TARGET)                                                                       \
+  template <typename T, bool ARG>                                                                         \
+  TARGET void maxpool22_row_##ISA(const T* r0, const T* r1, int64_t ow, int64_t base, int64_t W, T* y,  \
+                                  int64_t* am) {                                                          \
+    for (int64_t j = 0; j < ow; ++j) {                                                                    \
+      T best = r0[2 * j];                                                                                 \
+      int64_t arg = 0;                                                                                    \
+      T v = r0[2 * j + 1];                                                                                \
+      bool t = v > best || v != v;                                                                        \
+      best = t ? v : best;                                                                                \
+      arg = t ? 1 : arg;                                                                                  \
+      v = r1[2 * j];                                                                                      \
+      t = v > best || v != v;                                                                             \
+      best = t ? v : best;                                                                                \
+      arg = t ? W : arg;                                                                                  \
+      v = r1[2 * j + 1];                                                                                  \
+      t = v > best || v != v;                                                                             \
+      best = t ? v : best;                                                                                \
+      arg = t ? W + 1 : arg;                                                                              \
+      y[j] = best;                                                                                        \
+      if (ARG) am[j] = base + 2 * j + arg;                                                                \
+    }                                                                                                     \
+  }
+PYDL_FOR_EACH_ISA(PYDL_MAXPOOL22)
+#undef PYDL_MAXPOOL22
+
+template <typename T>
+void max_pool2d_2x2(const T* x, const PoolGeom& g, T* y, int64_t* argmax) {
+  using Row = void (*)(const T*, const T*, int64_t, int64_t, int64_t, T*, int64_t*);
+  const Row row = argmax ? pick<Row>(&maxpool22_row_generic<T, true>, &maxpool22_row_avx2<T, true>,
+                                     &maxpool22_row_avx512<T, true>)
+                         : pick<Row>(&maxpool22_row_generic<T, false>, &maxpool22_row_avx2<T, false>,
+                                     &maxpool22_row_avx512<T, false>);
+#pragma omp parallel for schedule(static) if (worth_threads(g))
+  for (int64_t pi = 0; pi < g.planes * g.OH; ++pi) {
+    const int64_t p = pi / g.OH, i = pi % g.OH;
+    const T* r0 = x + (p * g.H + 2 * i) * g.W;
+    row(r0, r0 + g.W, g.OW, 2 * i * g.W, g.W, y + pi * g.OW, argmax ? argmax + pi * g.OW : nullptr);
+  }
+}
+
 }  // namespace
 
 template <typename T>
 void max_pool2d_fast(const T* x, const PoolGeom& g, T* y, int64_t* argmax) {
+  if (is_2x2_stride_2(g)) return max_pool2d_2x2<T>(x, g, y, argmax);
   const std::vector<Range> rows = tap_ranges(g.OH, g.sh, g.pt, g.kh, g.dh, g.H);
   const std::vector<Range> cols = tap_ranges(g.OW, g.sw, g.pl, g.kw, g.dw, g.W);
   const Range* rr = rows.data();
