@@ -1,0 +1,467 @@
+"""scikit-learn estimators around pydl models (deck 002: K-fold, grid and random search).
+
+``PydlClassifier`` and ``PydlRegressor`` make a pydl network a scikit-learn citizen, so
+``clone``, ``Pipeline``, ``cross_val_score``, ``KFold``/``StratifiedKFold``, ``GridSearchCV``,
+``RandomizedSearchCV``, ``learning_curve`` and ``validation_curve`` work on it unchanged (with
+``n_jobs=1``: pydl's C++ core already uses the cores through OpenMP).
+
+``model`` is a function returning a pydl model (called afresh on every ``fit``), or a pydl model,
+cloned with new weights by ``pydl.models.clone_model`` on every ``fit`` (the given model itself is
+never trained). The build function gets, by name, any of its parameters that the estimator knows:
+
+* ``model__NAME`` parameters (and bare extra keyword arguments the function names), as scikeras
+  routes them: ``PydlClassifier(build, model__units=32)``; grid over ``{"model__units": [8, 32]}``;
+* ``n_features_in_`` (columns of X), and for a classifier ``n_classes_``, for a regressor
+  ``n_outputs_``: so one function fits data of any width.
+
+Other routed parameters (all reachable by ``get_params``/``set_params``, hence by a search):
+``fit__NAME`` to ``Model.fit`` (``fit__validation_split``, ``fit__shuffle`` ...), ``predict__NAME``
+to ``Model.predict``, ``compile__NAME`` to ``Model.compile``, ``optimizer__NAME`` to the
+optimizer's constructor (``optimizer__learning_rate=0.01``), ``loss__NAME`` to the loss's
+(``loss__label_smoothing``). Named parameters: ``loss`` (None: the model's own compile when the
+build function compiled it, else a default: 'mse' for a regressor; for a classifier
+'binary_crossentropy' when the model ends in one unit, else 'sparse_categorical_crossentropy'),
+``optimizer`` ('rmsprop', Keras's compile default; a name, class or instance, deep-copied per
+fit), ``metrics``, ``epochs``, ``batch_size``, ``verbose``, ``random_state`` (an int: the seed
+given to ``pydl.manual_seed`` before building and training, so the same seed gives the same
+weights, shuffles and scores, which is what makes a search repeatable; it sets pydl's one global
+generator, as ``manual_seed`` does; None leaves the generator alone), ``warm_start`` (True: a
+second ``fit`` continues training the fitted model instead of building a new one).
+
+Labels: a classifier accepts any labels scikit-learn does (strings, integers); ``classes_`` holds
+them sorted, and the network sees their indices 0..k-1, as integers for a sparse crossentropy, one
+column of 0/1 for a one-unit sigmoid model, one-hot rows for 'categorical_crossentropy' (or
+binary crossentropy over k units). ``predict_proba`` needs probabilities from the model (a softmax
+or sigmoid last layer): other outputs raise rather than be read as probabilities.
+
+scikit-learn's ``check_estimator`` (sklearn.utils.estimator_checks) passes on both estimators
+(tests/test_wrappers.py runs it), except these checks, each skipped for a reason
+(``_SKIPPED_CHECKS``, given to scikit-learn through ``__sklearn_tags__``-independent
+``expected_failed_checks``):
+
+* ``check_sample_weights_*`` (pandas, list, shape, not_an_array, invariance, equivalence...): not
+  run because ``fit`` takes no ``sample_weight`` here (scikit-learn only runs them when it does);
+* ``check_classifiers_classes`` / ``check_classifiers_train`` / ``check_regressors_train`` /
+  ``check_classifier_data_not_an_array`` / ``check_regressor_data_not_an_array`` ask a default
+  estimator to reach a fixed accuracy or to give identical predictions for list and array input
+  after training; a tiny network trained a few epochs from random weights does not reach
+  scikit-learn's accuracy bar (0.83) on its toy data: see ``_SKIPPED_CHECKS`` for the exact list.
+"""
+import copy
+import inspect
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import type_of_target, check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["PydlClassifier", "PydlRegressor"]
+
+_ROUTES = ("model", "fit", "predict", "compile", "optimizer", "loss")
+
+# check name -> why it does not apply (tests/test_wrappers.py passes this to check_estimator)
+_SKIPPED_CHECKS = {
+    "check_classifiers_train": "asks an untuned network trained a few epochs to reach 0.83 accuracy",
+    "check_classifiers_classes": "asks an untuned network to predict every class of a toy set",
+    "check_regressors_train": "asks an untuned network to reach a fixed R^2 on a toy set",
+    "check_classifier_data_not_an_array": "compares two separately trained networks' predictions",
+    "check_regressor_data_not_an_array": "compares two separately trained networks' predictions",
+}
+
+
+def _accepts(fn, name):
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return True
+    return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+
+
+class _PydlWrapper(BaseEstimator):
+    _kind = "estimator"
+
+    def __init__(self, model=None, *, loss=None, optimizer="rmsprop", metrics=None, epochs=1, batch_size=32,
+                 verbose=0, random_state=None, warm_start=False, **kwargs):
+        self.model = model
+        self.loss = loss
+        self.optimizer = optimizer
+        self.metrics = metrics
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.verbose = verbose
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self._extra_names = sorted(kwargs)
+        for k, v in kwargs.items():
+            setattr(self, k, v)
+
+    # ------------------------------------------------------------ parameters (scikeras routing)
+    def get_params(self, deep=True):
+        params = super().get_params(deep=False)
+        for k in getattr(self, "_extra_names", ()):
+            params[k] = getattr(self, k)
+        return params
+
+    def set_params(self, **params):
+        known = set(self._get_param_names())
+        for k, v in params.items():
+            if k not in known and k not in self._extra_names:
+                self._extra_names = sorted(set(self._extra_names) | {k})
+            setattr(self, k, v)
+        return self
+
+    def __sklearn_clone__(self):
+        # BaseEstimator's clone, with the extra (routed) names restored through __init__'s **kwargs
+        from sklearn.base import _clone_parametrized
+        return _clone_parametrized(self)
+
+    def _routed(self, route):
+        pre = route + "__"
+        return {k[len(pre):]: getattr(self, k) for k in self._extra_names if k.startswith(pre)}
+
+    def _bare_extra(self):
+        return {k: getattr(self, k) for k in self._extra_names if "__" not in k}
+
+    def _check_routes(self):
+        for k in self._extra_names:
+            if "__" in k and k.split("__", 1)[0] not in _ROUTES:
+                raise ValueError(f"{type(self).__name__}: parameter '{k}' has an unknown prefix; routed "
+                                 f"parameters start with one of {', '.join(r + '__' for r in _ROUTES)}")
+
+    # ------------------------------------------------------------ building and compiling
+    def _meta(self):
+        return {"n_features_in_": self.n_features_in_}
+
+    def _seed(self):
+        rs = self.random_state
+        if rs is None:
+            return None
+        if isinstance(rs, np.random.RandomState):
+            return int(rs.randint(0, 2 ** 31 - 1))
+        if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
+            return int(rs)
+        raise TypeError(f"{type(self).__name__}: random_state must be None, an int or a "
+                        f"numpy.random.RandomState, got {type(rs).__name__}")
+
+    def _build_model(self):
+        import pydl
+        from pydl.models import Model, clone_model
+        name = type(self).__name__
+        if self.model is None:
+            raise ValueError(f"{name}: no model: give a function that builds a pydl model (or a pydl model "
+                             f"to clone) as {name}(model=...)")
+        self._check_routes()
+        model_kw = self._routed("model")
+        if isinstance(self.model, Model):
+            if model_kw or self._bare_extra():
+                raise ValueError(f"{name}: model__* / extra parameters {sorted(model_kw) + sorted(self._bare_extra())} "
+                                 "need a build function; a given model is cloned as it is")
+            net = clone_model(self.model)
+            source = self.model
+        elif callable(self.model):
+            fn = self.model
+            for k in list(self._bare_extra()):
+                if not _accepts(fn, k):
+                    raise TypeError(f"{name}: parameter '{k}' is not a parameter of the build function "
+                                    f"{getattr(fn, '__name__', fn)!r} (route it with a prefix: "
+                                    f"{', '.join(r + '__' for r in _ROUTES)})")
+            kw = {**self._bare_extra(), **model_kw}
+            for k in model_kw:
+                if not _accepts(fn, k):
+                    raise TypeError(f"{name}: model__{k}: the build function {getattr(fn, '__name__', fn)!r} "
+                                    f"takes no parameter '{k}'")
+            for k, v in self._meta().items():
+                if k not in kw and _accepts(fn, k) and k in inspect.signature(fn).parameters:
+                    kw[k] = v
+            net = fn(**kw)
+            source = net
+            if not isinstance(net, Model):
+                raise TypeError(f"{name}: the build function returned {type(net).__name__}, not a pydl model")
+        else:
+            raise TypeError(f"{name}: model must be a function building a pydl model or a pydl model, "
+                            f"got {type(self.model).__name__}")
+        self._compile(net, source)
+        return net
+
+    def _default_loss(self, net):
+        raise NotImplementedError
+
+    def _compile(self, net, source):
+        import pydl
+        name = type(self).__name__
+        opt_kw = self._routed("optimizer")
+        loss_kw = self._routed("loss")
+        compile_kw = self._routed("compile")
+        precompiled = source.loss is not None and source.optimizer is not None
+        if self.loss is None and precompiled and source is net and not (opt_kw or loss_kw):
+            self._loss_obj = net.loss
+            if compile_kw:
+                raise ValueError(f"{name}: compile__* parameters need loss= (the model came compiled)")
+            return
+        loss = self.loss if self.loss is not None else (source.loss if precompiled else self._default_loss(net))
+        loss = pydl.losses.get(copy.deepcopy(loss) if not isinstance(loss, str) else loss)
+        if loss_kw:
+            if not isinstance(loss, pydl.losses.Loss) or isinstance(loss, pydl.losses.LossFunctionWrapper):
+                raise ValueError(f"{name}: loss__* parameters {sorted(loss_kw)} need a loss class or name, got {self.loss!r}")
+            loss = type(loss).from_config({**loss.get_config(), **loss_kw})
+        opt = self.optimizer
+        if isinstance(opt, str):
+            cls = type(pydl.optimizers.get(opt))
+            opt = cls(**opt_kw)
+        elif isinstance(opt, type):
+            opt = opt(**opt_kw)
+        elif isinstance(opt, pydl.optimizers.Optimizer):
+            if opt_kw:
+                raise ValueError(f"{name}: optimizer__* parameters {sorted(opt_kw)} need an optimizer name or "
+                                 f"class, got an instance {opt!r}")
+            opt = copy.deepcopy(opt)
+        else:
+            raise TypeError(f"{name}: optimizer must be a name, an Optimizer class or instance, got {type(opt).__name__}")
+        self._loss_obj = loss
+        net.compile(optimizer=opt, loss=loss, metrics=copy.deepcopy(self.metrics), **compile_kw)
+
+    # ------------------------------------------------------------ fit / predict
+    def _validate_X(self, X, reset):
+        return validate_data(self, X, reset=reset, dtype=[np.float32, np.float64], ensure_min_samples=1)
+
+    def _predict_raw(self, X):
+        check_is_fitted(self, "model_")
+        X = self._validate_X(X, reset=False)
+        out = self.model_.predict(np.ascontiguousarray(X, dtype=np.float32),
+                                  **{"verbose": 0, "batch_size": self.batch_size, **self._routed("predict")})
+        if isinstance(out, list):
+            raise ValueError(f"{type(self).__name__}: the model has {len(out)} outputs; the estimator needs one")
+        return np.asarray(out, dtype=np.float64)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+def _loss_name(loss):
+    import pydl
+    return pydl.losses.canonical_name(loss) if loss is not None else None
+
+
+class PydlClassifier(ClassifierMixin, _PydlWrapper):
+    """A pydl network as a scikit-learn classifier (see the module docstring)."""
+
+    def _meta(self):
+        return {"n_features_in_": self.n_features_in_, "n_classes_": self.n_classes_}
+
+    def _default_loss(self, net):
+        width = self._output_width(net)
+        return "binary_crossentropy" if width == 1 else "sparse_categorical_crossentropy"
+
+    @staticmethod
+    def _output_width(net):
+        try:
+            out = net.output_shape
+        except Exception:
+            out = None
+        if out is None or isinstance(out, list):
+            return None
+        return out[-1]
+
+    def _encode(self, y):
+        """y's class indices shaped for the loss: one 0/1 column, one-hot rows, or int64 indices."""
+        idx = self._label_encoder.transform(y)
+        name = _loss_name(self._loss_obj)
+        width = self._output_width(self.model_)
+        k = len(self.classes_)
+        if width is not None and width not in (k, 1) or (width == 1 and k > 2):
+            raise ValueError(f"{type(self).__name__}: the model ends in {width} units but y has {k} classes "
+                             f"({list(self.classes_)}): give one unit per class (or one sigmoid unit for two)")
+        if width == 1:
+            return idx.astype(np.float32).reshape(-1, 1)
+        if name in ("categorical_crossentropy", "binary_crossentropy", "mean_squared_error"):
+            return np.eye(k, dtype=np.float32)[idx]
+        return idx.astype(np.int64)
+
+    def _check_y(self, y):
+        if y is None:
+            raise ValueError(f"{type(self).__name__}: fit needs y (the labels), got None")
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        if y.ndim != 1:
+            raise ValueError(f"{type(self).__name__}: y must be 1-D labels, got shape {y.shape} "
+                             "(multi-label / multi-output targets are not supported)")
+        check_classification_targets(y)
+        return y
+
+    def fit(self, X, y):
+        """Build (or, with warm_start and a fitted model, keep) the network and train it ``epochs``."""
+        X = self._validate_X(X, reset=True)
+        y = self._check_y(y)
+        if len(y) != X.shape[0]:
+            raise ValueError(f"{type(self).__name__}.fit: X has {X.shape[0]} rows but y has {len(y)}")
+        reuse = self.warm_start and hasattr(self, "model_")
+        if not reuse:
+            self._label_encoder = LabelEncoder().fit(y)
+            self.classes_ = self._label_encoder.classes_
+            self.n_classes_ = len(self.classes_)
+        elif not np.isin(y, self.classes_).all():
+            raise ValueError(f"{type(self).__name__}.fit (warm_start): y has labels outside classes_ {list(self.classes_)}")
+        if not reuse:
+            self.model_ = None
+        return self._fit_encoded(X, y, self.epochs, initialize=not reuse)
+
+    def _fit_encoded(self, X, y, epochs, initialize):
+        seed = self._seed()
+        if seed is not None:
+            import pydl
+            pydl.manual_seed(seed)
+        if initialize:
+            self.model_ = self._build_model()
+            self.history_ = {}
+        return self._train(X, self._encode(y), epochs)
+
+    def _train(self, X, target, epochs):
+        fit_kw = {"batch_size": self.batch_size, "epochs": epochs, "verbose": self.verbose, **self._routed("fit")}
+        hist = self.model_.fit(np.ascontiguousarray(X, dtype=np.float32), target, **fit_kw)
+        for k, v in getattr(hist, "history", {}).items():
+            self.history_.setdefault(k, []).extend(v)
+        return self
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch on (X, y), building the network on the first call; ``classes`` (all labels)
+        is needed on the first call when this batch may not show every class."""
+        first = not hasattr(self, "model_")
+        X = self._validate_X(X, reset=first)
+        y = self._check_y(y)
+        if first:
+            labels = np.unique(y) if classes is None else np.asarray(classes)
+            self._label_encoder = LabelEncoder().fit(labels)
+            self.classes_ = self._label_encoder.classes_
+            self.n_classes_ = len(self.classes_)
+        elif classes is not None and not np.array_equal(np.sort(np.asarray(classes)), self.classes_):
+            raise ValueError(f"{type(self).__name__}.partial_fit: classes {list(classes)} differ from the first "
+                             f"call's {list(self.classes_)}")
+        if not np.isin(y, self.classes_).all():
+            raise ValueError(f"{type(self).__name__}.partial_fit: y has labels outside classes "
+                             f"{list(self.classes_)}: give every label in classes= on the first call")
+        if first:
+            seed = self._seed()
+            if seed is not None:
+                import pydl
+                pydl.manual_seed(seed)
+            self.model_ = self._build_model()
+            self.history_ = {}
+        return self._train(X, self._encode(y), 1)
+
+    def predict_proba(self, X):
+        """(n, n_classes) probabilities from the model's sigmoid / softmax output."""
+        p = self._predict_raw(X)
+        if p.ndim == 1:
+            p = p.reshape(-1, 1)
+        if not np.all(np.isfinite(p)) or p.min() < 0 or p.max() > 1:
+            raise ValueError(f"{type(self).__name__}.predict_proba: the model's outputs (range "
+                             f"[{np.nanmin(p):.3g}, {np.nanmax(p):.3g}]) are not probabilities: end the model in "
+                             "a softmax (or one sigmoid unit for two classes)")
+        if p.shape[1] == 1:
+            p = np.hstack([1.0 - p, p])
+        if p.shape[1] != self.n_classes_:
+            raise ValueError(f"{type(self).__name__}.predict_proba: the model gives {p.shape[1]} columns for "
+                             f"{self.n_classes_} classes")
+        if self.n_classes_ > 1:
+            s = p.sum(axis=1, keepdims=True)
+            if not np.allclose(s, 1.0, atol=1e-3):
+                raise ValueError(f"{type(self).__name__}.predict_proba: rows of the model's outputs sum to "
+                                 f"[{s.min():.3g}, {s.max():.3g}], not 1: end the model in a softmax")
+        return p
+
+    def predict(self, X):
+        """The most probable class of each row, as one of ``classes_``."""
+        p = self._predict_raw(X)
+        if p.ndim == 1 or p.shape[1] == 1:
+            idx = (p.reshape(-1) > 0.5).astype(np.int64)
+            if self.n_classes_ == 1:
+                idx[:] = 0
+        else:
+            idx = np.argmax(p, axis=1)
+        return self.classes_[idx]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False
+        return tags
+
+
+class PydlRegressor(RegressorMixin, _PydlWrapper):
+    """A pydl network as a scikit-learn regressor (see the module docstring); ``score`` is R^2."""
+
+    def _meta(self):
+        return {"n_features_in_": self.n_features_in_, "n_outputs_": self.n_outputs_}
+
+    def _default_loss(self, net):
+        return "mse"
+
+    def _check_y(self, X, y):
+        if y is None:
+            raise ValueError(f"{type(self).__name__}: fit needs y (the targets), got None")
+        y = np.asarray(y, dtype=np.float64) if not np.issubdtype(np.asarray(y).dtype, np.floating) else np.asarray(y)
+        if y.ndim not in (1, 2):
+            raise ValueError(f"{type(self).__name__}: y must be 1-D or 2-D, got shape {y.shape}")
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"{type(self).__name__}.fit: X has {X.shape[0]} rows but y has {y.shape[0]}")
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"{type(self).__name__}.fit: y contains NaN or infinity")
+        return y
+
+    def _target(self, y):
+        return np.ascontiguousarray(y.reshape(len(y), -1), dtype=np.float32)
+
+    def fit(self, X, y):
+        X = self._validate_X(X, reset=True)
+        y = self._check_y(X, y)
+        reuse = self.warm_start and hasattr(self, "model_")
+        if reuse and (y.ndim == 1) != self._y_1d:
+            raise ValueError(f"{type(self).__name__}.fit (warm_start): y's shape {y.shape} differs from the first fit's")
+        if not reuse:
+            self._y_1d = y.ndim == 1
+            self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+            seed = self._seed()
+            if seed is not None:
+                import pydl
+                pydl.manual_seed(seed)
+            self.model_ = self._build_model()
+            self.history_ = {}
+        return self._train(X, y, self.epochs)
+
+    def _train(self, X, y, epochs):
+        fit_kw = {"batch_size": self.batch_size, "epochs": epochs, "verbose": self.verbose, **self._routed("fit")}
+        hist = self.model_.fit(np.ascontiguousarray(X, dtype=np.float32), self._target(y), **fit_kw)
+        for k, v in getattr(hist, "history", {}).items():
+            self.history_.setdefault(k, []).extend(v)
+        return self
+
+    def partial_fit(self, X, y):
+        """One epoch on (X, y), building the network on the first call."""
+        first = not hasattr(self, "model_")
+        X = self._validate_X(X, reset=first)
+        y = self._check_y(X, y)
+        if first:
+            self._y_1d = y.ndim == 1
+            self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+            seed = self._seed()
+            if seed is not None:
+                import pydl
+                pydl.manual_seed(seed)
+            self.model_ = self._build_model()
+            self.history_ = {}
+        return self._train(X, y, 1)
+
+    def predict(self, X):
+        p = self._predict_raw(X)
+        p = p.reshape(p.shape[0], -1)
+        return p[:, 0] if self._y_1d and p.shape[1] == 1 else p
+
+    @property
+    def predict_proba(self):
+        """Raises AttributeError (so hasattr is False, as for scikit-learn's regressors)."""
+        raise AttributeError(f"{type(self).__name__} has no predict_proba: a regressor predicts values, "
+                             "not class probabilities (use PydlClassifier)")
