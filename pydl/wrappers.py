@@ -229,6 +229,18 @@ class _PydlWrapper(BaseEstimator):
     def _validate_X(self, X, reset):
         return validate_data(self, X, reset=reset, dtype=[np.float32, np.float64], ensure_min_samples=1)
 
+    def _train(self, X, target, partial=False):
+        """Model.fit on (X, target): ``epochs`` (``fit__epochs`` wins when given), one for
+        partial_fit; the epochs' logs are appended to ``history_``."""
+        fit_kw = {"batch_size": self.batch_size, "epochs": self.epochs, "verbose": self.verbose,
+                  **self._routed("fit")}
+        if partial:
+            fit_kw["epochs"] = 1
+        hist = self.model_.fit(np.ascontiguousarray(X, dtype=np.float32), target, **fit_kw)
+        for k, v in getattr(hist, "history", {}).items():
+            self.history_.setdefault(k, []).extend(v)
+        return self
+
     def _predict_raw(self, X):
         check_is_fitted(self, "model_")
         X = self._validate_X(X, reset=False)
@@ -297,36 +309,25 @@ class PydlClassifier(ClassifierMixin, _PydlWrapper):
 
     def fit(self, X, y):
         """Build (or, with warm_start and a fitted model, keep) the network and train it ``epochs``."""
-        X = self._validate_X(X, reset=True)
+        reuse = self.warm_start and hasattr(self, "model_")
+        X = self._validate_X(X, reset=not reuse)
         y = self._check_y(y)
         if len(y) != X.shape[0]:
             raise ValueError(f"{type(self).__name__}.fit: X has {X.shape[0]} rows but y has {len(y)}")
-        reuse = self.warm_start and hasattr(self, "model_")
         if not reuse:
+            self.__dict__.pop("model_", None)  # a failed rebuild must not leave the old network
             self._label_encoder = LabelEncoder().fit(y)
             self.classes_ = self._label_encoder.classes_
             self.n_classes_ = len(self.classes_)
         elif not np.isin(y, self.classes_).all():
             raise ValueError(f"{type(self).__name__}.fit (warm_start): y has labels outside classes_ {list(self.classes_)}")
-        if not reuse:
-            self.model_ = None
-        return self._fit_encoded(X, y, self.epochs, initialize=not reuse)
-
-    def _fit_encoded(self, X, y, epochs, initialize):
         seed = self._seed()
         if seed is not None:
             _manual_seed(seed)
-        if initialize:
+        if not reuse:
             self.model_ = self._build_model()
             self.history_ = {}
-        return self._train(X, self._encode(y), epochs)
-
-    def _train(self, X, target, epochs):
-        fit_kw = {"batch_size": self.batch_size, "epochs": epochs, "verbose": self.verbose, **self._routed("fit")}
-        hist = self.model_.fit(np.ascontiguousarray(X, dtype=np.float32), target, **fit_kw)
-        for k, v in getattr(hist, "history", {}).items():
-            self.history_.setdefault(k, []).extend(v)
-        return self
+        return self._train(X, self._encode(y))
 
     def partial_fit(self, X, y, classes=None):
         """One epoch on (X, y), building the network on the first call; ``classes`` (all labels)
@@ -351,7 +352,7 @@ class PydlClassifier(ClassifierMixin, _PydlWrapper):
                 _manual_seed(seed)
             self.model_ = self._build_model()
             self.history_ = {}
-        return self._train(X, self._encode(y), 1)
+        return self._train(X, self._encode(y), partial=True)
 
     def predict_proba(self, X):
         """(n, n_classes) probabilities from the model's sigmoid / softmax output."""
@@ -416,12 +417,13 @@ class PydlRegressor(RegressorMixin, _PydlWrapper):
         return np.ascontiguousarray(y.reshape(len(y), -1), dtype=np.float32)
 
     def fit(self, X, y):
-        X = self._validate_X(X, reset=True)
-        y = self._check_y(X, y)
         reuse = self.warm_start and hasattr(self, "model_")
+        X = self._validate_X(X, reset=not reuse)
+        y = self._check_y(X, y)
         if reuse and (y.ndim == 1) != self._y_1d:
             raise ValueError(f"{type(self).__name__}.fit (warm_start): y's shape {y.shape} differs from the first fit's")
         if not reuse:
+            self.__dict__.pop("model_", None)
             self._y_1d = y.ndim == 1
             self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
             seed = self._seed()
@@ -429,14 +431,8 @@ class PydlRegressor(RegressorMixin, _PydlWrapper):
                 _manual_seed(seed)
             self.model_ = self._build_model()
             self.history_ = {}
-        return self._train(X, y, self.epochs)
+        return self._train(X, self._target(y))
 
-    def _train(self, X, y, epochs):
-        fit_kw = {"batch_size": self.batch_size, "epochs": epochs, "verbose": self.verbose, **self._routed("fit")}
-        hist = self.model_.fit(np.ascontiguousarray(X, dtype=np.float32), self._target(y), **fit_kw)
-        for k, v in getattr(hist, "history", {}).items():
-            self.history_.setdefault(k, []).extend(v)
-        return self
 
     def partial_fit(self, X, y):
         """One epoch on (X, y), building the network on the first call."""
@@ -451,7 +447,7 @@ class PydlRegressor(RegressorMixin, _PydlWrapper):
                 _manual_seed(seed)
             self.model_ = self._build_model()
             self.history_ = {}
-        return self._train(X, y, 1)
+        return self._train(X, self._target(y), partial=True)
 
     def predict(self, X):
         p = self._predict_raw(X)
