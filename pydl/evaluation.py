@@ -77,7 +77,7 @@ def _labels_1d(fn, name, y):
             raise ValueError(f"{fn}: {name} contains NaN or infinity")
         if np.any(y != np.round(y)):
             raise ValueError(f"{fn}: {name} must be class labels (integers, strings or booleans), got "
-                             f"continuous values such as {y[y != np.round(y)][0]!r}: scores go in y_score")
+                             f"continuous values such as {y[y != np.round(y)][0].item()!r}: scores go in y_score")
     elif y.dtype.kind not in "biuUSO":
         raise TypeError(f"{fn}: {name} must be class labels (integers, strings or booleans), got dtype {y.dtype}")
     return y
