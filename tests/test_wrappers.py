@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 
 import pydl  # noqa: E402
-from pydl.wrappers import SKIPPED_CHECKS, PydlClassifier, PydlRegressor  # noqa: E402
+from pydl.wrappers import EXPECTED_FAILED_CHECKS, SKIPPED_CHECKS, PydlClassifier, PydlRegressor  # noqa: E402
 
 
 def build_clf(n_features_in_, n_classes_, units=8):
@@ -54,10 +54,12 @@ def blobs(n=60, classes=("a", "b", "c"), seed=0):
 def test_check_estimator_passes(est):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        results = check_estimator(est, on_fail=None)
+        results = check_estimator(est, on_fail=None, expected_failed_checks=EXPECTED_FAILED_CHECKS)
     failed = [(r["check_name"], repr(r["exception"])) for r in results if r["status"] == "failed"]
     skipped = {r["check_name"] for r in results if r["status"] == "skipped"}
+    xfailed = {r["check_name"] for r in results if r["status"] == "xfail"}
     assert failed == []
+    assert xfailed == set(EXPECTED_FAILED_CHECKS)  # and it does fail: the reason still holds
     # only the checks scikit-learn skips for the environment (array API flag, pandas) are skipped
     assert skipped <= set(SKIPPED_CHECKS), skipped - set(SKIPPED_CHECKS)
     assert sum(r["status"] == "passed" for r in results) > 40
@@ -344,3 +346,19 @@ def test_warm_start_checks_the_feature_count():
     clf = PydlClassifier(build_clf, epochs=1, warm_start=True, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="X has 3 features, but PydlClassifier is expecting 4"):
         clf.fit(X[:, :3], y)
+
+
+def test_sample_weight_reaches_the_loss():
+    X, y = blobs()
+    plain = PydlClassifier(build_clf, epochs=3, random_state=0).fit(X, y).predict_proba(X)
+    ones = PydlClassifier(build_clf, epochs=3, random_state=0).fit(X, y, sample_weight=np.ones(60)).predict_proba(X)
+    np.testing.assert_array_equal(plain, ones)  # unit weights change nothing
+    w = np.where(y == "a", 5.0, 0.2)
+    weighted = PydlClassifier(build_clf, epochs=3, random_state=0).fit(X, y, sample_weight=w).predict_proba(X)
+    assert not np.allclose(plain, weighted)
+    # class "a" weighted up: its mean probability rises relative to the unweighted fit
+    assert weighted[y == "a", 0].mean() > plain[y == "a", 0].mean()
+    with pytest.raises(ValueError, match="sample_weight"):
+        PydlClassifier(build_clf, epochs=1).fit(X, y, sample_weight=np.ones(5))
+    with pytest.raises(ValueError, match="both to fit and as fit__sample_weight"):
+        PydlRegressor(build_reg, fit__sample_weight=np.ones(60)).fit(X, np.zeros(60), sample_weight=np.ones(60))
