@@ -47,7 +47,12 @@ def describe_auc(value, print_fn=print):
     than random: ...)'``. Printed with ``print_fn`` (None: only returned). AUC = 1 and 0.5 are
     matched within 1e-12, so a value computed as a ratio still reads as exact."""
     v = float(value)
-    if not np.isfinite(v) or v < 0.0 or v > 1.0:
+    if np.isnan(v):  # roc_auc_score's value when y_true holds one class
+        text = "AUC = nan  (undefined: y_true holds samples of one class only)"
+        if print_fn is not None:
+            print_fn(text)
+        return text
+    if v < 0.0 or v > 1.0:
         raise ValueError(f"describe_auc: an AUC lies in [0, 1], got {value!r}")
     if abs(v - 1.0) <= 1e-12:
         row = AUC_TABLE[0]

@@ -311,6 +311,10 @@ class PydlClassifier(ClassifierMixin, _PydlWrapper):
             raise ValueError(f"{type(self).__name__}: the model ends in {width} units but y has {k} classes "
                              f"({list(self.classes_)}): give one unit per class (or one sigmoid unit for two)")
         if width == 1:
+            if name in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
+                raise ValueError(f"{type(self).__name__}: loss {name} over a model ending in one unit is a softmax "
+                                 "over one class (always 1): use binary_crossentropy with a sigmoid unit, or one "
+                                 "unit per class")
             return idx.astype(np.float32).reshape(-1, 1)
         if name in ("categorical_crossentropy", "binary_crossentropy", "mean_squared_error"):
             return np.eye(k, dtype=np.float32)[idx]

@@ -292,3 +292,8 @@ def test_plots_draw_with_matplotlib():
     import matplotlib.pyplot as plt
     plt.close(fig)
     plt.close(fig2)
+
+
+def test_describe_auc_of_an_undefined_auc():
+    value = quiet(ev.roc_auc_score, [1, 1, 1], [0.2, 0.4, 0.6])
+    assert "undefined" in ev.describe_auc(value, print_fn=None)

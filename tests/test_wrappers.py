@@ -362,3 +362,9 @@ def test_sample_weight_reaches_the_loss():
         PydlClassifier(build_clf, epochs=1).fit(X, y, sample_weight=np.ones(5))
     with pytest.raises(ValueError, match="both to fit and as fit__sample_weight"):
         PydlRegressor(build_reg, fit__sample_weight=np.ones(60)).fit(X, np.zeros(60), sample_weight=np.ones(60))
+
+
+def test_softmax_loss_over_one_unit_raises():
+    X, y = blobs(classes=("a", "b"))
+    with pytest.raises(ValueError, match="over a model ending in one unit"):
+        PydlClassifier(build_clf, loss="sparse_categorical_crossentropy", epochs=1).fit(X, y)
