@@ -405,3 +405,31 @@ def test_roc_costs(dataset, tmp_path):
         assert float(thr_10) < float(thr_eq) and float(cost_10) < float(half_10)
     if _has("matplotlib"):
         assert (tmp_path / "roc.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_kfold_grid_search(dataset, tmp_path):
+    out = run_example("kfold_grid_search.py", "--subset", "1200", "--folds", "5", "--trials", "3",
+                      dataset=dataset, tmp_path=tmp_path, timeout=300)
+    folds = [float(v) for v in re.search(r"^5-fold cross-validation, 64 units: (.*)$", out, re.M).group(1).split()]
+    mean, std = map(float, re.search(r"^mean accuracy (\S+), standard deviation (\S+)", out, re.M).groups())
+    assert len(folds) == 5 and mean == pytest.approx(np.mean(folds), abs=6e-4)
+    assert std == pytest.approx(np.std(folds), abs=6e-4)
+    tables, current = [], None
+    for line in out.splitlines():
+        if line.startswith("| rank"):
+            current = []
+            tables.append(current)
+        elif current is not None and line.startswith("| ") and not line.startswith("|---"):
+            current.append([c.strip() for c in line.strip("|").split("|")])
+        elif not line.startswith("|"):
+            current = None
+    grid, rand = tables
+    assert len(grid) == 8 and len(rand) == 3
+    for t in (grid, rand):
+        means = [float(r[-2]) for r in t]
+        assert [int(r[0]) for r in t] == sorted(int(r[0]) for r in t) and means == sorted(means, reverse=True)
+    best_cv, test_acc = map(float, re.search(r"cross-validated accuracy (\S+); retrained on all \d+ digits: test "
+                                             r"accuracy (\S+)", out).groups())
+    assert best_cv == max(float(grid[0][-2]), float(rand[0][-2]))
+    assert accuracy(test_acc) > (0.85 if dataset == "mnist" else 0.8)
