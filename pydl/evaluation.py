@@ -17,6 +17,7 @@ Conventions
 * The expected cost of a decision rule is the mean cost per sample on the data given:
   ``sum(confusion * cost) / n``.
 """
+import numbers
 import warnings
 
 import numpy as np
@@ -24,7 +25,7 @@ import numpy as np
 __all__ = ["UndefinedMetricWarning", "AUC_TABLE", "describe_auc", "confusion_matrix", "decision_cost",
            "cost_curve", "best_threshold", "roc_curve", "precision_recall_curve", "auc", "roc_auc_score",
            "average_precision_score", "roc_curve_ovr", "precision_recall_curve_ovr", "plot_roc",
-           "plot_cost_curve"]
+           "plot_cost_curve", "diagnose", "LearningCurve", "learning_curve", "compare_models", "comparison_table"]
 
 
 class UndefinedMetricWarning(RuntimeWarning):
@@ -482,3 +483,98 @@ def plot_cost_curve(y_true, y_score, cost_matrix, pos_label=None, ax=None, title
     ax.set_ylabel("expected cost per sample")
     ax.set_title(title)
     return fig
+
+
+# ---------------------------------------------------------------- bias and variance (deck 002)
+def diagnose(train_error, val_error, target_error=0.0, tolerance=0.05):
+    """The deck's reading of a model's errors (at its largest training set): 'high bias' when the
+    training error itself is more than ``tolerance`` above ``target_error`` (the error you could
+    hope for: 0, or a human's or the best model's), 'high variance' when the validation error is
+    more than ``tolerance`` above the training error, both, or 'good fit'. A rule of thumb: the
+    tolerance is yours to set, and the labels are as good as it is."""
+    for name, v in (("train_error", train_error), ("val_error", val_error), ("target_error", target_error),
+                    ("tolerance", tolerance)):
+        if not np.isfinite(v):
+            raise ValueError(f"diagnose: {name} must be a finite number, got {v!r}")
+    labels = []
+    if train_error - target_error > tolerance:
+        labels.append("high bias")
+    if val_error - train_error > tolerance:
+        labels.append("high variance")
+    return " and ".join(labels) or "good fit"
+
+
+class LearningCurve:
+    """Training and validation error against the number of training samples (what
+    :func:`learning_curve` returns): ``sizes``, ``train_error``/``val_error`` (mean over folds,
+    error = 1 - score) and their standard deviations, and ``diagnosis`` of the last point."""
+
+    def __init__(self, sizes, train_scores, val_scores, target_error, tolerance):
+        self.sizes = np.asarray(sizes)
+        self.train_error = 1 - train_scores.mean(axis=1)
+        self.val_error = 1 - val_scores.mean(axis=1)
+        self.train_std = train_scores.std(axis=1)
+        self.val_std = val_scores.std(axis=1)
+        self.diagnosis = diagnose(self.train_error[-1], self.val_error[-1], target_error, tolerance)
+
+    def table(self):
+        lines = ["| training samples | training error | validation error | gap |", "|---|---|---|---|"]
+        for n, tr, va in zip(self.sizes, self.train_error, self.val_error):
+            lines.append(f"| {n} | {tr:.4f} | {va:.4f} | {va - tr:+.4f} |")
+        return "\n".join(lines)
+
+    def plot(self, ax=None, title="learning curve"):
+        from .utils.plots import get_pyplot
+        if ax is None:
+            plt = get_pyplot()
+            if plt is None:
+                return None
+            fig, ax = plt.subplots(figsize=(5.5, 4))
+        else:
+            fig = ax.figure
+        ax.plot(self.sizes, self.train_error, "o-", label="training error")
+        ax.plot(self.sizes, self.val_error, "o-", label="validation error")
+        ax.set_xlabel("training samples")
+        ax.set_ylabel("error (1 - accuracy)")
+        ax.set_title(f"{title}: {self.diagnosis}")
+        ax.legend(fontsize=8)
+        return fig
+
+
+def learning_curve(estimator, X, y, train_sizes=(0.1, 0.325, 0.55, 0.775, 1.0), cv=5, target_error=0.0,
+                   tolerance=0.05, random_state=0):
+    """scikit-learn's ``learning_curve`` for ``estimator`` (a ``pydl.wrappers`` estimator or any
+    scikit-learn one; score = accuracy for classifiers), as a :class:`LearningCurve` with the
+    bias/variance diagnosis. ``cv``: folds (stratified and shuffled with ``random_state`` for a
+    classifier) or a splitter."""
+    from sklearn import model_selection as ms
+    from sklearn.base import is_classifier
+    if isinstance(cv, numbers.Integral):
+        splitter = ms.StratifiedKFold if is_classifier(estimator) else ms.KFold
+        cv = splitter(n_splits=int(cv), shuffle=True, random_state=random_state)
+    sizes, train, val = ms.learning_curve(estimator, X, y, train_sizes=train_sizes, cv=cv, n_jobs=1)
+    return LearningCurve(sizes, train, val, target_error, tolerance)
+
+
+def compare_models(models, X, y, cv=5, random_state=0):
+    """Cross-validate several estimators on the SAME folds (deck 002: the network beside other
+    machine-learning models): ``{name: estimator}`` -> ``{name: fold scores}``, and
+    :func:`comparison_table` prints them. ``cv`` as in :func:`learning_curve`."""
+    from sklearn import model_selection as ms
+    from sklearn.base import is_classifier
+    if not isinstance(models, dict) or not models:
+        raise ValueError("compare_models: give a dict {name: estimator} of at least one model")
+    if isinstance(cv, numbers.Integral):
+        first = next(iter(models.values()))
+        splitter = ms.StratifiedKFold if is_classifier(first) else ms.KFold
+        cv = splitter(n_splits=int(cv), shuffle=True, random_state=random_state)
+    return {name: ms.cross_val_score(est, X, y, cv=cv, n_jobs=1) for name, est in models.items()}
+
+
+def comparison_table(scores):
+    """Markdown table of :func:`compare_models`' result, best mean first."""
+    lines = ["| model | mean score | std | min | max |", "|---|---|---|---|---|"]
+    for name, s in sorted(scores.items(), key=lambda kv: -np.mean(kv[1])):
+        s = np.asarray(s)
+        lines.append(f"| {name} | {s.mean():.4f} | {s.std():.4f} | {s.min():.4f} | {s.max():.4f} |")
+    return "\n".join(lines)

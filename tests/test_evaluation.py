@@ -297,3 +297,37 @@ def test_plots_draw_with_matplotlib():
 def test_describe_auc_of_an_undefined_auc():
     value = quiet(ev.roc_auc_score, [1, 1, 1], [0.2, 0.4, 0.6])
     assert "undefined" in ev.describe_auc(value, print_fn=None)
+
+
+def test_diagnose_by_hand():
+    from pydl.evaluation import diagnose
+    assert diagnose(0.30, 0.32) == "high bias"
+    assert diagnose(0.00, 0.20) == "high variance"
+    assert diagnose(0.20, 0.40) == "high bias and high variance"
+    assert diagnose(0.02, 0.05) == "good fit"
+    assert diagnose(0.12, 0.14, target_error=0.10) == "good fit"
+    with pytest.raises(ValueError, match="val_error must be a finite number"):
+        diagnose(0.1, float("nan"))
+
+
+def test_learning_curve_and_compare_models_use_the_same_folds_as_scikit_learn():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score, learning_curve as sk_curve
+    from sklearn.tree import DecisionTreeClassifier
+    from pydl.evaluation import compare_models, comparison_table, learning_curve
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((120, 4))
+    y = (x[:, 0] + 0.5 * rng.standard_normal(120) > 0).astype(int)
+    scores = compare_models({"lr": LogisticRegression(), "tree": DecisionTreeClassifier(random_state=0)}, x, y, cv=4)
+    folds = StratifiedKFold(4, shuffle=True, random_state=0)
+    np.testing.assert_allclose(scores["lr"], cross_val_score(LogisticRegression(), x, y, cv=folds))
+    text = comparison_table(scores)
+    assert text.splitlines()[2].startswith("| lr ")  # the better mean first (a linear truth)
+    lc = learning_curve(DecisionTreeClassifier(random_state=0), x, y, train_sizes=(0.5, 1.0), cv=3)
+    sizes, tr, va = sk_curve(DecisionTreeClassifier(random_state=0), x, y, train_sizes=(0.5, 1.0),
+                             cv=StratifiedKFold(3, shuffle=True, random_state=0))
+    np.testing.assert_array_equal(lc.sizes, sizes)
+    np.testing.assert_allclose(lc.val_error, 1 - va.mean(axis=1))
+    assert lc.train_error[-1] == 0.0 and lc.diagnosis == "high variance"  # an unpruned tree memorises
+    with pytest.raises(ValueError, match="dict"):
+        compare_models([], x, y)

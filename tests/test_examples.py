@@ -433,3 +433,25 @@ def test_kfold_grid_search(dataset, tmp_path):
                                              r"accuracy (\S+)", out).groups())
     assert best_cv == max(float(grid[0][-2]), float(rand[0][-2]))
     assert accuracy(test_acc) > (0.85 if dataset == "mnist" else 0.8)
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_bias_variance(dataset, tmp_path):
+    out = run_example("bias_variance.py", "--subset", "600", "--folds", "2", "--out", "bv.png",
+                      dataset=dataset, tmp_path=tmp_path, timeout=300)
+    under = re.search(r"^underfitting \(784-2-10\): (.*)$", out, re.M).group(1)
+    over = re.search(r"^overfitting \(784-512-512-10\): (.*)$", out, re.M).group(1)
+    assert "high bias" in under and "high variance" in over and "high bias" not in over
+    if _has("matplotlib"):
+        assert (tmp_path / "bv.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_ann_vs_ml(dataset, tmp_path):
+    out = run_example("ann_vs_ml.py", "--subset", "800", "--folds", "3", dataset=dataset, tmp_path=tmp_path,
+                      timeout=300)
+    rows = table_rows(out)
+    assert sorted(r[0].split(" (")[0] for r in rows) == ["k-nearest neighbours", "logistic regression", "pydl MLP",
+                                                         "random forest"]
+    means = [accuracy(r[1]) for r in rows]
+    assert means == sorted(means, reverse=True) and min(means) > 0.7
