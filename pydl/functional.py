@@ -374,7 +374,7 @@ def _rnn_activation(value, op, name):
 
 
 def _rnn_flag(value, op, name):
-    if not isinstance(value, (bool, type(None))) and not (isinstance(value, numbers.Integral) and value in (0, 1)):
+    if type(value).__name__ not in ("bool", "bool_"):  # a Python or NumPy bool
         raise TypeError(f"{op}: {name} must be a bool, got {value!r}")
     return bool(value)
 

@@ -228,6 +228,8 @@ def test_errors_name_the_op_and_shapes():
         F.lstm(x, w, u, b, pydl.tensor(np.zeros((2, 5))))
     with pytest.raises(ValueError, match="lstm: the input sequence is empty"):
         F.lstm(pydl.tensor(np.zeros((2, 0, 4))), w, u, b)
+    with pytest.raises(TypeError, match="lstm: go_backwards must be a bool"):
+        F.lstm(x, w, u, b, go_backwards=None)
     with pytest.raises(ValueError, match="lstm: activation must be one of"):
         F.lstm(x, w, u, b, activation="softmax")
     with pytest.raises(TypeError, match="lstm: dtype mismatch"):
