@@ -203,3 +203,54 @@ def test_loss_on_the_last_state_reaches_the_first_weights():
     c.sum().backward()
     assert np.abs(layer.kernel.grad.numpy()).sum() > 0
     assert layer.recurrent_kernel.grad is not None
+
+
+@pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
+def test_initial_state_gives_keras_equations(cls):
+    x = _seq((3, 4, 2), seed=6).astype(np.float64)
+    w = _keras_weights(cls, 2, 3, seed=7)
+    rng = np.random.default_rng(8)
+    states = [rng.standard_normal((3, 3)) for _ in range(2 if cls is LSTM else 1)]
+    layer = cls(3, return_sequences=True, dtype="float64")
+    layer.build((4, 2))
+    layer.set_weights(w)
+    got = layer(x, initial_state=[pydl.tensor(s, dtype=pydl.float64) for s in states])
+    if cls is SimpleRNN:
+        expected = np_simple_rnn(x, *w, states[0])[0]
+    elif cls is LSTM:
+        expected = np_lstm(x, *w, states[0], states[1])[0]
+    else:
+        expected = np_gru(x, *w, states[0])[0]
+    np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-12, atol=1e-12)
+    # the same as the list form layer([x, *states])
+    again = layer([pydl.tensor(x, dtype=pydl.float64)] + [pydl.tensor(s, dtype=pydl.float64) for s in states])
+    np.testing.assert_array_equal(again.detach().numpy(), got.detach().numpy())
+
+
+def test_initial_state_errors_name_the_layer():
+    layer = LSTM(3, name="dec")
+    x = _seq((2, 4, 2))
+    with pytest.raises(ValueError, match=r"dec: LSTM takes 2 initial state\(s\) \(\[h, c\]\), got 1"):
+        layer(x, initial_state=[_seq((2, 3))])
+    with pytest.raises(ValueError, match=r"dec: an initial state must have shape \(batch, 3\), got \(batch,\) \+ \(4,\)"):
+        layer(x, initial_state=[_seq((2, 4)), _seq((2, 3))])
+    assert not layer.built
+
+
+def test_encoder_decoder_with_initial_state_trains_and_saves(tmp_path):
+    pydl.manual_seed(3)
+    enc_in, dec_in = Input(shape=(6, 2)), Input(shape=(4, 3))
+    _, h, c = LSTM(5, return_state=True)(enc_in)
+    dec = LSTM(5, return_sequences=True)(dec_in, initial_state=[h, c])
+    out = L.Flatten()(dec)
+    model = Model([enc_in, dec_in], Dense(1)(out))
+    xe, xd = _seq((16, 6, 2), seed=1), _seq((16, 4, 3), seed=2)
+    y = xe[:, :, :1].sum(axis=1) * 0.3
+    model.compile(loss="mse", optimizer=pydl.optimizers.Adam(learning_rate=0.02))
+    before = model.evaluate([xe, xd], y, verbose=0)
+    model.fit([xe, xd], y, epochs=40, batch_size=8, verbose=0)
+    assert model.evaluate([xe, xd], y, verbose=0) < 0.5 * before
+    path = tmp_path / "seq2seq.pydl"
+    model.save(path)
+    np.testing.assert_allclose(load_model(path).predict([xe, xd], verbose=0), model.predict([xe, xd], verbose=0),
+                               rtol=1e-6)

@@ -104,21 +104,43 @@ class _RNN(Layer):
         self.seed = seed
 
     # ---- shapes
-    def _sample_shape(self, input_shape):
-        shape = tuple(input_shape)
-        if len(shape) != 2:
+    def __call__(self, x, initial_state=None, training=None):
+        """``initial_state`` (Keras's): the states to start from, ``[h]`` (LSTM: ``[h, c]``), each
+        (batch, units); tensors or symbolic tensors (then the layer is a node of several inputs, as
+        ``layer([x, h, c])``). None starts from zeros."""
+        if initial_state is not None:
+            if isinstance(x, (list, tuple)):
+                raise ValueError(f"{self.name}: give the initial states either in initial_state or after the "
+                                 "sequence in one list, not both")
+            x = [x] + (list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state])
+        return super().__call__(x, training=training)
+
+    def _split_shapes(self, input_shape):
+        """(sequence sample shape, [state sample shapes]); states only when given with the input."""
+        if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (list, tuple)):
+            seq, states = tuple(input_shape[0]), [tuple(s) for s in input_shape[1:]]
+            if len(states) != self._states:
+                raise ValueError(f"{self.name}: {type(self).__name__} takes {self._states} initial state(s) "
+                                 f"({'[h, c]' if self._states == 2 else '[h]'}), got {len(states)}")
+            for st in states:
+                if st != (self.units,):
+                    raise ValueError(f"{self.name}: an initial state must have shape (batch, {self.units}), got "
+                                     f"(batch,) + {st}")
+        else:
+            seq, states = tuple(input_shape), []
+        if len(seq) != 2:
             raise ValueError(f"{self.name}: {type(self).__name__} takes sequences (batch, time, features), i.e. "
-                             f"samples of shape (time, features), got sample shape {shape}")
-        if any(d is not None and int(d) < 1 for d in shape):
-            raise ValueError(f"{self.name}: {type(self).__name__} got samples of shape {shape}: the sequence "
+                             f"samples of shape (time, features), got sample shape {seq}")
+        if any(d is not None and int(d) < 1 for d in seq):
+            raise ValueError(f"{self.name}: {type(self).__name__} got samples of shape {seq}: the sequence "
                              "must have at least one time step and one feature")
-        return shape
+        return seq, states
 
     def _bias_values(self, shape, dtype):
         return self.bias_initializer(shape, dtype=dtype)
 
     def build(self, input_shape):
-        features = int(self._sample_shape(input_shape)[1])
+        features = int(self._split_shapes(input_shape)[0][1])
         gu = self._gates * self.units
         self.kernel = self.add_weight("kernel", (features, gu), self.kernel_initializer, self.kernel_regularizer)
         self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, gu), self.recurrent_initializer,
@@ -134,7 +156,7 @@ class _RNN(Layer):
         return (self._gates * self.units,)
 
     def compute_output_shape(self, input_shape):
-        time = self._sample_shape(input_shape)[0]
+        time = self._split_shapes(input_shape)[0][0]
         out = (time, self.units) if self.return_sequences else (self.units,)
         if self.return_state:
             return [out] + [(self.units,)] * self._states
@@ -142,21 +164,23 @@ class _RNN(Layer):
 
     def _check_input(self, shape):
         # As Keras: the number of features is fixed when built, the number of time steps is not.
-        if self.input_shape is None:
+        if not self.built:
             return
-        shape = tuple(shape) if not isinstance(shape, list) else shape
-        want = self.input_shape[-1]
-        if isinstance(shape, list) or len(shape) != 2 or int(shape[1]) != want:
+        seq, _ = self._split_shapes(shape)
+        want = int(self.kernel.shape[0])
+        if int(seq[1]) != want:
             raise ValueError(f"{self.name}: {type(self).__name__} was built for sequences of {want} features "
-                             f"(samples (time, {want})), got (batch,) + {tuple(shape)}")
-        self._sample_shape(shape)
+                             f"(samples (time, {want})), got (batch,) + {seq}")
 
     # ---- the maths
-    def _run(self, x):
+    def _run(self, x, states):
         raise NotImplementedError
 
     def call(self, x, training=None):
-        seq, *states = self._run(x)
+        states = [None] * self._states
+        if isinstance(x, list):
+            x, states = x[0], list(x[1:])
+        seq, *states = self._run(x, states)
         out = seq if self.return_sequences else states[0]
         if self.return_state:
             return [out] + states
@@ -193,8 +217,8 @@ class SimpleRNN(_RNN):
         super().__init__(units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
                          recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer, **kwargs)
 
-    def _run(self, x):
-        return _F.simple_rnn(x, self.kernel, self.recurrent_kernel, self.bias, None, self.activation,
+    def _run(self, x, states):
+        return _F.simple_rnn(x, self.kernel, self.recurrent_kernel, self.bias, states[0], self.activation,
                              self.go_backwards)
 
 
@@ -227,8 +251,9 @@ class LSTM(_RNN):
                                np.ones((u,), dtype=dtype),
                                np.asarray(self.bias_initializer((2 * u,), dtype=dtype), dtype=dtype)])
 
-    def _run(self, x):
-        return _F.lstm(x, self.kernel, self.recurrent_kernel, self.bias, None, self.activation,
+    def _run(self, x, states):
+        init = None if states[0] is None else (states[0], states[1])
+        return _F.lstm(x, self.kernel, self.recurrent_kernel, self.bias, init, self.activation,
                        self.recurrent_activation, self.go_backwards)
 
     def get_config(self):
@@ -261,8 +286,8 @@ class GRU(_RNN):
     def _bias_shape(self):
         return (2, 3 * self.units)
 
-    def _run(self, x):
-        return _F.gru(x, self.kernel, self.recurrent_kernel, self.bias, None, self.activation,
+    def _run(self, x, states):
+        return _F.gru(x, self.kernel, self.recurrent_kernel, self.bias, states[0], self.activation,
                       self.recurrent_activation, self.go_backwards)
 
     def get_config(self):
