@@ -27,6 +27,7 @@ SIMD_PATHS=(avx2 generic)
 SIMD_TESTS=(test_backends.py test_ops_elementwise.py test_ops_matmul.py test_ops_reduce.py test_optimizers.py
             test_functional_conv.py test_functional_pool.py
             test_functional_conv_transpose.py  # issue 8, convx: GEMM + col2im
+            test_functional_rnn.py  # issue 9: the fused recurrent kernels (GEMMs of every SIMD path)
             test_info.py::test_info_shows_the_simd_path_in_effect)
 # the pytest run under ASan + UBSan: every module, so a new test file is covered without being
 # listed, but for the MNIST / digits accuracy runs (minutes under ASan) and the modules that only
