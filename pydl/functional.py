@@ -10,7 +10,8 @@ from . import _C
 __all__ = ["linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
            "max_pool1d", "max_pool2d", "avg_pool2d", "global_max_pool2d", "global_avg_pool2d",
            "conv2d", "conv1d",
-           "conv2d_transpose", "upsample2d", "pad2d"]
+           "conv2d_transpose", "upsample2d", "pad2d",
+           "simple_rnn", "lstm", "gru"]
 
 
 def _pair(value, op, name):
@@ -357,3 +358,80 @@ def pad2d(x, padding, mode="zeros"):
     if not isinstance(mode, str):
         raise TypeError(f"{op}: mode must be 'zeros' or 'reflect', got {mode!r}")
     return _C.pad2d(x, pads, mode)
+
+
+# ---------------------------------------------------------------- recurrent, fused over time (issue 9)
+_RNN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
+
+
+def _rnn_activation(value, op, name):
+    if value is None:
+        return "linear"
+    if not isinstance(value, str) or value not in _RNN_ACTIVATIONS:
+        raise ValueError(f"{op}: {name} must be one of {', '.join(repr(a) for a in _RNN_ACTIVATIONS)} "
+                         f"(or None for linear), got {value!r}")
+    return value
+
+
+def _rnn_flag(value, op, name):
+    if type(value).__name__ not in ("bool", "bool_"):  # a Python or NumPy bool
+        raise TypeError(f"{op}: {name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="tanh", go_backwards=False):
+    """A SimpleRNN over the whole sequence ``x`` (batch, time, features), one C++ op:
+
+    h_s = activation(x_t kernel + h_{s-1} recurrent_kernel + bias),  h_{-1} = initial_state (or 0),
+
+    with ``t = s`` (or ``T - 1 - s`` with ``go_backwards``, and the sequence returned in that
+    processing order, as Keras). Weights as Keras: kernel (in, u), recurrent_kernel (u, u), bias (u,)
+    or None. Returns ``(sequence (batch, time, u), last h (batch, u))``; its backward is full
+    backpropagation through time (a loss on the last h alone trains every step).
+    """
+    op = "simple_rnn"
+    return tuple(_C.simple_rnn(x, kernel, recurrent_kernel, bias, initial_state, _rnn_activation(activation, op, "activation"),
+                               _rnn_flag(go_backwards, op, "go_backwards")))
+
+
+def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="tanh",
+         recurrent_activation="sigmoid", go_backwards=False):
+    """An LSTM over ``x`` (batch, time, features), Keras's equations and gate order i, f, c, o:
+
+    i = ra(x W_i + h U_i + b_i), f = ra(x W_f + h U_f + b_f), g = a(x W_c + h U_c + b_c),
+    o = ra(x W_o + h U_o + b_o);  c_s = f * c_{s-1} + i * g;  h_s = o * a(c_s)
+
+    (a = activation, ra = recurrent_activation). kernel (in, 4u), recurrent_kernel (u, 4u), bias
+    (4u,) or None; ``initial_state`` None or ``(h0, c0)``, each (batch, u). Returns
+    ``(sequence, last h, last c)``.
+    """
+    op = "lstm"
+    h0 = c0 = None
+    if initial_state is not None:
+        if not isinstance(initial_state, (list, tuple)) or len(initial_state) != 2:
+            raise ValueError(f"{op}: initial_state must be a pair (h0, c0), got {type(initial_state).__name__}"
+                             + (f" of length {len(initial_state)}" if isinstance(initial_state, (list, tuple)) else ""))
+        h0, c0 = initial_state
+        if h0 is None or c0 is None:
+            raise ValueError(f"{op}: initial_state needs both h0 and c0, got None for "
+                             f"{'h0' if h0 is None else 'c0'}")
+    return tuple(_C.lstm(x, kernel, recurrent_kernel, bias, h0, c0, _rnn_activation(activation, op, "activation"),
+                         _rnn_activation(recurrent_activation, op, "recurrent_activation"),
+                         _rnn_flag(go_backwards, op, "go_backwards")))
+
+
+def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="tanh",
+        recurrent_activation="sigmoid", go_backwards=False):
+    """A GRU over ``x`` (batch, time, features) as Keras 3's default (reset_after=True), gates
+    z (update), r (reset), h (candidate):
+
+    z = ra(x W_z + b_z + h U_z + b_rz),  r = ra(x W_r + b_r + h U_r + b_rr),
+    hh = a(x W_h + b_h + r * (h U_h + b_rh)),  h_s = z * h_{s-1} + (1 - z) * hh
+
+    kernel (in, 3u), recurrent_kernel (u, 3u), bias (2, 3u) = [input bias; recurrent bias] or None.
+    Returns ``(sequence, last h)``.
+    """
+    op = "gru"
+    return tuple(_C.gru(x, kernel, recurrent_kernel, bias, initial_state, _rnn_activation(activation, op, "activation"),
+                        _rnn_activation(recurrent_activation, op, "recurrent_activation"),
+                        _rnn_flag(go_backwards, op, "go_backwards")))

@@ -28,6 +28,7 @@ SIMD_TESTS=(test_backends.py test_ops_elementwise.py test_ops_matmul.py test_ops
             test_functional_conv.py test_functional_pool.py
             test_functional_conv_transpose.py  # GEMM + col2im
             test_conv_hypothesis.py  # conv/pool against NumPy loops on random geometries (GEMM inside)
+            test_functional_rnn.py  # the fused recurrent kernels (GEMMs of every SIMD path)
             test_info.py::test_info_shows_the_simd_path_in_effect)
 # the pytest run under ASan + UBSan: every module, so a new test file is covered without being
 # listed, but for the MNIST / digits accuracy runs (minutes under ASan) and the modules that only

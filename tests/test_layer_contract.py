@@ -84,6 +84,13 @@ TABLE = {
                           (2, 5, 6), 0),
     "GaussianNoise": Row(lambda **k: L.GaussianNoise(0.1, seed=1, **k), (2, 3), (2, 3), 0),
     "GaussianDropout": Row(lambda **k: L.GaussianDropout(0.2, seed=1, **k), (2, 3), (2, 3), 0),
+    # recurrent (issue 9): kernel (in, g*u), recurrent kernel (u, g*u), bias (g*u,) or GRU's (2, g*u)
+    # 2 * 3 + 3 * 3 + 3 = 18
+    "SimpleRNN": Row(lambda **k: L.SimpleRNN(3, **k), (4, 2), (3,), 18),
+    # 4 gates * (2 * 3 + 3 * 3 + 3) = 72, the whole sequence
+    "LSTM": Row(lambda **k: L.LSTM(3, return_sequences=True, **k), (4, 2), (4, 3), 72),
+    # 3 * 6 + 2 * 6 + 2 * 6 = 42
+    "GRU": Row(lambda **k: L.GRU(2, go_backwards=True, **k), (4, 3), (2,), 42),
 }
 
 # More configurations of the same classes through the same contract (not part of the

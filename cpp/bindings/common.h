@@ -53,5 +53,6 @@ void bind_conv(py::module_& m);
 // issue 8, normalisation
 void bind_norm(py::module_& m);
 void bind_resample(py::module_& m);  // upsample2d, pad2d (issue 8, convx)
+void bind_rnn(py::module_& m);  // simple_rnn, lstm, gru (issue 9)
 
 }  // namespace pydl::bind

@@ -27,4 +27,5 @@ PYBIND11_MODULE(_C, m) {
   // issue 8, normalisation
   pydl::bind::bind_norm(m);
   pydl::bind::bind_resample(m);  // upsample2d, pad2d (issue 8, convx)
+  pydl::bind::bind_rnn(m);  // simple_rnn, lstm, gru (issue 9)
 }

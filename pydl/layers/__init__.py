@@ -27,6 +27,9 @@ from .base import KerasTensor  # noqa: F401,E402
 from .merge import Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate  # noqa: F401,E402
 _CLASSES.update({c.__name__: c for c in (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate)})
 _CLASSES["Input"] = InputLayer
+# recurrent layers (issue 9)
+from .recurrent import SimpleRNN, LSTM, GRU  # noqa: F401,E402
+_CLASSES.update({c.__name__: c for c in (SimpleRNN, LSTM, GRU)})
 
 
 def _classes():

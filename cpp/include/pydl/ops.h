@@ -12,4 +12,5 @@
 #include "pydl/ops/pool.h"
 #include "pydl/ops/reduce.h"
 #include "pydl/ops/resample.h"
+#include "pydl/ops/rnn.h"  // issue 9
 #include "pydl/ops/shape.h"

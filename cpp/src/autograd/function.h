@@ -36,6 +36,26 @@ struct FunctionNode : Node {
 void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, const std::vector<Tensor>& saved,
             BackwardFn fn);
 
+// An op with several outputs (an LSTM's sequence, last h and last c; issue 9): the backward gets one
+// gradient per output, undefined where none reached that output (read it as zeros). It runs when
+// any output got a gradient, so a loss on the last state alone trains the whole sequence.
+using MultiBackwardFn = std::function<std::vector<Tensor>(const Node& self, const std::vector<Tensor>& grads)>;
+
+struct MultiFunctionNode : Node {
+  MultiFunctionNode(const char* name, MultiBackwardFn fn) : name_(name), fn_(std::move(fn)) {}
+  std::string name() const override { return name_; }
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override { return fn_(*this, grads); }
+  bool needs(size_t i) const { return i < next_edges.size() && next_edges[i].fn != nullptr; }
+
+ private:
+  const char* name_;
+  MultiBackwardFn fn_;
+};
+
+// Make `outs` outputs 0, 1, ... of one MultiFunctionNode over `inputs` (saving as record does).
+void record_multi(const char* name, const std::vector<Tensor>& inputs, const std::vector<Tensor*>& outs,
+                  const std::vector<Tensor>& saved, MultiBackwardFn fn);
+
 // The FunctionNode a backward lambda receives (for needs()).
 inline const FunctionNode& fnode(const Node& n) { return static_cast<const FunctionNode&>(n); }
 

@@ -1,0 +1,71 @@
+// Recurrent kernels (SimpleRNN, LSTM, GRU with reset_after) fused over the whole sequence, reference
+// loops and fast versions (one GEMM for the input projection of every step, one GEMM per step for
+// the recurrent part). Shapes are checked by ops/rnn.cpp; every buffer is contiguous (row-major).
+// G = gates per cell (SimpleRNN 1, LSTM 4, GRU 3), Keras's shapes and gate orders:
+//   x  (B, T, I)       w (I, G*U)        u (U, G*U)
+//   b  SimpleRNN/LSTM (G*U,); GRU (2, G*U): row 0 the input bias, row 1 the recurrent bias; or null
+//   h0, c0 (B, U) or null (zeros)
+// Step s reads x[:, s] (or x[:, T-1-s] with go_backwards, as Keras) and writes step s of:
+//   hs (B, T, U)       the outputs h_s;  the last state is hs[:, T-1]
+//   cs (B, T, U)       LSTM: the cells c_s (null otherwise)
+//   gates (B, T, G*U)  the gates after their activations (LSTM i f g o, GRU z r hh; SimpleRNN h_s)
+//   extra (B, T, U)    LSTM: act(c_s);  GRU: h_{s-1} U_h + b_rh (what r multiplies); null for SimpleRNN
+// Every activation's derivative is taken from its output y (tanh 1-y², sigmoid y(1-y), relu [y>0],
+// linear 1), so forward saves outputs only.
+// Backward kernels overwrite their outputs (dx, dw, du, db, dh0, dc0; any of dh0 / dc0 may be null);
+// dhs (B, T, U), dh_last (B, U), dc_last (B, U) are the incoming gradients, each may be null (zero).
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+namespace pydl::kernels {
+
+enum class RnnCell : uint8_t { Simple, LSTM, GRU };
+enum class RnnAct : uint8_t { Tanh, Sigmoid, Relu, Linear };
+
+struct RnnGeom {
+  int64_t B, T, I, U;
+  RnnCell cell;
+  RnnAct act, rec_act;  // activation (SimpleRNN's only one), recurrent_activation (gates)
+  bool go_backwards;
+  int64_t G() const { return cell == RnnCell::Simple ? 1 : cell == RnnCell::LSTM ? 4 : 3; }
+  int64_t tin(int64_t s) const { return go_backwards ? T - 1 - s : s; }  // input time of step s
+};
+
+template <typename T>
+void rnn_forward_reference(const RnnGeom& g, const T* x, const T* w, const T* u, const T* b, const T* h0,
+                           const T* c0, T* hs, T* cs, T* gates, T* extra);
+template <typename T>
+void rnn_forward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, const T* b, const T* h0, const T* c0,
+                      T* hs, T* cs, T* gates, T* extra);
+
+template <typename T>
+void rnn_backward_reference(const RnnGeom& g, const T* x, const T* w, const T* u, const T* h0, const T* c0,
+                            const T* hs, const T* cs, const T* gates, const T* extra, const T* dhs,
+                            const T* dh_last, const T* dc_last, T* dx, T* dw, T* du, T* db, T* dh0, T* dc0);
+template <typename T>
+void rnn_backward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, const T* h0, const T* c0,
+                       const T* hs, const T* cs, const T* gates, const T* extra, const T* dhs, const T* dh_last,
+                       const T* dc_last, T* dx, T* dw, T* du, T* db, T* dh0, T* dc0);
+
+// The activation and its derivative written in terms of the output y = act(a).
+template <typename T>
+inline T rnn_act(RnnAct a, T v) {
+  switch (a) {
+    case RnnAct::Tanh: return std::tanh(v);
+    case RnnAct::Sigmoid: return v >= 0 ? T(1) / (T(1) + std::exp(-v)) : std::exp(v) / (T(1) + std::exp(v));
+    case RnnAct::Relu: return v > 0 ? v : T(0);
+    default: return v;
+  }
+}
+template <typename T>
+inline T rnn_act_grad(RnnAct a, T y) {
+  switch (a) {
+    case RnnAct::Tanh: return T(1) - y * y;
+    case RnnAct::Sigmoid: return y * (T(1) - y);
+    case RnnAct::Relu: return y > 0 ? T(1) : T(0);
+    default: return T(1);
+  }
+}
+
+}  // namespace pydl::kernels

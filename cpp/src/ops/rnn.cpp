@@ -1,0 +1,171 @@
+// simple_rnn, lstm, gru: shape checks, the kernels of the current backend, and backpropagation
+// through time beside the forward (kernels in kernels/reference/rnn.cpp and kernels/cpu/rnn.cpp).
+#include <string>
+
+#include "kernels/rnn.h"
+
+#include "ops/common.h"
+
+namespace pydl::ops {
+
+namespace {
+
+using kernels::RnnAct;
+using kernels::RnnCell;
+
+RnnAct parse_act(const std::string& name, const char* op, const char* arg) {
+  if (name == "tanh") return RnnAct::Tanh;
+  if (name == "sigmoid") return RnnAct::Sigmoid;
+  if (name == "relu") return RnnAct::Relu;
+  if (name == "linear") return RnnAct::Linear;
+  throw ValueError(msg(op, ": ", arg, " must be one of 'tanh', 'sigmoid', 'relu', 'linear', got '", name, "'"));
+}
+
+// Copy step T-1 of a (B, T, U) sequence into a new (B, U) tensor.
+Tensor last_step(const Tensor& seq) {
+  const int64_t B = seq.shape()[0], steps = seq.shape()[1], U = seq.shape()[2];
+  Tensor out = Tensor::empty({B, U}, seq.dtype());
+  PYDL_DISPATCH(seq.dtype(), {
+    const T* s = seq.data<T>();
+    T* o = out.data<T>();
+    for (int64_t n = 0; n < B; ++n)
+      for (int64_t j = 0; j < U; ++j) o[n * U + j] = s[(n * steps + steps - 1) * U + j];
+  });
+  return out;
+}
+
+std::vector<Tensor> run_rnn(const char* op, RnnCell cell, const Tensor& x_in, const Tensor& w_in,
+                            const Tensor& u_in, const Tensor& b_in, const Tensor& h0_in, const Tensor& c0_in,
+                            const std::string& activation, const std::string& recurrent_activation,
+                            bool go_backwards) {
+  check_defined(x_in, op);
+  check_defined(w_in, op);
+  check_defined(u_in, op);
+  const RnnAct act = parse_act(activation, op, "activation");
+  const RnnAct rec = parse_act(recurrent_activation, op, "recurrent_activation");
+  const int64_t G = cell == RnnCell::Simple ? 1 : cell == RnnCell::LSTM ? 4 : 3;
+  if (x_in.dim() != 3)
+    throw ShapeError(msg(op, ": the input must be 3-D (batch, time, features), got ", shape_str(x_in.shape())));
+  if (w_in.dim() != 2 || u_in.dim() != 2)
+    throw ShapeError(msg(op, ": the kernel and the recurrent kernel must be 2-D, got ", shape_str(w_in.shape()),
+                         " and ", shape_str(u_in.shape())));
+  check_same_dtype(x_in, w_in, op);
+  check_same_dtype(x_in, u_in, op);
+  const int64_t B = x_in.shape()[0], T = x_in.shape()[1], I = x_in.shape()[2];
+  const int64_t U = u_in.shape()[0];
+  if (T < 1)
+    throw ValueError(msg(op, ": the input sequence is empty (time steps = 0), input ", shape_str(x_in.shape())));
+  if (I < 1) throw ValueError(msg(op, ": the input has no features, input ", shape_str(x_in.shape())));
+  if (U < 1 || u_in.shape()[1] != G * U)
+    throw ShapeError(msg(op, ": the recurrent kernel must be (units, ", G, " * units), got ",
+                         shape_str(u_in.shape())));
+  if (w_in.shape()[0] != I || w_in.shape()[1] != G * U)
+    throw ShapeError(msg(op, ": the kernel must be (features, ", G, " * units) = (", I, ", ", G * U,
+                         ") for the input ", shape_str(x_in.shape()), " and the recurrent kernel ",
+                         shape_str(u_in.shape()), ", got ", shape_str(w_in.shape())));
+  if (b_in.defined()) {
+    check_same_dtype(x_in, b_in, op);
+    const Shape want = cell == RnnCell::GRU ? Shape{2, G * U} : Shape{G * U};
+    if (b_in.shape() != want)
+      throw ShapeError(msg(op, ": the bias must have shape ", shape_str(want), " for ", U, " units, got ",
+                           shape_str(b_in.shape())));
+  }
+  for (const Tensor* s : {&h0_in, &c0_in})
+    if (s->defined()) {
+      check_same_dtype(x_in, *s, op);
+      if (s->shape() != Shape{B, U})
+        throw ShapeError(msg(op, ": an initial state must have shape (batch, units) = (", B, ", ", U, "), got ",
+                             shape_str(s->shape()), " (input ", shape_str(x_in.shape()), ")"));
+    }
+  const kernels::RnnGeom g{B, T, I, U, cell, act, rec, go_backwards};
+  const bool lstm = cell == RnnCell::LSTM;
+
+  Tensor x = contiguous(x_in.detach()), w = contiguous(w_in.detach()), u = contiguous(u_in.detach());
+  Tensor b = b_in.defined() ? contiguous(b_in.detach()) : Tensor();
+  Tensor h0 = h0_in.defined() ? contiguous(h0_in.detach()) : Tensor();
+  Tensor c0 = c0_in.defined() ? contiguous(c0_in.detach()) : Tensor();
+  Tensor hs = Tensor::empty({B, T, U}, x.dtype());
+  Tensor cs = lstm ? Tensor::empty({B, T, U}, x.dtype()) : Tensor();
+  Tensor gates = Tensor::empty({B, T, G * U}, x.dtype());
+  Tensor extra = cell == RnnCell::Simple ? Tensor() : Tensor::empty({B, T, U}, x.dtype());
+  if (B > 0) {
+    PYDL_DISPATCH(x.dtype(), {
+      auto p = [](const Tensor& t) { return t.defined() ? t.data<T>() : static_cast<T*>(nullptr); };
+      if (use_fast())
+        kernels::rnn_forward_fast<T>(g, x.data<T>(), w.data<T>(), u.data<T>(), p(b), p(h0), p(c0), hs.data<T>(),
+                                     p(cs), gates.data<T>(), p(extra));
+      else
+        kernels::rnn_forward_reference<T>(g, x.data<T>(), w.data<T>(), u.data<T>(), p(b), p(h0), p(c0),
+                                          hs.data<T>(), p(cs), gates.data<T>(), p(extra));
+    });
+  }
+  std::vector<Tensor> outs{hs, B > 0 ? last_step(hs) : Tensor::zeros({0, U}, x.dtype())};
+  if (lstm) outs.push_back(B > 0 ? last_step(cs) : Tensor::zeros({0, U}, x.dtype()));
+  // Saving only the internal buffers (and copies of the inputs' values), not the returned sequence:
+  // the user may then modify the outputs they get without breaking backward.
+  if (any_requires_grad({&x_in, &w_in, &u_in, &b_in, &h0_in, &c0_in})) {
+    std::vector<Tensor*> outp;
+    for (Tensor& o : outs) outp.push_back(&o);
+    const char* name = cell == RnnCell::Simple ? "SimpleRnnBackward" : lstm ? "LstmBackward" : "GruBackward";
+    record_multi(name, {x_in, w_in, u_in, b_in, h0_in, c0_in}, outp, {x, w, u, h0, c0, clone(hs), cs, gates, extra},
+                 [g, lstm](const Node& n, const std::vector<Tensor>& grads) {
+                   // dL/dh for every step, the last h and the last c (undefined: no gradient reached it)
+                   Tensor dhs = grads.size() > 0 && grads[0].defined() ? contiguous(grads[0]) : Tensor();
+                   Tensor dhl = grads.size() > 1 && grads[1].defined() ? contiguous(grads[1]) : Tensor();
+                   Tensor dcl = grads.size() > 2 && grads[2].defined() ? contiguous(grads[2]) : Tensor();
+                   Tensor xs = n.saved(0), ws = n.saved(1), us = n.saved(2), h0s = n.saved(3), c0s = n.saved(4);
+                   Tensor hss = n.saved(5), css = n.saved(6), gts = n.saved(7), exs = n.saved(8);
+                   const DType dt = xs.dtype();
+                   const int64_t GU = ws.shape()[1];
+                   Tensor dx = Tensor::zeros(xs.shape(), dt), dw = Tensor::zeros(ws.shape(), dt);
+                   Tensor du = Tensor::zeros(us.shape(), dt);
+                   Tensor db = g.cell == RnnCell::GRU ? Tensor::zeros({2, GU}, dt) : Tensor::zeros({GU}, dt);
+                   Tensor dh0 = Tensor::zeros({g.B, g.U}, dt), dc0 = Tensor::zeros({g.B, g.U}, dt);
+                   if (g.B > 0) {
+                     PYDL_DISPATCH(dt, {
+                       auto p = [](const Tensor& t) { return t.defined() ? t.data<T>() : static_cast<T*>(nullptr); };
+                       if (use_fast())
+                         kernels::rnn_backward_fast<T>(g, xs.data<T>(), ws.data<T>(), us.data<T>(), p(h0s), p(c0s),
+                                                       hss.data<T>(), p(css), gts.data<T>(), p(exs), p(dhs),
+                                                       p(dhl), p(dcl), dx.data<T>(), dw.data<T>(), du.data<T>(),
+                                                       db.data<T>(), dh0.data<T>(), dc0.data<T>());
+                       else
+                         kernels::rnn_backward_reference<T>(g, xs.data<T>(), ws.data<T>(), us.data<T>(), p(h0s),
+                                                            p(c0s), hss.data<T>(), p(css), gts.data<T>(), p(exs),
+                                                            p(dhs), p(dhl), p(dcl), dx.data<T>(), dw.data<T>(),
+                                                            du.data<T>(), db.data<T>(), dh0.data<T>(), dc0.data<T>());
+                     });
+                   }
+                   const auto& f = static_cast<const MultiFunctionNode&>(n);
+                   auto keep = [&](size_t i, const Tensor& t) { return f.needs(i) ? t : Tensor(); };
+                   return std::vector<Tensor>{keep(0, dx), keep(1, dw), keep(2, du), keep(3, db), keep(4, dh0),
+                                              keep(5, lstm ? dc0 : Tensor())};
+                 });
+  }
+  return outs;
+}
+
+}  // namespace
+
+std::vector<Tensor> simple_rnn(const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kernel,
+                               const Tensor& bias, const Tensor& h0, const std::string& activation,
+                               bool go_backwards) {
+  return run_rnn("simple_rnn", RnnCell::Simple, x, kernel, recurrent_kernel, bias, h0, Tensor(), activation,
+                 "sigmoid", go_backwards);
+}
+
+std::vector<Tensor> lstm(const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kernel, const Tensor& bias,
+                         const Tensor& h0, const Tensor& c0, const std::string& activation,
+                         const std::string& recurrent_activation, bool go_backwards) {
+  return run_rnn("lstm", RnnCell::LSTM, x, kernel, recurrent_kernel, bias, h0, c0, activation, recurrent_activation,
+                 go_backwards);
+}
+
+std::vector<Tensor> gru(const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kernel, const Tensor& bias,
+                        const Tensor& h0, const std::string& activation, const std::string& recurrent_activation,
+                        bool go_backwards) {
+  return run_rnn("gru", RnnCell::GRU, x, kernel, recurrent_kernel, bias, h0, Tensor(), activation,
+                 recurrent_activation, go_backwards);
+}
+
+}  // namespace pydl::ops

@@ -1,0 +1,219 @@
+// Recurrent kernels: fast against reference (forward and backward, every cell, bias or none,
+// initial states or none, go_backwards, float and double), one step of each cell against values
+// worked out by hand, and the reference backward against central differences of a scalar loss.
+#include "check.h"
+#include "kernels/rnn.h"
+
+#include <cmath>
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+using namespace pydl::kernels;
+
+namespace {
+
+std::mt19937 rng(4321);
+
+int64_t pick(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
+
+template <typename T>
+std::vector<T> randn(int64_t n, double scale = 0.5) {
+  std::normal_distribution<double> d;
+  std::vector<T> v(static_cast<size_t>(n));
+  for (auto& e : v) e = T(scale * d(rng));
+  return v;
+}
+
+template <typename T>
+T* ptr(std::vector<T>& v) { return v.empty() ? nullptr : v.data(); }
+
+template <typename T>
+struct Case {
+  RnnGeom g;
+  std::vector<T> x, w, u, b, h0, c0, hs, cs, gates, extra, dhs, dhl, dcl;
+  Case(RnnGeom geom, bool bias, bool init) : g(geom) {
+    const int64_t GU = g.G() * g.U, BTU = g.B * g.T * g.U;
+    const bool lstm = g.cell == RnnCell::LSTM;
+    x = randn<T>(g.B * g.T * g.I, 1.0);
+    w = randn<T>(g.I * GU);
+    u = randn<T>(g.U * GU);
+    if (bias) b = randn<T>((g.cell == RnnCell::GRU ? 2 : 1) * GU);
+    if (init) h0 = randn<T>(g.B * g.U);
+    if (init && lstm) c0 = randn<T>(g.B * g.U);
+    hs.assign(BTU, T(0));
+    if (lstm) cs.assign(BTU, T(0));
+    gates.assign(g.B * g.T * GU, T(0));
+    if (g.cell != RnnCell::Simple) extra.assign(BTU, T(0));
+    dhs = randn<T>(BTU, 1.0);
+    dhl = randn<T>(g.B * g.U, 1.0);
+    if (lstm) dcl = randn<T>(g.B * g.U, 1.0);
+  }
+  void forward(bool fast) {
+    if (fast)
+      rnn_forward_fast<T>(g, x.data(), w.data(), u.data(), ptr(b), ptr(h0), ptr(c0), hs.data(), ptr(cs),
+                          gates.data(), ptr(extra));
+    else
+      rnn_forward_reference<T>(g, x.data(), w.data(), u.data(), ptr(b), ptr(h0), ptr(c0), hs.data(), ptr(cs),
+                               gates.data(), ptr(extra));
+  }
+  // dx, dw, du, db, dh0, dc0 concatenated
+  std::vector<std::vector<T>> backward(bool fast) {
+    const int64_t GU = g.G() * g.U;
+    std::vector<std::vector<T>> r{std::vector<T>(x.size()),  std::vector<T>(w.size()),
+                                  std::vector<T>(u.size()),  std::vector<T>((g.cell == RnnCell::GRU ? 2 : 1) * GU),
+                                  std::vector<T>(g.B * g.U), std::vector<T>(g.B * g.U)};
+    auto f = fast ? rnn_backward_fast<T> : rnn_backward_reference<T>;
+    f(g, x.data(), w.data(), u.data(), ptr(h0), ptr(c0), hs.data(), ptr(cs), gates.data(), ptr(extra), dhs.data(),
+      dhl.data(), ptr(dcl), r[0].data(), r[1].data(), r[2].data(), r[3].data(), r[4].data(), r[5].data());
+    return r;
+  }
+  // L = Σ dhs·hs + Σ dhl·h_last (+ Σ dcl·c_last): its gradients are what backward computes
+  double loss() {
+    forward(false);
+    double L = 0;
+    for (size_t k = 0; k < hs.size(); ++k) L += double(dhs[k]) * double(hs[k]);
+    for (int64_t n = 0; n < g.B; ++n)
+      for (int64_t j = 0; j < g.U; ++j) {
+        const int64_t o = (n * g.T + g.T - 1) * g.U + j;
+        L += double(dhl[n * g.U + j]) * double(hs[o]);
+        if (!dcl.empty()) L += double(dcl[n * g.U + j]) * double(cs[o]);
+      }
+    return L;
+  }
+};
+
+RnnGeom random_geom(RnnCell cell) {
+  RnnAct acts[] = {RnnAct::Tanh, RnnAct::Sigmoid, RnnAct::Relu, RnnAct::Linear};
+  RnnGeom g{pick(1, 5), pick(1, 7), pick(1, 6), pick(1, 9), cell, RnnAct::Tanh, RnnAct::Sigmoid, pick(0, 1) == 1};
+  if (pick(0, 2) == 0) g.act = acts[pick(0, 3)];
+  if (pick(0, 2) == 0) g.rec_act = acts[pick(0, 1)];
+  return g;
+}
+
+template <typename T>
+void fast_matches_reference(RnnCell cell, double tol) {
+  for (int trial = 0; trial < 31; ++trial) {
+    RnnGeom g = random_geom(cell);
+    if (trial == 30) {  // large enough for the fast kernels' OpenMP passes (B * U * gates >= 2^14)
+      g.B = 48, g.T = 3, g.I = 5, g.U = cell == RnnCell::Simple ? 350 : 120;
+    }
+    Case<T> c(g, pick(0, 3) > 0, pick(0, 1) == 1);
+    c.forward(false);
+    auto hs = c.hs, cs = c.cs, gates = c.gates, extra = c.extra;
+    auto ref = c.backward(false);
+    c.forward(true);
+    for (size_t k = 0; k < hs.size(); ++k) CHECK_CLOSE(c.hs[k], hs[k], tol);
+    for (size_t k = 0; k < cs.size(); ++k) CHECK_CLOSE(c.cs[k], cs[k], tol);
+    for (size_t k = 0; k < gates.size(); ++k) CHECK_CLOSE(c.gates[k], gates[k], tol);
+    for (size_t k = 0; k < extra.size(); ++k) CHECK_CLOSE(c.extra[k], extra[k], tol);
+    auto fast = c.backward(true);
+    // Gradients are sums over every step and sample, with cancellation: compare each array
+    // relative to its largest entry (what float rounding scales with).
+    for (size_t a = 0; a < ref.size(); ++a) {
+      double scale = 1;
+      for (T v : ref[a]) scale = std::max(scale, double(std::fabs(v)));
+      for (size_t k = 0; k < ref[a].size(); ++k) CHECK_CLOSE(fast[a][k] / scale, ref[a][k] / scale, tol);
+    }
+  }
+}
+
+// Central differences of the loss in every input the gradient flows to (double).
+void reference_backward_matches_differences(RnnCell cell) {
+  for (int trial = 0; trial < 6; ++trial) {
+    RnnGeom g = random_geom(cell);
+    g.act = g.act == RnnAct::Relu ? RnnAct::Tanh : g.act;  // keep away from relu's kink
+    Case<double> c(g, true, true);
+    c.forward(false);
+    auto grads = c.backward(false);
+    std::vector<std::vector<double>*> inputs{&c.x, &c.w, &c.u, &c.b, &c.h0, &c.c0};
+    const double eps = 1e-6;
+    for (size_t a = 0; a < inputs.size(); ++a)
+      for (size_t k = 0; k < inputs[a]->size(); ++k) {
+        double& v = (*inputs[a])[k];
+        const double keep = v;
+        v = keep + eps;
+        const double lp = c.loss();
+        v = keep - eps;
+        const double lm = c.loss();
+        v = keep;
+        CHECK_CLOSE(grads[a][k], (lp - lm) / (2 * eps), 1e-5);
+      }
+  }
+}
+
+double sigmoid(double v) { return 1 / (1 + std::exp(-v)); }
+
+}  // namespace
+
+TEST(simple_rnn_fast_matches_reference) {
+  fast_matches_reference<double>(RnnCell::Simple, 1e-12);
+  fast_matches_reference<float>(RnnCell::Simple, 1e-4);
+}
+TEST(lstm_fast_matches_reference) {
+  fast_matches_reference<double>(RnnCell::LSTM, 1e-12);
+  fast_matches_reference<float>(RnnCell::LSTM, 1e-4);
+}
+TEST(gru_fast_matches_reference) {
+  fast_matches_reference<double>(RnnCell::GRU, 1e-12);
+  fast_matches_reference<float>(RnnCell::GRU, 1e-4);
+}
+TEST(simple_rnn_backward_matches_differences) { reference_backward_matches_differences(RnnCell::Simple); }
+TEST(lstm_backward_matches_differences) { reference_backward_matches_differences(RnnCell::LSTM); }
+TEST(gru_backward_matches_differences) { reference_backward_matches_differences(RnnCell::GRU); }
+
+// One step, one unit, one feature, worked out by hand: x = 0.5, h0 = 0.3 (c0 = -0.2).
+TEST(one_step_by_hand) {
+  for (bool fast : {false, true}) {
+    auto run = [&](RnnCell cell, std::vector<double> w, std::vector<double> u, std::vector<double> b,
+                   std::vector<double>& hs, std::vector<double>& cs) {
+      RnnGeom g{1, 1, 1, 1, cell, RnnAct::Tanh, RnnAct::Sigmoid, false};
+      std::vector<double> x{0.5}, h0{0.3}, c0{-0.2}, gates(g.G()), extra(1);
+      hs.assign(1, 0);
+      cs.assign(1, 0);
+      auto f = fast ? rnn_forward_fast<double> : rnn_forward_reference<double>;
+      f(g, x.data(), w.data(), u.data(), b.data(), h0.data(), cell == RnnCell::LSTM ? c0.data() : nullptr,
+        hs.data(), cs.data(), gates.data(), extra.data());
+    };
+    std::vector<double> hs, cs;
+    // SimpleRNN: tanh(0.5 * 2 + 0.3 * (-1) + 0.1) = tanh(0.8)
+    run(RnnCell::Simple, {2}, {-1}, {0.1}, hs, cs);
+    CHECK_CLOSE(hs[0], std::tanh(0.8), 1e-14);
+    // LSTM, W = (1, -1, 2, 0.5), U = (0.5, 1, -1, 2), b = (0, 1, 0, 0):
+    // i = σ(0.5 + 0.15) = σ(0.65), f = σ(-0.5 + 0.3 + 1) = σ(0.8), g = tanh(1 - 0.3) = tanh(0.7),
+    // o = σ(0.25 + 0.6) = σ(0.85);  c = f * (-0.2) + i * g,  h = o * tanh(c)
+    run(RnnCell::LSTM, {1, -1, 2, 0.5}, {0.5, 1, -1, 2}, {0, 1, 0, 0}, hs, cs);
+    const double c = sigmoid(0.8) * -0.2 + sigmoid(0.65) * std::tanh(0.7);
+    CHECK_CLOSE(cs[0], c, 1e-14);
+    CHECK_CLOSE(hs[0], sigmoid(0.85) * std::tanh(c), 1e-14);
+    // GRU (reset_after), W = (1, 2, -1), U = (0.5, -1, 2), b = [(0.1, 0, 0.2), (0, 0.3, -0.4)]:
+    // z = σ(0.5 + 0.1 + 0.15) = σ(0.75), r = σ(1 - 0.3 + 0.3) = σ(1),
+    // hh = tanh(-0.5 + 0.2 + r * (0.6 - 0.4)),  h = z * 0.3 + (1 - z) * hh
+    run(RnnCell::GRU, {1, 2, -1}, {0.5, -1, 2}, {0.1, 0, 0.2, 0, 0.3, -0.4}, hs, cs);
+    const double hh = std::tanh(-0.3 + sigmoid(1.0) * 0.2);
+    CHECK_CLOSE(hs[0], sigmoid(0.75) * 0.3 + (1 - sigmoid(0.75)) * hh, 1e-14);
+  }
+}
+
+// go_backwards: step s reads x[:, T-1-s], so running it equals running forwards on the reversed input.
+TEST(go_backwards_reads_the_input_reversed) {
+  for (RnnCell cell : {RnnCell::Simple, RnnCell::LSTM, RnnCell::GRU}) {
+    RnnGeom g = random_geom(cell);
+    g.T = 5;
+    g.go_backwards = true;
+    Case<double> back(g, true, true);
+    RnnGeom gf = g;
+    gf.go_backwards = false;
+    Case<double> fwd = back;
+    fwd.g = gf;
+    for (int64_t n = 0; n < g.B; ++n)
+      for (int64_t t = 0; t < g.T; ++t)
+        for (int64_t i = 0; i < g.I; ++i) fwd.x[(n * g.T + t) * g.I + i] = back.x[(n * g.T + g.T - 1 - t) * g.I + i];
+    back.forward(false);
+    fwd.forward(false);
+    for (size_t k = 0; k < back.hs.size(); ++k) CHECK_CLOSE(back.hs[k], fwd.hs[k], 1e-14);
+  }
+}
+
+RUN_ALL_TESTS()

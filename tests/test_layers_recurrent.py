@@ -1,0 +1,256 @@
+"""pydl.layers.SimpleRNN / LSTM / GRU: Keras's weight shapes, gate orders and defaults (orthogonal
+recurrent kernel, unit_forget_bias), weights set in Keras's layout give a NumPy transcription of
+Keras's equations, return_sequences / return_state / go_backwards, arguments not implemented raise,
+config and save/load round trips, a stacked LSTM trains in a Sequential, a functional model uses
+return_state, and bad input names the layer."""
+import numpy as np
+import pytest
+
+import pydl
+from pydl import layers as L
+from pydl.layers import GRU, LSTM, Dense, Input, SimpleRNN
+from pydl.models import Model, Sequential, load_model
+from test_functional_rnn import np_gru, np_lstm, np_simple_rnn
+
+
+def _seq(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("cls, shapes", [
+    (SimpleRNN, [(3, 4), (4, 4), (4,)]),
+    (LSTM, [(3, 16), (4, 16), (16,)]),
+    (GRU, [(3, 12), (4, 12), (2, 12)]),
+])
+def test_weight_shapes_are_keras(cls, shapes):
+    layer = cls(4)
+    out = layer(_seq((2, 5, 3)))
+    assert tuple(out.shape) == (2, 4)
+    assert [w.shape for w in layer.get_weights()] == shapes
+    assert [w.name.split("/")[-1] for w in layer.weights] == ["kernel", "recurrent_kernel", "bias"]
+    assert layer.count_params() == sum(int(np.prod(s)) for s in shapes)
+
+
+def test_defaults_orthogonal_recurrent_kernel_and_unit_forget_bias():
+    pydl.manual_seed(1)
+    lstm = LSTM(5)
+    lstm(_seq((1, 2, 3)))
+    k, u, b = lstm.get_weights()
+    np.testing.assert_allclose(u @ u.T, np.eye(5), atol=1e-5)  # (5, 20) with orthonormal rows
+    np.testing.assert_array_equal(b, np.r_[np.zeros(5), np.ones(5), np.zeros(10)])
+    b2 = LSTM(5, unit_forget_bias=False)
+    b2(_seq((1, 2, 3)))
+    np.testing.assert_array_equal(b2.get_weights()[2], np.zeros(20))
+    rnn = SimpleRNN(6)
+    rnn(_seq((1, 2, 3)))
+    np.testing.assert_allclose(rnn.get_weights()[1].T @ rnn.get_weights()[1], np.eye(6), atol=1e-5)
+    gru = GRU(4)
+    gru(_seq((1, 2, 3)))
+    np.testing.assert_array_equal(gru.get_weights()[2], np.zeros((2, 12)))
+    assert lstm.activation == "tanh" and lstm.recurrent_activation == "sigmoid"
+    assert not lstm.return_sequences and not lstm.return_state and not lstm.go_backwards
+
+
+def _keras_weights(cls, i, u, seed):
+    rng = np.random.default_rng(seed)
+    g = {SimpleRNN: 1, LSTM: 4, GRU: 3}[cls]
+    b = rng.standard_normal((2, g * u) if cls is GRU else (g * u,)) * 0.3
+    return [rng.standard_normal((i, g * u)) * 0.5, rng.standard_normal((u, g * u)) * 0.5, b]
+
+
+@pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_set_weights_gives_keras_equations(cls, go_backwards):
+    x = _seq((3, 6, 4), seed=2).astype(np.float64)
+    w = _keras_weights(cls, 4, 5, seed=3)
+    layer = cls(5, return_sequences=True, return_state=True, go_backwards=go_backwards, dtype="float64")
+    layer.build((6, 4))
+    layer.set_weights(w)
+    outs = layer(x)
+    if cls is SimpleRNN:
+        expected = np_simple_rnn(x, *w, None, go_backwards=go_backwards)
+    elif cls is LSTM:
+        expected = np_lstm(x, *w, None, None, go_backwards=go_backwards)
+    else:
+        expected = np_gru(x, *w, None, go_backwards=go_backwards)
+    assert isinstance(outs, list) and len(outs) == len(expected)
+    for got, e in zip(outs, expected):
+        np.testing.assert_allclose(got.detach().numpy(), e, rtol=1e-12, atol=1e-12)
+    # return_sequences=False: the last h alone
+    last = cls(5, go_backwards=go_backwards, dtype="float64")
+    last.build((6, 4))
+    last.set_weights(w)
+    np.testing.assert_allclose(last(x).detach().numpy(), expected[1], rtol=1e-12, atol=1e-12)
+
+
+def test_output_shapes_with_return_state():
+    assert LSTM(3, return_state=True).compute_output_shape((7, 2)) == [(3,), (3,), (3,)]
+    assert GRU(3, return_sequences=True, return_state=True).compute_output_shape((7, 2)) == [(7, 3), (3,)]
+    assert SimpleRNN(3, return_sequences=True).compute_output_shape((7, 2)) == (7, 3)
+
+
+def test_a_built_layer_takes_other_lengths_but_not_other_features():
+    layer = LSTM(4)
+    layer(_seq((2, 5, 3)))
+    assert tuple(layer(_seq((2, 9, 3))).shape) == (2, 4)
+    with pytest.raises(ValueError, match=r"lstm.*built for sequences of 3 features.*\(9, 2\)"):
+        layer(_seq((2, 9, 2)))
+
+
+def test_bad_input_names_the_layer_before_any_weight_exists():
+    layer = LSTM(4, name="enc")
+    with pytest.raises(ValueError, match=r"enc: LSTM takes sequences \(batch, time, features\).*\(5,\)"):
+        layer(_seq((2, 5)))
+    assert not layer.built and layer.weights == []
+    with pytest.raises(ValueError, match="enc: LSTM got samples of shape \\(0, 3\\)"):
+        layer(_seq((2, 0, 3)))
+    assert not layer.built
+
+
+@pytest.mark.parametrize("cls, kwargs, error", [
+    (LSTM, {"dropout": 0.2}, NotImplementedError),
+    (GRU, {"recurrent_dropout": 0.1}, NotImplementedError),
+    (SimpleRNN, {"stateful": True}, NotImplementedError),
+    (GRU, {"reset_after": False}, NotImplementedError),
+    (LSTM, {"kernel_constraint": "max_norm"}, NotImplementedError),
+    (LSTM, {"use_cudnn": True}, NotImplementedError),
+    (LSTM, {"dropout": 1.5}, ValueError),
+    (LSTM, {"activation": "softmax"}, ValueError),
+    (GRU, {"recurrent_activation": "hard_sigmoid"}, ValueError),
+    (SimpleRNN, {"recurrent_activation": "sigmoid"}, TypeError),
+    (LSTM, {"return_sequences": "yes"}, TypeError),
+    (LSTM, {"units": 0}, ValueError),
+    (LSTM, {"mask_zero": True}, TypeError),
+])
+def test_arguments_not_implemented_or_wrong_raise(cls, kwargs, error):
+    args = dict(units=3)
+    args.update(kwargs)
+    with pytest.raises(error, match=cls.__name__):
+        cls(**args)
+
+
+def test_activations_by_function_and_none():
+    assert SimpleRNN(2, activation=pydl.activations.relu).activation == "relu"
+    assert SimpleRNN(2, activation=None).activation == "linear"
+
+
+@pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
+def test_config_round_trip(cls):
+    layer = cls(3, return_sequences=True, go_backwards=True, use_bias=False, kernel_regularizer="l2",
+                recurrent_initializer="glorot_uniform")
+    cfg = layer.get_config()
+    assert cfg["units"] == 3 and cfg["go_backwards"] and cfg["dropout"] == 0.0
+    clone = cls.from_config(cfg)
+    assert clone.get_config() == cfg
+    again = L.deserialize(L.serialize(layer))
+    assert type(again) is cls and again.get_config() == cfg
+
+
+def test_regularizers_add_penalties():
+    layer = LSTM(2, kernel_regularizer=pydl.regularizers.l2(0.1), recurrent_regularizer=pydl.regularizers.l1(0.01),
+                 bias_regularizer=pydl.regularizers.l2(0.5))
+    layer(_seq((1, 3, 2)))
+    k, u, b = (w.astype(np.float64) for w in layer.get_weights())
+    got = sorted(float(p.item()) for p in layer.regularization_losses())
+    want = sorted([0.1 * (k ** 2).sum(), 0.01 * np.abs(u).sum(), 0.5 * (b ** 2).sum()])
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_stacked_lstm_trains_and_saves(tmp_path):
+    pydl.manual_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 8, 2)).astype(np.float32)
+    y = (x[:, :, 0].sum(axis=1, keepdims=True) * 0.3).astype(np.float32)  # a sum over the whole sequence
+    model = Sequential([Input(shape=(8, 2)), LSTM(8, return_sequences=True), LSTM(8), Dense(1)])
+    assert model.layers[0].output_shape == (None, 8, 8)
+    model.compile(loss="mse", optimizer=pydl.optimizers.Adam(learning_rate=0.02))
+    before = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, epochs=30, batch_size=16, verbose=0)
+    after = model.evaluate(x, y, verbose=0)
+    assert after < 0.5 * before, (before, after)
+    path = tmp_path / "lstm.pydl"
+    model.save(path)
+    loaded = load_model(path)
+    assert [type(l).__name__ for l in loaded.layers] == ["LSTM", "LSTM", "Dense"]
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_functional_model_with_return_state(tmp_path):
+    pydl.manual_seed(2)
+    inp = Input(shape=(5, 3))
+    seq, h, c = LSTM(4, return_sequences=True, return_state=True)(inp)
+    gru_out, gh = GRU(3, return_state=True)(seq)
+    out = Dense(1)(L.Concatenate()([h, c, gh]))
+    model = Model(inp, out)
+    x = _seq((10, 5, 3), seed=4)
+    y = _seq((10, 1), seed=5)
+    model.compile(loss="mse", optimizer="adam")
+    hist = model.fit(x, y, epochs=3, batch_size=5, verbose=0)
+    assert np.isfinite(hist.history["loss"]).all()
+    # the state outputs are the layer's: the last h equals the sequence's last step
+    lstm = model.layers[1]
+    got_seq, got_h, got_c = lstm(pydl.tensor(x))
+    np.testing.assert_allclose(got_h.detach().numpy(), got_seq.detach().numpy()[:, -1], rtol=0)
+    path = tmp_path / "state.pydl"
+    model.save(path)
+    np.testing.assert_allclose(load_model(path).predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_loss_on_the_last_state_reaches_the_first_weights():
+    # return_state in eager mode: a loss on c alone gives the kernel a gradient through every step
+    layer = LSTM(3, return_state=True, dtype="float64")
+    out, h, c = layer(_seq((2, 4, 2)).astype(np.float64))
+    c.sum().backward()
+    assert np.abs(layer.kernel.grad.numpy()).sum() > 0
+    assert layer.recurrent_kernel.grad is not None
+
+
+@pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
+def test_initial_state_gives_keras_equations(cls):
+    x = _seq((3, 4, 2), seed=6).astype(np.float64)
+    w = _keras_weights(cls, 2, 3, seed=7)
+    rng = np.random.default_rng(8)
+    states = [rng.standard_normal((3, 3)) for _ in range(2 if cls is LSTM else 1)]
+    layer = cls(3, return_sequences=True, dtype="float64")
+    layer.build((4, 2))
+    layer.set_weights(w)
+    got = layer(x, initial_state=[pydl.tensor(s, dtype=pydl.float64) for s in states])
+    if cls is SimpleRNN:
+        expected = np_simple_rnn(x, *w, states[0])[0]
+    elif cls is LSTM:
+        expected = np_lstm(x, *w, states[0], states[1])[0]
+    else:
+        expected = np_gru(x, *w, states[0])[0]
+    np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-12, atol=1e-12)
+    # the same as the list form layer([x, *states])
+    again = layer([pydl.tensor(x, dtype=pydl.float64)] + [pydl.tensor(s, dtype=pydl.float64) for s in states])
+    np.testing.assert_array_equal(again.detach().numpy(), got.detach().numpy())
+
+
+def test_initial_state_errors_name_the_layer():
+    layer = LSTM(3, name="dec")
+    x = _seq((2, 4, 2))
+    with pytest.raises(ValueError, match=r"dec: LSTM takes 2 initial state\(s\) \(\[h, c\]\), got 1"):
+        layer(x, initial_state=[_seq((2, 3))])
+    with pytest.raises(ValueError, match=r"dec: an initial state must have shape \(batch, 3\), got \(batch,\) \+ \(4,\)"):
+        layer(x, initial_state=[_seq((2, 4)), _seq((2, 3))])
+    assert not layer.built
+
+
+def test_encoder_decoder_with_initial_state_trains_and_saves(tmp_path):
+    pydl.manual_seed(3)
+    enc_in, dec_in = Input(shape=(6, 2)), Input(shape=(4, 3))
+    _, h, c = LSTM(5, return_state=True)(enc_in)
+    dec = LSTM(5, return_sequences=True)(dec_in, initial_state=[h, c])
+    out = L.Flatten()(dec)
+    model = Model([enc_in, dec_in], Dense(1)(out))
+    xe, xd = _seq((16, 6, 2), seed=1), _seq((16, 4, 3), seed=2)
+    y = xe[:, :, :1].sum(axis=1) * 0.3
+    model.compile(loss="mse", optimizer=pydl.optimizers.Adam(learning_rate=0.02))
+    before = model.evaluate([xe, xd], y, verbose=0)
+    model.fit([xe, xd], y, epochs=40, batch_size=8, verbose=0)
+    assert model.evaluate([xe, xd], y, verbose=0) < 0.5 * before
+    path = tmp_path / "seq2seq.pydl"
+    model.save(path)
+    np.testing.assert_allclose(load_model(path).predict([xe, xd], verbose=0), model.predict([xe, xd], verbose=0),
+                               rtol=1e-6)
