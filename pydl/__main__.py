@@ -24,7 +24,8 @@ def info():
         # CPU has, or lower where PYDL_SIMD asks
         ("simd path", b["gemm_path"] + (f" (PYDL_SIMD={simd_env})" if simd_env else "")),
         ("backend", pydl.get_backend()),
-        ("omp wait policy", os.environ.get("OMP_WAIT_POLICY", "default")),
+        ("omp wait policy", os.environ.get("OMP_WAIT_POLICY", "default")
+         + (f", GOMP_SPINCOUNT={os.environ['GOMP_SPINCOUNT']}" if "GOMP_SPINCOUNT" in os.environ else "")),
         ("cuda", ("built" if b["cuda_built"] else "not built") + ", "
          + ("GPU usable" if b["cuda_available"] else "no usable GPU")),
         ("compiled core", core),
