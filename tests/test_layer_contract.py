@@ -34,8 +34,23 @@ class Row:
         self.training_grad = training_grad  # also gradcheck with training=True (deterministic in training)
 
 
+def _time_distributed(**k):
+    d = k.pop("dtype", None)  # the wrapped layer holds the weights, so it takes the dtype
+    return L.TimeDistributed(L.Dense(3, activation="tanh", dtype=d), **k)
+
+
+def _bidirectional(**k):
+    d = k.pop("dtype", None)
+    return L.Bidirectional(L.SimpleRNN(3, return_sequences=True, dtype=d), **k)
+
+
 # Output sizes and parameter counts worked out by hand in the comments.
 TABLE = {
+    "RepeatVector": Row(lambda **k: L.RepeatVector(3, **k), (5,), (3, 5), 0),
+    # one Dense(3) shared by the 4 steps: 5 * 3 + 3
+    "TimeDistributed": Row(_time_distributed, (4, 5), (4, 3), 18, training_grad=True),
+    # two SimpleRNN(3) on 2 features: 2 * (2*3 + 3*3 + 3); outputs concatenated: 6 per step
+    "Bidirectional": Row(_bidirectional, (4, 2), (4, 6), 36, training_grad=True),
     "InputLayer": Row(lambda **k: L.InputLayer(shape=(5,), **k), (5,), (5,), 0),
     # 5 * 3 weights + 3 biases
     "Dense": Row(lambda **k: L.Dense(3, activation="tanh", **k), (5,), (3,), 18),

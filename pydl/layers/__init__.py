@@ -30,6 +30,8 @@ _CLASSES["Input"] = InputLayer
 # recurrent layers (issue 9)
 from .recurrent import SimpleRNN, LSTM, GRU  # noqa: F401,E402
 _CLASSES.update({c.__name__: c for c in (SimpleRNN, LSTM, GRU)})
+from .rnn_wrappers import RepeatVector, TimeDistributed, Bidirectional  # noqa: F401,E402
+_CLASSES.update({c.__name__: c for c in (RepeatVector, TimeDistributed, Bidirectional)})
 
 
 def _classes():
