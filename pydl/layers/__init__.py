@@ -32,6 +32,8 @@ from .recurrent import SimpleRNN, LSTM, GRU  # noqa: F401,E402
 _CLASSES.update({c.__name__: c for c in (SimpleRNN, LSTM, GRU)})
 from .rnn_wrappers import RepeatVector, TimeDistributed, Bidirectional  # noqa: F401,E402
 _CLASSES.update({c.__name__: c for c in (RepeatVector, TimeDistributed, Bidirectional)})
+from .embedding import Embedding  # noqa: F401,E402
+_CLASSES["Embedding"] = Embedding
 
 
 def _classes():

@@ -1,0 +1,89 @@
+"""``Embedding``: token ids -> learned vectors (word vectors, issue 9).
+
+The maths is the course's: a token id as a 1-of-N (one-hot) vector times the embedding matrix
+``W`` (input_dim, output_dim) picks row ``id`` of W, and the gradient reaches only the rows of the
+ids seen (the other rows of the one-hot are 0). pydl computes exactly that product; it costs
+batch x time x input_dim values, fine for a course's vocabulary (thousands of words) and slow
+for a large one (a gather op in C++ is the next step).
+"""
+import numbers
+
+import numpy as np
+
+from .. import _C
+from .. import initializers as _init
+from .. import regularizers as _reg
+from .base import Layer
+
+
+class Embedding(Layer):
+    """Keras's ``Embedding(input_dim, output_dim)``: integer ids in [0, input_dim) of any shape
+    (batch, ...) -> (batch, ..., output_dim). Ids may come as integer or float arrays holding
+    whole numbers (an id outside the range or not whole raises, naming the layer)."""
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
+                 embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, **kwargs):
+        super().__init__(**kwargs)
+        for arg, v in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"Embedding: {arg} must be a positive int, got {v!r}")
+        if mask_zero:
+            raise NotImplementedError("Embedding: mask_zero=True needs masks, which pydl does not propagate yet")
+        for arg, v in (("embeddings_constraint", embeddings_constraint), ("weights", weights),
+                       ("lora_rank", lora_rank)):
+            if v is not None:
+                raise NotImplementedError(f"Embedding: {arg} is not implemented")
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = _init.get(embeddings_initializer)
+        self.embeddings_regularizer = _reg.get(embeddings_regularizer)
+        self.mask_zero = False
+        self.embeddings = None
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+                                          self.embeddings_initializer, self.embeddings_regularizer)
+
+    def _check_input(self, shape):
+        # any number of ids per sample, as Keras (a sentence of any length); the rank stays
+        if self.input_shape is not None and len(shape) != len(self.input_shape) - 1:
+            raise ValueError(f"{self.name}: Embedding was built for ids of sample shape {self.input_shape[1:]}, "
+                             f"got (batch,) + {tuple(shape)}")
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def _ids(self, x):
+        a = x.detach().numpy() if isinstance(x, _C.Tensor) else np.asarray(x)
+        if a.dtype.kind == "f":
+            if not np.isfinite(a).all() or np.any(a != np.round(a)):
+                bad = a.reshape(-1)[np.argmax((~np.isfinite(a) | (a != np.round(a))).reshape(-1))]
+                raise ValueError(f"{self.name}: Embedding takes integer token ids, got {bad} (input shape {a.shape})")
+        elif a.dtype.kind not in "iu":
+            raise TypeError(f"{self.name}: Embedding takes integer token ids, got dtype {a.dtype}")
+        ids = a.astype(np.int64)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.input_dim):
+            bad = ids.min() if ids.min() < 0 else ids.max()
+            raise ValueError(f"{self.name}: token id {bad} is outside [0, {self.input_dim}) (input_dim "
+                             f"{self.input_dim}, input shape {ids.shape})")
+        return ids
+
+    def _call(self, x, training=None, logits=False):
+        # ids stay ids: no cast to the layer's float dtype before they are checked
+        if not isinstance(x, _C.Tensor):
+            ids = self._ids(x)
+            x = _C.tensor(ids.astype(np.float64), dtype=self.dtype)
+        return super()._call(x, training=training, logits=logits)
+
+    def call(self, x, training=None):
+        ids = self._ids(x)
+        one_hot = np.zeros(ids.shape + (self.input_dim,), dtype=self.dtype.name)
+        np.put_along_axis(one_hot, ids[..., None], 1.0, axis=-1)
+        flat = _C.tensor(one_hot.reshape(-1, self.input_dim), dtype=self.dtype)
+        out = flat @ self.embeddings
+        return out.reshape(*ids.shape, self.output_dim)
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
+                "embeddings_initializer": _init.serialize(self.embeddings_initializer),
+                "embeddings_regularizer": None if self.embeddings_regularizer is None
+                else _reg.serialize(self.embeddings_regularizer), "mask_zero": False}
