@@ -127,3 +127,23 @@ def test_fit_reads_the_windows_directly():
     h = model.fit(ds, epochs=40, verbose=0)
     assert h.history["loss"][-1] < 0.01 < h.history["loss"][0]  # a sine is a linear function of its past
     assert model.predict(ds, verbose=0).shape == (300 - 8, 1)
+
+
+def test_gradient_through_time_is_the_input_gradient_per_step():
+    import pydl
+    from pydl import layers as L
+    from pydl.models import Sequential
+    from pydl.utils.sequences import gradient_through_time
+    T, U = 7, 5
+    rng = np.random.default_rng(0)
+    x, target = rng.standard_normal((4, T, 3)).astype(np.float32), rng.standard_normal((4, U)).astype(np.float32)
+    pydl.manual_seed(0)
+    model = Sequential([L.SimpleRNN(U, input_shape=(T, 3))])
+    model.compile(optimizer="sgd", loss="mse")
+    g = gradient_through_time(model, x, target)
+    xt = pydl.tensor(x, requires_grad=True)
+    d = model(xt, training=True) - pydl.tensor(target)
+    (d * d).mean().backward()
+    want = np.sqrt((xt.grad.numpy().astype(np.float64) ** 2).sum(2)).mean(0)
+    np.testing.assert_allclose(g, want, rtol=1e-5)
+    assert g.shape == (T,)

@@ -221,3 +221,36 @@ class StandardScaler(_Scaler):
         self._shift = x.mean(axis=0)
         std = x.std(axis=0)
         self._scale = np.where(std > 0, std, 1.0)
+
+
+def gradient_through_time(model, x, y, loss=None):
+    """How much gradient reaches each time step: the norm of d loss / d x_t, the loss's
+    gradient with respect to the input at step t, averaged over the batch, for sequences x
+    (batch, time, features). A plain RNN's values shrink (or grow) geometrically towards the
+    start of the sequence, an LSTM's much less (deck 004's vanishing and exploding gradients).
+    ``loss``: a pydl loss name or object (default: the compiled loss). Returns an array of
+    ``time`` norms. Runs in training mode, without changing any weight."""
+    import pydl
+    from .. import losses as _losses
+    from ..autograd import enable_grad
+    xa = np.asarray(x, dtype=np.float64 if model._input_dtype == pydl.float64 else np.float32)
+    if xa.ndim != 3:
+        raise ValueError(f"gradient_through_time: x must be sequences (batch, time, features), got shape {xa.shape}")
+    fn = _losses.get(loss) if loss is not None else getattr(model, "loss", None)
+    if fn is None:
+        raise ValueError("gradient_through_time: give loss= or compile the model first")
+    if isinstance(fn, str):
+        fn = _losses.get(fn)
+    xt = pydl.tensor(xa, dtype=model._input_dtype, requires_grad=True)
+    saved = [(w, w.grad) for w in model.weights]  # the weights' gradients are put back as they were
+    try:
+        with enable_grad():
+            out = model(xt, training=True)
+            value = fn(pydl.tensor(np.asarray(y), dtype=out.dtype), out)
+            (value.mean() if value.dim() else value).backward()
+        grads = xt.grad
+    finally:
+        for w, g in saved:
+            w.grad = g
+    g = grads.numpy().astype(np.float64)
+    return np.sqrt((g ** 2).sum(axis=2)).mean(axis=0)
