@@ -452,6 +452,18 @@ class _DepthwiseMixin:
             raise ValueError(f"{owner}: depth_multiplier must be a positive integer, got {depth_multiplier!r}")
         self.depth_multiplier = int(depth_multiplier)
 
+    def _depthwise_weight_args(self, activation, use_bias, depthwise_initializer, bias_initializer,
+                               depthwise_regularizer, bias_regularizer):
+        """Keras's activation, use_bias and the depthwise kernel's and bias's initializers and
+        regularizers (the weights themselves come in build)."""
+        self.activation = _act.get(activation)
+        self.use_bias = bool(use_bias)
+        self.depthwise_initializer = _init.get(depthwise_initializer)
+        self.bias_initializer = _init.get(bias_initializer)
+        self.depthwise_regularizer = _reg.get(depthwise_regularizer)
+        self.bias_regularizer = _reg.get(bias_regularizer)
+        self.bias = None
+
     def _check_depthwise(self, owner, input_shape):
         c, h, w = _image_shape(owner, self.name, input_shape)
         _check_window_fits(owner, self.name, (h, w), self.kernel_size, self.dilation_rate, self.padding)
@@ -485,14 +497,9 @@ class DepthwiseConv2D(_DepthwiseMixin, Layer):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self._depthwise_args("DepthwiseConv2D", kernel_size, strides, padding, data_format, dilation_rate,
                              depth_multiplier)
-        self.activation = _act.get(activation)
-        self.use_bias = bool(use_bias)
-        self.depthwise_initializer = _init.get(depthwise_initializer)
-        self.bias_initializer = _init.get(bias_initializer)
-        self.depthwise_regularizer = _reg.get(depthwise_regularizer)
-        self.bias_regularizer = _reg.get(bias_regularizer)
+        self._depthwise_weight_args(activation, use_bias, depthwise_initializer, bias_initializer,
+                                    depthwise_regularizer, bias_regularizer)
         self.kernel = None
-        self.bias = None
 
     def build(self, input_shape):
         c, _, _ = self._check_depthwise("DepthwiseConv2D", input_shape)
@@ -540,17 +547,12 @@ class SeparableConv2D(_DepthwiseMixin, Layer):
         self.filters = _filters_arg("SeparableConv2D", filters)
         self._depthwise_args("SeparableConv2D", kernel_size, strides, padding, data_format, dilation_rate,
                              depth_multiplier)
-        self.activation = _act.get(activation)
-        self.use_bias = bool(use_bias)
-        self.depthwise_initializer = _init.get(depthwise_initializer)
+        self._depthwise_weight_args(activation, use_bias, depthwise_initializer, bias_initializer,
+                                    depthwise_regularizer, bias_regularizer)
         self.pointwise_initializer = _init.get(pointwise_initializer)
-        self.bias_initializer = _init.get(bias_initializer)
-        self.depthwise_regularizer = _reg.get(depthwise_regularizer)
         self.pointwise_regularizer = _reg.get(pointwise_regularizer)
-        self.bias_regularizer = _reg.get(bias_regularizer)
         self.depthwise_kernel = None
         self.pointwise_kernel = None
-        self.bias = None
 
     def build(self, input_shape):
         c, _, _ = self._check_depthwise("SeparableConv2D", input_shape)
