@@ -257,9 +257,9 @@ def _labels01(name, y_true, y_pred):
     if y_true.dtype != np.bool_:
         bad = ~((y_true == 0) | (y_true == 1))
         if bad.any():
+            found = float(y_true.reshape(-1)[np.argmax(bad.reshape(-1))])
             raise ValueError(f"{name}: y_true must hold 0/1 labels (binary targets or one-hot rows), found "
-                             f"{float(y_true.reshape(-1)[np.argmax(bad.reshape(-1))]):g}; for class ids use one-hot rows "
-                             "(pydl.utils.to_categorical)")
+                             f"{found:g}; for class ids use one-hot rows (pydl.utils.to_categorical)")
     return y_true.astype(np.float64)
 
 

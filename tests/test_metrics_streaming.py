@@ -146,7 +146,8 @@ def test_config_round_trip():
 
 def test_auto_mode_of_callbacks_follows_the_metric_direction():
     from pydl.callbacks import _monitor_op
-    for name in ("val_auc", "precision", "val_recall", "f1_score", "val_true_positives", "accuracy"):
+    for name in ("val_auc", "precision", "val_recall", "f1_score", "val_fbeta_score", "val_true_positives",
+                 "accuracy"):
         assert _monitor_op("auto", name) == "max", name
     for name in ("val_loss", "false_positives", "val_mse"):
         assert _monitor_op("auto", name) == "min", name
