@@ -139,9 +139,13 @@ def test_in_compile_by_name_reset_per_epoch_and_as_a_monitor():
 
 def test_config_round_trip():
     for m in (M.Precision(0.3, top_k=2, class_id=1), M.AUC(num_thresholds=50, curve="PR"), M.F1Score("macro", 0.4),
-              M.TopKCategoricalAccuracy(3), M.TruePositives([0.2, 0.6])):
+              M.TopKCategoricalAccuracy(3), M.TruePositives([0.2, 0.6]), M.FBetaScore("weighted", 2.0, 0.3),
+              M.AUC(multi_label=True, num_labels=2, label_weights=[1, 2], curve="PRGAIN"),
+              M.AUC(thresholds=[0.3, 0.1], from_logits=True), M.Recall(thresholds=[0.6, 0.2], top_k=1)):
         again = M.deserialize(M.serialize(m))
         assert type(again) is type(m) and again.get_config() == m.get_config()
+        if hasattr(m, "thresholds"):
+            assert again.thresholds == m.thresholds
 
 
 def test_auto_mode_of_callbacks_follows_the_metric_direction():
