@@ -8,6 +8,7 @@
 #include "pydl/ops/elementwise.h"
 #include "pydl/ops/loss.h"
 #include "pydl/ops/matmul.h"
+#include "pydl/ops/metrics.h"  // issue 11, streaming metrics
 #include "pydl/ops/norm.h"
 #include "pydl/ops/pool.h"
 #include "pydl/ops/reduce.h"
