@@ -60,10 +60,11 @@ def main():
         after = float(np.mean((model.predict(x_test, verbose=0) - x_test) ** 2))
         results[label] = (before, after, model)
 
-    print("\ntest reconstruction error (mean squared error per pixel)")
-    print(f"{'start':<18}{'before fine-tuning':>20}{'after ' + str(args.epochs) + ' epochs':>18}")
+    print("\ntest reconstruction error (mean squared error per pixel)\n")
+    print(f"| autoencoder from | before fine-tuning | after {args.epochs} epochs |")
+    print("|---|---|---|")
     for label, (before, after, _) in results.items():
-        print(f"{label:<18}{before:>20.4f}{after:>18.4f}")
+        print(f"| {label} | {before:.4f} | {after:.4f} |")
 
     if args.plot:
         try:

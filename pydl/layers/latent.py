@@ -27,7 +27,8 @@ class Sampling(Layer):
                              f"{input_shape}")
         mean, log_var = (tuple(s) for s in input_shape)
         if mean != log_var:
-            raise ValueError(f"{self.name}: z_mean and z_log_var must have the same shape, got {mean} and {log_var}")
+            raise ValueError(f"{self.name}: z_mean and z_log_var must have the same shape, got samples of {mean} and "
+                             f"{log_var}")
         return mean
 
     def build(self, input_shape):
