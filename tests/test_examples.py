@@ -474,3 +474,33 @@ def test_timeseries_lstm(tmp_path):
     assert level[0] > naive[0]
     if _has("matplotlib"):
         assert (tmp_path / "ts.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_rbm_pretraining(dataset, tmp_path):
+    """Issue 10's pretraining comparison. Measured: on 2000 MNIST images with 2 RBM epochs and 2
+    fine-tuning epochs the pretrained autoencoder reaches 0.052 test MSE against 0.066 from random
+    initialisation (0.059 against 0.241 before any fine-tuning). On the 8x8 digits (48-16 units,
+    10 + 10 epochs) pretraining starts far ahead (0.074 vs 0.191) and both end near 0.072."""
+    if dataset == "mnist":
+        args = ("--train", "2000", "--test", "1000", "--rbm-epochs", "2", "--epochs", "2", "--plot", "rbm.png")
+    else:
+        args = ("--units", "48", "16", "--rbm-epochs", "10", "--epochs", "10")
+    out = run_example("rbm_pretraining.py", *args, dataset=dataset, tmp_path=tmp_path, timeout=300)
+    rows = {r[0]: (float(r[1]), float(r[2])) for r in table_rows(out)}
+    pre, rand = rows["pretrained RBMs"], rows["random init"]
+    assert pre[0] < 0.5 * rand[0], out
+    if dataset == "mnist":
+        assert pre[1] < 0.9 * rand[1], out
+        if _has("matplotlib"):
+            assert (tmp_path / "rbm.png").stat().st_size > 10_000
+
+
+def test_recommender_autoencoder(tmp_path):
+    """Issue 10's recommender on the generated rank-5 matrix (MovieLens is not in the test data).
+    Measured: test RMSE 0.890 for the masked-loss autoencoder against 1.172 for each user's mean."""
+    out = run_example("recommender_autoencoder.py", "--epochs", "25", dataset=None, tmp_path=tmp_path, timeout=300)
+    rows = {r[0]: float(r[1]) for r in table_rows(out)}
+    ae = next(v for k, v in rows.items() if k.startswith("autoencoder"))
+    assert ae < 0.9 * rows["user's mean rating"], out
+    assert re.search(r"^top 5 items for user \d+", out, re.M), out

@@ -187,8 +187,9 @@ def _np(t):
 # functional model) is tests/test_layers_merge.py's.
 MERGE = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"}
 # Layers whose input is not float samples: their contract is in their own test module
-# (Embedding takes integer ids: tests/test_layers_embedding.py).
-OWN_CONTRACT = {"Embedding"}
+# (Embedding takes integer ids: tests/test_layers_embedding.py; Sampling takes [mean, log_var]
+# and draws noise: tests/test_layers_latent.py).
+OWN_CONTRACT = {"Embedding", "Sampling"}
 # Names kept for loading older files: "Input" is the InputLayer.
 ALIASES = {"Input": "InputLayer"}
 

@@ -34,6 +34,9 @@ from .rnn_wrappers import RepeatVector, TimeDistributed, Bidirectional  # noqa: 
 _CLASSES.update({c.__name__: c for c in (RepeatVector, TimeDistributed, Bidirectional)})
 from .embedding import Embedding  # noqa: F401,E402
 _CLASSES["Embedding"] = Embedding
+# latent-variable models (issue 10)
+from .latent import Sampling  # noqa: F401,E402
+_CLASSES["Sampling"] = Sampling
 
 
 def _classes():

@@ -13,5 +13,6 @@
 #include "pydl/ops/pool.h"
 #include "pydl/ops/reduce.h"
 #include "pydl/ops/resample.h"
+#include "pydl/ops/rbm.h"  // issue 10 (no autograd: CD estimates)
 #include "pydl/ops/rnn.h"  // issue 9
 #include "pydl/ops/shape.h"
