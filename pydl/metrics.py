@@ -702,3 +702,44 @@ _STREAMING = (TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Prec
               F1Score, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy)
 _ALL.update({c.name: c for c in _STREAMING})
 _CLASSES.update({c.__name__: c for c in _STREAMING})
+
+
+# ---------------------------------------------------------------- trackers (custom train_step, issue 10)
+class Mean(Metric):
+    """Keras's ``metrics.Mean``: the running (weighted) mean of the values given to
+    ``update_state(values, sample_weight=None)`` — numbers, arrays or tensors (every element
+    counts; ``sample_weight`` broadcasts against ``values``). A custom ``train_step`` tracks its
+    losses with it; fit resets a model's trackers every epoch. A NaN value makes the mean NaN."""
+
+    name = "mean"
+
+    def update_state(self, values, sample_weight=None):
+        v = _np(values).astype(np.float64)
+        if sample_weight is None:
+            w = np.ones_like(v)
+        else:
+            w = _np(sample_weight).astype(np.float64)
+            try:
+                v, w = np.broadcast_arrays(v, w)
+            except ValueError:
+                raise ValueError(f"{self.name}: sample_weight of shape {w.shape} does not broadcast against values "
+                                 f"of shape {v.shape}") from None
+        self.total += float(np.sum(v * w))
+        self.count += float(np.sum(w))
+
+
+class Sum(Metric):
+    """Keras's ``metrics.Sum``: the running (weighted) sum of the values given to ``update_state``."""
+
+    name = "sum"
+
+    def update_state(self, values, sample_weight=None):
+        v = _np(values).astype(np.float64)
+        w = 1.0 if sample_weight is None else _np(sample_weight).astype(np.float64)
+        self.total += float(np.sum(v * w))
+
+    def result(self):
+        return self.total
+
+
+_CLASSES.update(Mean=Mean, Sum=Sum)

@@ -95,3 +95,4 @@ def test_kl_term_gradients():
     assert gradcheck(kl_divergence_normal, [m, lv])
     with pytest.raises(ValueError, match="same shape"):
         kl_divergence_normal(t64(np.zeros((2, 3))), t64(np.zeros((2, 2))))
+

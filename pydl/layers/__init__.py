@@ -37,6 +37,8 @@ _CLASSES["Embedding"] = Embedding
 # latent-variable models (issue 10)
 from .latent import Sampling  # noqa: F401,E402
 _CLASSES["Sampling"] = Sampling
+from .advanced_activations import LeakyReLU  # noqa: F401,E402
+_CLASSES["LeakyReLU"] = LeakyReLU
 
 
 def _classes():
