@@ -24,7 +24,7 @@ LSTM (forget gates sigmoid(1) = 0.73 per step) and 1e-21..4e-19 for GRU, but 4..
 the LSTM with open forget gates: the slide's "unless the forget gate is closed". GRU and the
 default LSTM stayed at chance in all six runs; the open-gate LSTM learned the task in 5 of 6
 (accuracy 0.97-1.0); SimpleRNN learned it in 1 of 3 runs without clipping and 3 of 3 with
-clipnorm=1 (its gradients spike: clipping helps, as the slides say). Training from so little
+clipnorm=1 (clipping helped it, as the slides say). Training from so little
 signal is erratic: other seeds and sizes give other counts (with --train 800 --epochs 6 the
 default LSTM learned it once). Keras's orthogonal recurrent kernel keeps a SimpleRNN's small
 activations nearly norm-preserving, so on short sequences (--steps 30) SimpleRNN learns this task
@@ -129,8 +129,7 @@ def main():
 
     if args.plot:
         plt = get_pyplot()
-        if plt is None:
-            print("no plot: matplotlib is not installed")
+        if plt is None:  # it has said why
             return 0
         fig, ax = plt.subplots(figsize=(7, 4))
         for kind, g in curves.items():
