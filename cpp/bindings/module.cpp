@@ -28,4 +28,5 @@ PYBIND11_MODULE(_C, m) {
   pydl::bind::bind_norm(m);
   pydl::bind::bind_resample(m);  // upsample2d, pad2d (issue 8, convx)
   pydl::bind::bind_rnn(m);  // simple_rnn, lstm, gru (issue 9)
+  pydl::bind::bind_index(m);  // take, gather, argmax, argmin (issue 9, int64)
 }
