@@ -213,9 +213,9 @@ def test_integer_indexing_errors():
         x[[0, 3]]
     with pytest.raises(IndexError, match="index -4 is out of range"):
         x[np.array([-4])]
-    with pytest.raises(IndexError, match="must be integers.*float64"):
+    with pytest.raises(TypeError, match="must be integers.*float64"):
         x[np.array([0.0, 1.0])]
-    with pytest.raises(IndexError, match="must be integers.*float32 tensor"):
+    with pytest.raises(TypeError, match="must be integers.*float32 tensor"):
         x[pydl.tensor([0.0])]
     with pytest.raises(TypeError, match="setitem: assignment through integer-array indices"):
         x[[0, 1]] = 1.0

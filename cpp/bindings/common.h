@@ -56,7 +56,7 @@ void bind_resample(py::module_& m);  // upsample2d, pad2d (issue 8, convx)
 void bind_rnn(py::module_& m);  // simple_rnn, lstm, gru (issue 9)
 
 // issue 9, int64: the dtype pydl.tensor(data) infers (ints -> int64, else float32); index
-// arguments as int64 tensors (IndexError when index_error, as t[idx] raises; else TypeError).
+// arguments as int64 tensors (TypeError for anything else; IndexError when index_error).
 DType default_dtype_of(py::handle data);
 Tensor index_arg(py::handle obj, const char* op, const char* name, bool index_error = false);
 void bind_index(py::module_& m);  // take, gather, argmax, argmin

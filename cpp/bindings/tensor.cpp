@@ -69,7 +69,7 @@ Tensor tensor_from_data(py::handle data, DType dtype) {
     // what the C++ cast would make undefined (NaN, inf, beyond int64) is refused; the rest
     // truncates toward zero, as PyTorch's torch.tensor([2.7], dtype=torch.long)
     const py::module_ np = py::module_::import("numpy");
-    if (kind == 'f' && !np.attr("all")(np.attr("abs")(arr) < py::float_(9.2233720368547758e18)).cast<bool>())
+    if (kind == 'f' && !np.attr("all")(np.attr("less")(np.attr("abs")(arr), 9.2233720368547758e18)).cast<bool>())
       throw ValueError(msg("tensor: an array of shape ", shape_str(shape),
                            " holds values no int64 can hold (NaN, inf or beyond +-2**63)"));
     if (kind == 'u' && arr.dtype().itemsize() == 8 && arr.size() > 0 &&
@@ -280,8 +280,8 @@ static int64_t contiguous_value_int64(const Tensor& t) {
 }
 
 // Index arguments (t[idx], take, gather): an int64 tensor as is; a NumPy integer array, a
-// Python int or a (nested) list of ints as a new int64 tensor; anything else raises (IndexError
-// for t[idx], as NumPy; TypeError for the functions).
+// Python int or a (nested) list of ints as a new int64 tensor; anything else raises TypeError
+// (t[float_array] too, as pydl's t[1.5] always has; NumPy says IndexError).
 Tensor index_arg(py::handle obj, const char* op, const char* name, bool index_error) {
   auto fail = [&](const std::string& what) -> Tensor {
     std::string m = msg(op, ": ", name, " must be integers (an int64 tensor, an integer array or a list of ints), got ", what);
@@ -320,7 +320,7 @@ static bool is_array_index(py::handle k) {
 // t[key] for int, slice, None, Ellipsis and tuples of them, along the leading axes: a view.
 static Tensor index(const Tensor& t, py::handle key_in) {
   // t[idx] with integer indices: rows along axis 0 (NumPy/PyTorch), a copy with a backward
-  if (is_array_index(key_in)) return ops::take(t, index_arg(key_in, "index", "indices", true), 0, "index");
+  if (is_array_index(key_in)) return ops::take(t, index_arg(key_in, "index", "indices"), 0, "index");
   py::tuple key = py::isinstance<py::tuple>(key_in) ? py::reinterpret_borrow<py::tuple>(key_in)
                                                      : py::make_tuple(key_in);
   int64_t consumed = 0, ellipses = 0;  // axes of t the key addresses; how many '...'

@@ -41,7 +41,8 @@ static void run_binary(Binary k, Params p, const Tensor& a, const Tensor& b, Ten
 static Tensor binary_raw(Binary k, Params p, const Tensor& a, const Tensor& b, const char* op) {
   check_defined(a, op);
   check_defined(b, op);
-  check_float(a, op);
+  // name the larger operand when both are int64 (2 * t makes the 2 an int64 scalar)
+  check_float(!is_floating(b.dtype()) && b.numel() > a.numel() ? b : a, op);
   check_float(b, op);
   check_same_dtype(a, b, op);
   Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), op), a.dtype());
