@@ -83,6 +83,14 @@ def test_repr_and_shape_ops_move_int64_data():
     np.testing.assert_array_equal(pydl.eye(3, dtype=pydl.int64).numpy(), np.eye(3, dtype=np.int64))
 
 
+def test_copy_deepcopy_and_pickle_keep_int64():
+    import copy
+    import pickle
+    t = pydl.tensor([[1, 2], [3, 2 ** 40 + 1]])
+    for c in (copy.copy(t), copy.deepcopy(t), pickle.loads(pickle.dumps(t))):
+        assert c.dtype == pydl.int64 and c.tolist() == [[1, 2], [3, 2 ** 40 + 1]]
+
+
 def test_from_numpy_shares_an_int64_array():
     a = np.array([1, 2, 3], dtype=np.int64)
     t = pydl.from_numpy(a)
