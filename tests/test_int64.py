@@ -247,6 +247,12 @@ def test_take_matches_numpy(axis):
             pydl.set_backend("fast")
         np.testing.assert_array_equal(got.numpy(), np.take(a, idx, axis=axis))
     np.testing.assert_array_equal(pydl.take(pydl.tensor(a), 1, axis=1).numpy(), np.take(a.astype(np.float32), 1, axis=1))
+    # a strided (transposed) source and a strided index
+    tt = pydl.tensor(a[:, :, 0], dtype=pydl.float64).T
+    it = pydl.tensor(np.array([[0, 2], [1, 1], [2, 0]])).T
+    np.testing.assert_array_equal(pydl.take(tt, it, axis=0).numpy(), np.take(a[:, :, 0].T, [[0, 1, 2], [2, 1, 0]], 0))
+    np.testing.assert_array_equal(pydl.gather(tt, 1, it).numpy(),
+                                  np.take_along_axis(a[:, :, 0].T[:2], np.array([[0, 1, 2], [2, 1, 0]]), 1))
     ai = np.arange(6).reshape(2, 3)
     assert pydl.take(pydl.tensor(ai), [2, 0], axis=1).tolist() == np.take(ai, [2, 0], axis=1).tolist()
 
