@@ -39,6 +39,8 @@ from .latent import Sampling  # noqa: F401,E402
 _CLASSES["Sampling"] = Sampling
 from .advanced_activations import LeakyReLU  # noqa: F401,E402
 _CLASSES["LeakyReLU"] = LeakyReLU
+from .preprocessing import MaskingNoise  # noqa: F401,E402  (the denoising autoencoder's corruption)
+_CLASSES["MaskingNoise"] = MaskingNoise
 
 
 def _classes():
