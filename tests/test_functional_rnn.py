@@ -239,10 +239,12 @@ def test_errors_name_the_op_and_shapes():
 
 
 # ---------------------------------------------------------------- masks and recurrent dropout
-def np_masked(cell, v, mask=None, rdrop=None, zero_output=False, go_backwards=False, act="tanh", ract="sigmoid"):
+def np_masked(cell, v, mask=None, rdrop=None, zero_output=False, go_backwards=False, act="tanh", ract="sigmoid",
+              xdrop=None):
     """The three cells step by step as Keras's backends (JAX / NumPy) run them with a mask: at a masked
     step the states keep their values and the output is the carried h (or 0 with zero_output);
-    recurrent dropout: gate q multiplies h_{s-1} by its own mask before U_q (Keras's implementation 1)."""
+    recurrent dropout: gate q multiplies h_{s-1} by its own mask before U_q (Keras's implementation 1);
+    xdrop (batch, gates * features): gate q multiplies x_t by its own mask before W_q."""
     x, w, u, b = v["x"], v["w"], v["u"], v["b"]
     B, T, _ = x.shape
     n = u.shape[0]
@@ -251,22 +253,25 @@ def np_masked(cell, v, mask=None, rdrop=None, zero_output=False, go_backwards=Fa
     c = np.zeros((B, n)) if v.get("c0") is None else v["c0"].copy()
     m = np.ones((B, T), bool) if mask is None else np.asarray(mask, bool)
     rd = np.ones((B, G * n)) if rdrop is None else rdrop
+    nf = x.shape[2]
+    xd = np.ones((B, G * nf)) if xdrop is None else xdrop
     out = []
     for s in range(T):
         t = T - 1 - s if go_backwards else s
-        xt = x[:, t]
+        xw = np.concatenate([(x[:, t] * xd[:, q * nf:(q + 1) * nf]) @ w[:, q * n:(q + 1) * n] for q in range(G)],
+                            axis=1)
         rec = np.concatenate([(h * rd[:, q * n:(q + 1) * n]) @ u[:, q * n:(q + 1) * n] for q in range(G)], axis=1)
         if cell == "simple":
-            hn, cn = ACTS[act](xt @ w + rec + (0 if b is None else b)), c
+            hn, cn = ACTS[act](xw + rec + (0 if b is None else b)), c
         elif cell == "lstm":
-            z = xt @ w + rec + (0 if b is None else b)
+            z = xw + rec + (0 if b is None else b)
             i, f, g, o = (ACTS[ract](z[:, :n]), ACTS[ract](z[:, n:2 * n]), ACTS[act](z[:, 2 * n:3 * n]),
                           ACTS[ract](z[:, 3 * n:]))
             cn = f * c + i * g
             hn = o * ACTS[act](cn)
         else:
             bi, br = (0, 0) if b is None else (b[0], b[1])
-            mx, mi = xt @ w + bi, rec + br
+            mx, mi = xw + bi, rec + br
             zg = ACTS[ract](mx[:, :n] + mi[:, :n])
             r = ACTS[ract](mx[:, n:2 * n] + mi[:, n:2 * n])
             hh = ACTS[act](mx[:, 2 * n:] + r * mi[:, 2 * n:])

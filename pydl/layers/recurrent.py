@@ -12,7 +12,11 @@ Masks (``layer(x, mask=m)``, m (batch, time), True = keep, as Keras): a masked s
 states through unchanged and the output sequence holds the carried state there (Keras's default;
 zeros with ``zero_output_for_mask=True``). ``dropout`` / ``recurrent_dropout``: masks drawn once per
 call and fixed over the time steps, only in training (``fit``, or ``training=True``), from pydl's
-seeded generator (``pydl.manual_seed``), or from the layer's own generator when ``seed`` is given.
+seeded generator (``pydl.manual_seed``), or from the layer's own NumPy generator
+(``default_rng(seed)``) when ``seed`` is given. As Keras 3 (3.8 on): ``dropout`` alone draws one
+input mask (batch, features) for all gates; ``recurrent_dropout`` switches LSTM/GRU to Keras's
+implementation 1, one mask per gate for h_{t-1} (batch, gates * units) and, with ``dropout`` too,
+one input mask per gate (computed as the gate-stacked input times a block-diagonal kernel).
 ``stateful=True``: the last states of one batch start the next (same batch size), ``reset_states()``.
 
 Not implemented yet (they raise when set, never silently ignored): GRU's reset_after=False,
@@ -202,7 +206,7 @@ class _RNN(Layer):
                              f"(samples (time, {want})), got (batch,) + {seq}")
 
     # ---- the maths
-    def _run(self, x, states, mask, rdrop):
+    def _run(self, x, kernel, states, mask, rdrop):
         raise NotImplementedError
 
     def _dropout_mask(self, shape, rate, dtype):
@@ -221,15 +225,30 @@ class _RNN(Layer):
         batch, steps, features = (int(d) for d in x.shape)
         if self.stateful and states[0] is None:
             states = self._stateful_states(batch, x.dtype)
-        rdrop = None
+        rdrop, kernel = None, self.kernel
+        per_gate = self._gates > 1 and self.recurrent_dropout > 0  # Keras's cells then use implementation 1
         if training and self.dropout > 0:
-            # one mask per sample and feature, the same at every step (Keras's get_dropout_mask)
-            keep = self._dropout_mask((batch, features), self.dropout, x.dtype)
-            x = x * keep.reshape([batch, 1, features])
+            # masks per sample and feature, the same at every step (Keras's get_dropout_mask)
+            if per_gate:
+                # one input mask per gate: x' = [x * m_1, ..., x * m_G] (batch, time, G * features) times
+                # the block-diagonal kernel' (rows q of the gate-q columns of the kernel) = [(x * m_q) W_q]_q
+                G, gu = self._gates, self._gates * self.units
+                parts = [x * self._dropout_mask((batch, features), self.dropout, x.dtype).reshape(
+                    [batch, 1, features]) for _ in range(G)]
+                x = _C.concatenate(parts, 2)
+                blocks = []
+                for q in range(G):
+                    cols = np.zeros((features, gu), dtype=x.dtype.name)
+                    cols[:, q * self.units:(q + 1) * self.units] = 1
+                    blocks.append(kernel * _C.tensor(cols, dtype=x.dtype))
+                kernel = _C.concatenate(blocks, 0)
+            else:
+                keep = self._dropout_mask((batch, features), self.dropout, x.dtype)
+                x = x * keep.reshape([batch, 1, features])
         if training and self.recurrent_dropout > 0:
             # one mask per gate (Keras's cells with recurrent dropout, implementation 1)
             rdrop = self._dropout_mask((batch, self._gates * self.units), self.recurrent_dropout, x.dtype)
-        seq, *states = self._run(x, states, mask, rdrop)
+        seq, *states = self._run(x, kernel, states, mask, rdrop)
         if self.stateful:
             self._state_values = [s.detach().clone() for s in states]
         if self.return_sequences:
@@ -314,8 +333,8 @@ class SimpleRNN(_RNN):
         super().__init__(units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
                          recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer, **kwargs)
 
-    def _run(self, x, states, mask, rdrop):
-        return _F.simple_rnn(x, self.kernel, self.recurrent_kernel, self.bias, states[0], self.activation,
+    def _run(self, x, kernel, states, mask, rdrop):
+        return _F.simple_rnn(x, kernel, self.recurrent_kernel, self.bias, states[0], self.activation,
                              self.go_backwards, mask=mask, recurrent_dropout=rdrop,
                              zero_output_for_mask=self.zero_output_for_mask)
 
@@ -349,9 +368,9 @@ class LSTM(_RNN):
                                np.ones((u,), dtype=dtype),
                                np.asarray(self.bias_initializer((2 * u,), dtype=dtype), dtype=dtype)])
 
-    def _run(self, x, states, mask, rdrop):
+    def _run(self, x, kernel, states, mask, rdrop):
         init = None if states[0] is None else (states[0], states[1])
-        return _F.lstm(x, self.kernel, self.recurrent_kernel, self.bias, init, self.activation,
+        return _F.lstm(x, kernel, self.recurrent_kernel, self.bias, init, self.activation,
                        self.recurrent_activation, self.go_backwards, mask=mask, recurrent_dropout=rdrop,
                        zero_output_for_mask=self.zero_output_for_mask)
 
@@ -385,8 +404,8 @@ class GRU(_RNN):
     def _bias_shape(self):
         return (2, 3 * self.units)
 
-    def _run(self, x, states, mask, rdrop):
-        return _F.gru(x, self.kernel, self.recurrent_kernel, self.bias, states[0], self.activation,
+    def _run(self, x, kernel, states, mask, rdrop):
+        return _F.gru(x, kernel, self.recurrent_kernel, self.bias, states[0], self.activation,
                       self.recurrent_activation, self.go_backwards, mask=mask, recurrent_dropout=rdrop,
                       zero_output_for_mask=self.zero_output_for_mask)
 
