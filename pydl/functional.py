@@ -429,8 +429,10 @@ def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, activ
     backpropagation through time (a loss on the last h alone trains every step).
 
     ``mask`` (batch, time), bool or 0/1, True = keep (Keras's): at a masked step the state carries
-    through unchanged (h_s = h_{s-1}) and the sequence holds that carried state (Keras's default), or
-    zeros with ``zero_output_for_mask=True``; the mask is indexed by input time, so with
+    through unchanged (h_s = h_{s-1}) and the sequence holds that carried state (Keras's default, as
+    its JAX / NumPy backends compute it; its TensorFlow backend writes 0 before a sample's first kept
+    step, which differs only with a non-zero initial state), or zeros with
+    ``zero_output_for_mask=True``; the mask is indexed by input time, so with
     ``go_backwards`` it is reversed with the sequence. ``recurrent_dropout`` (batch, u), already
     scaled by 1/(1-p): h_{s-1} * recurrent_dropout replaces h_{s-1} in the product with
     recurrent_kernel, the same at every step (no gradient flows to it).

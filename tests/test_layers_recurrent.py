@@ -410,6 +410,14 @@ def test_fit_applies_dropout_and_predict_does_not():
     np.testing.assert_array_equal(model.predict(x, verbose=0), before)  # inference is deterministic
     hist = model.fit(x, y, epochs=2, batch_size=8, verbose=0)
     assert np.all(np.isfinite(hist.history["loss"]))
+    # fit runs the layer in training: with a zero learning rate nothing changes, yet the loss fit
+    # reports (dropout on) differs from evaluate's (dropout off) on the same single batch
+    frozen = Sequential([Input((5, 2)), LSTM(4, dropout=0.5, recurrent_dropout=0.5), Dense(1)])
+    frozen.compile(pydl.optimizers.SGD(learning_rate=0.0), "mse")
+    fit_loss = frozen.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0).history["loss"][0]
+    eval_loss = frozen.evaluate(x, y, batch_size=16, verbose=0)
+    eval_loss = eval_loss[0] if isinstance(eval_loss, (list, tuple)) else eval_loss
+    assert abs(fit_loss - eval_loss) > 1e-6 * abs(eval_loss)
 
 
 @pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
