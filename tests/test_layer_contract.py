@@ -153,9 +153,6 @@ VARIANTS = {
                                        16, training_grad=True),
     # groups = channels: instance normalisation
     "GroupNormalization/instance": Row(lambda **k: L.GroupNormalization(groups=4, **k), (4, 5), (4, 5), 8),
-    # recurrent dropout (issue 9): the same 72 weights as LSTM(3) on 2 features; dropout only in training
-    "LSTM/dropout-seeded": Row(lambda **k: L.LSTM(3, dropout=0.2, recurrent_dropout=0.3, seed=1, **k), (4, 2),
-                               (3,), 72),
 }
 ROWS = {**TABLE, **VARIANTS}
 NAMES = sorted(ROWS)
