@@ -269,3 +269,19 @@ def test_a_model_with_masking_saves_and_loads(tmp_path):
     hid = np.tanh((x * keep[..., None]) @ w1 + b1)
     pooled = np.stack([hid[i][keep[i]].mean(0) for i in range(len(x))])
     np.testing.assert_allclose(model.predict(x, verbose=0), pooled @ w2 + b2, rtol=1e-5, atol=1e-6)
+
+
+def test_merge_layers_combine_their_inputs_masks():
+    a = L.Masking()(pydl.tensor(_seq(7)))
+    xb = _seq(8)
+    xb[0, 0] = 0.0
+    b = L.Masking()(pydl.tensor(xb))
+    ma, mb = L.get_mask(a), L.get_mask(b)
+    assert not mb[0, 0] and ma.all()
+    np.testing.assert_array_equal(L.get_mask(L.Add()([a, b])), ma & mb)
+    np.testing.assert_array_equal(L.get_mask(L.Concatenate()([a, b])), ma & mb)
+    # along the steps: the masks are joined, an unmasked input counting as real everywhere
+    plain = pydl.tensor(_seq(9))
+    np.testing.assert_array_equal(L.get_mask(L.Concatenate(axis=1)([b, plain])),
+                                  np.concatenate([mb, np.ones((3, 5), bool)], axis=1))
+    assert L.get_mask(L.Add()([plain, plain])) is None
