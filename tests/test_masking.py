@@ -285,3 +285,14 @@ def test_merge_layers_combine_their_inputs_masks():
     np.testing.assert_array_equal(L.get_mask(L.Concatenate(axis=1)([b, plain])),
                                   np.concatenate([mb, np.ones((3, 5), bool)], axis=1))
     assert L.get_mask(L.Add()([plain, plain])) is None
+
+
+@pytest.mark.parametrize("make", [lambda: L.Dense(3), lambda: L.Activation("relu"), lambda: L.Dropout(0.3),
+                                  lambda: L.GaussianNoise(0.1, seed=1), lambda: L.GaussianDropout(0.2, seed=1),
+                                  lambda: L.LayerNormalization(), lambda: L.TimeDistributed(L.Dense(2))])
+@pytest.mark.parametrize("training", [False, True])
+def test_per_step_layers_pass_the_mask_on(make, training):
+    x = _seq(10)
+    x[1, 2:] = 0.0
+    y = make()(L.Masking()(pydl.tensor(x)), training=training)
+    np.testing.assert_array_equal(L.get_mask(y), np.any(x != 0, -1))

@@ -218,6 +218,9 @@ def set_mask(t, mask):
             mask.detach().numpy() if isinstance(mask, _C.Tensor) else mask).astype(bool)
 
 
+_CALL_TAKES_MASK = {}  # layer class -> whether its call has a mask parameter
+
+
 def _mask_arg(owner, mask, x):
     """A mask given to a layer call (``layer(x, mask=m)``): booleans of x's leading axes."""
     if isinstance(mask, (list, tuple)):
@@ -370,7 +373,10 @@ class Layer:
 
     @property
     def _call_takes_mask(self):
-        return "mask" in inspect.signature(self.call).parameters
+        cls = type(self)
+        if cls not in _CALL_TAKES_MASK:  # once per class: inspect is slow beside a layer call
+            _CALL_TAKES_MASK[cls] = "mask" in inspect.signature(cls.call).parameters
+        return _CALL_TAKES_MASK[cls]
 
     @property
     def _accepts_mask(self):
