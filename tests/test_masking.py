@@ -296,3 +296,21 @@ def test_per_step_layers_pass_the_mask_on(make, training):
     x[1, 2:] = 0.0
     y = make()(L.Masking()(pydl.tensor(x)), training=training)
     np.testing.assert_array_equal(L.get_mask(y), np.any(x != 0, -1))
+
+
+def test_a_per_step_sigmoid_output_masks_binary_crossentropy_and_accuracy():
+    x = _seq(11)
+    x[0, 3:] = 0.0
+    x[2, 1:] = 0.0
+    y = (np.random.default_rng(12).random((3, 5)) > 0.5).astype(np.float32)
+    pydl.manual_seed(2)
+    model = Sequential([L.Masking(input_shape=(5, 2)), L.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    w, b = model.get_weights()
+    keep = np.any(x != 0, -1)
+    p = 1 / (1 + np.exp(-((x * keep[..., None]) @ w + b)[..., 0]))
+    bce = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    for target in (y, y[..., None]):  # (batch, time) or (batch, time, 1) targets
+        loss, acc = model.evaluate(x, target, verbose=0)
+        np.testing.assert_allclose(loss, bce[keep].mean(), rtol=1e-5)
+        np.testing.assert_allclose(acc, ((p > 0.5) == (y > 0.5))[keep].mean(), rtol=1e-6)
