@@ -100,7 +100,7 @@ def _monitor_op(mode, monitor):
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
     if mode == "auto":  # Keras 3: the metric's direction; scores that grow when the model improves
-        up = ("acc", "auc", "precision", "recall", "f1", "true_positives", "true_negatives")
+        up = ("acc", "auc", "precision", "recall", "f1", "fbeta", "true_positives", "true_negatives")
         mode = "max" if any(u in monitor for u in up) else "min"
     return mode
 

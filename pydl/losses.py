@@ -268,6 +268,71 @@ _FUNCTIONS = {mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbs
               sparse_categorical_crossentropy: SparseCategoricalCrossentropy}
 
 
+# ---------------------------------------------------------------- masked loss (issue 10: the recommender)
+def _observed(owner, t, mask, mask_value):
+    """The 0/1 array of observed entries of the target array t: ``mask`` (True = observed) or,
+    without it, the entries that are not ``mask_value`` (NaN allowed as the missing marker)."""
+    if mask is not None:
+        m = mask.detach().numpy() if isinstance(mask, _C.Tensor) else np.asarray(mask)
+        if m.shape != t.shape:
+            raise ValueError(f"{owner}: the mask has shape {m.shape} but y_true has shape {t.shape}; give one "
+                             "entry per rating (True = observed)")
+        m = m.astype(bool)
+    elif mask_value is not None and np.isnan(mask_value):
+        m = ~np.isnan(t)
+    else:
+        m = t != mask_value
+    if np.isnan(t[m]).any():
+        raise ValueError(f"{owner}: y_true holds NaN at observed entries (shape {t.shape}); mark missing entries "
+                         f"with the mask or mask_value, never with a NaN the loss would see")
+    return m
+
+
+def masked_mean_squared_error(y_true, y_pred, mask=None, mask_value=0.0):
+    """Per sample, the mean of (y_pred - y_true)² over the observed entries only:
+    Σ_j m_j (p_j - t_j)² / Σ_j m_j (0 for a sample with nothing observed). Missing entries (``mask``
+    False, or y_true == ``mask_value`` when no mask is given) contribute nothing to the loss or
+    its gradient: the recommender autoencoder's loss on a user-by-item rating matrix."""
+    y_pred = _as_pred(y_pred)
+    t = y_true.detach().numpy() if isinstance(y_true, _C.Tensor) else np.asarray(y_true, dtype=np.float64)
+    if tuple(t.shape) != tuple(y_pred.shape):
+        raise ValueError(f"masked_mean_squared_error: y_true has shape {tuple(t.shape)} but y_pred has shape "
+                         f"{tuple(y_pred.shape)}")
+    m = _observed("masked_mean_squared_error", t, mask, mask_value)
+    dt = y_pred.dtype.name
+    weight = _C.tensor(m.astype(dt), dtype=y_pred.dtype)
+    target = _C.tensor(np.where(m, t, 0).astype(dt), dtype=y_pred.dtype)
+    count = m.reshape(m.shape[0], -1).sum(axis=1) if m.ndim > 1 else m.astype(np.int64)
+    inv = _C.tensor(np.where(count > 0, 1.0 / np.maximum(count, 1), 0.0).astype(dt), dtype=y_pred.dtype)
+    diff = (y_pred - target) * weight
+    sq = diff * diff
+    if sq.dim() > 1:
+        sq = sq.reshape(sq.shape[0], -1).sum(axis=1)
+    return sq * inv
+
+
+class MaskedMeanSquaredError(LossFunctionWrapper):
+    """``masked_mean_squared_error`` as a Loss for ``compile``: entries of y_true equal to
+    ``mask_value`` (default 0, "not rated"; NaN works too) are missing. The per-sample values are
+    averaged over the batch as every Keras loss ('sum_over_batch_size'); sample weights apply."""
+
+    canonical_name = "masked_mean_squared_error"
+
+    def __init__(self, mask_value=0.0, reduction="sum_over_batch_size", name="masked_mean_squared_error"):
+        if not isinstance(mask_value, (int, float)) or isinstance(mask_value, bool):
+            raise TypeError(f"MaskedMeanSquaredError: mask_value must be a number, got {mask_value!r}")
+        super().__init__(masked_mean_squared_error, reduction=reduction, name=name, mask_value=float(mask_value))
+        self.mask_value = float(mask_value)
+
+    def get_config(self):
+        return {"reduction": self.reduction, "name": self.name, "mask_value": self.mask_value}
+
+
+_CLASSES["MaskedMeanSquaredError"] = MaskedMeanSquaredError
+_NAMES.update(masked_mean_squared_error=MaskedMeanSquaredError, masked_mse=MaskedMeanSquaredError)
+_FUNCTIONS[masked_mean_squared_error] = MaskedMeanSquaredError
+
+
 def get(identifier):
     """A loss from a Keras name ('mse', 'categorical_crossentropy', ...) or class name, a serialized
     dict, a Loss instance or a Keras-style function ``fn(y_true, y_pred)`` (returned as is;

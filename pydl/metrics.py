@@ -243,61 +243,82 @@ def get(identifier, loss_name=None, y_true=None, y_pred_shape=None):
 
 # ---------------------------------------------------------------- streaming confusion metrics
 # Keras's streaming semantics: each batch adds its (weighted) true/false positive/negative counts
-# at every threshold; result() reads the counts of everything seen since reset_state(). A
-# prediction counts as positive at threshold t when it is > t (Keras's rule).
-_EPSILON = 1e-7  # Keras's backend epsilon: AUC's outer thresholds, F1's denominators
+# at every threshold; result() reads the counts of everything seen since reset_state(), so the
+# result does not depend on how the data was cut into batches. A prediction counts as positive
+# at threshold t when it is > t (Keras's rule). The counting is the C++ op _C.confusion_counts
+# (cpp/src/ops/metrics.cpp: a binary search per value, then cumulative sums over the thresholds).
+_EPSILON = 1e-7  # Keras's backend epsilon: AUC's outer thresholds, F-score denominators
+_NEG_INF = -1e10  # Keras's NEG_INF: the value predictions outside the top k get, and top_k's default threshold
 
 
-def _probabilities(name, y_true, y_pred, sample_weight):
-    """y_true as 0/1 in y_pred's shape, y_pred checked to be probabilities, and one weight per
-    element (a sample's weight on every one of its values), all flattened."""
+def _labels01(name, y_true, y_pred):
+    """y_true as float64 0/1 in y_pred's shape; anything but 0/1 (class ids, say) is refused."""
     y_true = _same_shape(name, np.asarray(y_true), y_pred)
     if y_true.dtype != np.bool_:
         bad = ~((y_true == 0) | (y_true == 1))
         if bad.any():
+            found = float(y_true.reshape(-1)[np.argmax(bad.reshape(-1))])
             raise ValueError(f"{name}: y_true must hold 0/1 labels (binary targets or one-hot rows), found "
-                             f"{float(y_true.reshape(-1)[np.argmax(bad.reshape(-1))]):g}; for class ids use one-hot rows "
-                             "(pydl.utils.to_categorical)")
-    p = np.asarray(y_pred, dtype=np.float64)
+                             f"{found:g}; for class ids use one-hot rows (pydl.utils.to_categorical)")
+    return y_true.astype(np.float64)
+
+
+def _check_probabilities(name, p):
     if not np.isfinite(p).all() or p.size and (p.min() < 0 or p.max() > 1):
         raise ValueError(f"{name}: predictions must be probabilities in [0, 1], got values in "
                          f"[{np.nanmin(p)}, {np.nanmax(p)}]; a model ending without sigmoid/softmax gives logits "
                          "(AUC(from_logits=True) takes those)")
-    n = len(p)
+
+
+def _element_weights(name, sample_weight, shape, per_sample_only=False):
+    """sample_weight as one float64 weight per prediction (None when not given): a number, one
+    weight per sample ((batch,) or (batch, 1)) spread over the sample's values, or (unless
+    per_sample_only) one per prediction, y_pred's shape (Keras broadcasts the same way)."""
     if sample_weight is None:
-        w = np.ones(p.shape)
-    else:
-        sw = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-        if len(sw) != n:
-            raise ValueError(f"{name}: sample_weight has {len(sw)} entries for {n} samples")
-        w = np.broadcast_to(sw.reshape((n,) + (1,) * (p.ndim - 1)), p.shape)
-    return y_true.astype(bool), p, w
+        return None
+    sw = np.asarray(_np(sample_weight), dtype=np.float64)
+    n = shape[0] if len(shape) else 1
+    if sw.ndim == 0:
+        return np.full(shape, float(sw))
+    if sw.shape == tuple(shape) and not per_sample_only:
+        return sw
+    if sw.shape in ((n,), (n, 1)):
+        return np.broadcast_to(sw.reshape((n,) + (1,) * (len(shape) - 1)), shape)
+    want = "a number or (batch,)" + ("" if per_sample_only else f" or y_pred's shape {tuple(shape)}")
+    raise ValueError(f"{name}: sample_weight has shape {sw.shape} for y_pred of shape {tuple(shape)}; expected {want}")
 
 
-def _counts_over_thresholds(positive, pred, weight, thresholds):
-    """(tp, fp, tn, fn) at each threshold (ascending), weighted: one pass with a binary search
-    per value (the number of thresholds a value is above), then suffix sums."""
-    k = np.searchsorted(thresholds, pred.reshape(-1), side="left")  # thresholds < pred
-    pos, w = positive.reshape(-1), weight.reshape(-1)
-    t = len(thresholds)
-    hist_pos = np.bincount(k[pos], weights=w[pos], minlength=t + 1)
-    hist_neg = np.bincount(k[~pos], weights=w[~pos], minlength=t + 1)
-    # value above threshold j  <=>  k > j
-    tp = np.cumsum(hist_pos[::-1])[::-1][1:]
-    fp = np.cumsum(hist_neg[::-1])[::-1][1:]
-    return tp, fp, hist_neg.sum() - fp, hist_pos.sum() - tp
+def _confusion(pred, label, weight, thresholds):
+    """float64 (4, K, L): tp, fp, tn, fn of pred (N,) or (N, L) at each threshold (in the order
+    given), counted by the C++ op (which takes them ascending)."""
+    thr = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+    order = np.argsort(thr, kind="stable")
+    p = _C.tensor(np.ascontiguousarray(pred, dtype=np.float64), dtype=_C.float64)
+    w = None if weight is None else np.ascontiguousarray(weight, dtype=np.float64)
+    counts = np.asarray(_C.confusion_counts(p, np.ascontiguousarray(label, dtype=np.float64), w, thr[order].tolist()))
+    out = np.empty_like(counts)
+    out[:, order] = counts
+    return out
 
 
-def _thresholds_arg(name, thresholds, default=0.5):
-    """(whether result() is one number, the thresholds ascending): None means [default]; a list
-    gives one value per threshold (ascending, distinct)."""
-    scalar = thresholds is None or np.ndim(thresholds) == 0
-    t = np.atleast_1d(np.asarray(default if thresholds is None else thresholds, dtype=np.float64))
-    if t.ndim != 1 or not t.size or not np.isfinite(t).all() or t.min() < 0 or t.max() > 1:
+def _keep_top_k(p, k):
+    """Keras's _filter_top_k: each row keeps its k largest values (of equal values the lower
+    index first, as top_k orders them); the others become NEG_INF, below any threshold."""
+    top = np.argsort(-p, axis=-1, kind="stable")[..., :k]
+    keep = np.zeros(p.shape, dtype=bool)
+    np.put_along_axis(keep, top, True, axis=-1)
+    return np.where(keep, p, _NEG_INF)
+
+
+def _parse_thresholds(name, thresholds, default):
+    """Keras's parse_init_thresholds: None gives [default]; a number or a list gives those, each in
+    [0, 1] (any order; one result per threshold, in that order)."""
+    if thresholds is None:
+        return [float(default)]
+    t = np.asarray(thresholds, dtype=np.float64) if not isinstance(thresholds, (str, bytes)) else None
+    if t is None or t.ndim > 1 or not t.size or not np.isfinite(t).all() or t.min() < 0 or t.max() > 1:
         raise ValueError(f"{name}: thresholds must be numbers in [0, 1], got {thresholds!r}")
-    if np.any(np.diff(t) <= 0):
-        raise ValueError(f"{name}: thresholds must be distinct and ascending, got {thresholds!r}")
-    return scalar, t
+    return [float(v) for v in np.atleast_1d(t)]
 
 
 def _divide(a, b):
@@ -306,45 +327,59 @@ def _divide(a, b):
     return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b != 0)
 
 
+def _positive_int(name, arg, value):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+        raise ValueError(f"{name}: {arg} must be None or a positive int, got {value!r}")
+
+
 class _ConfusionMetric(Metric):
-    """Counts at thresholds, optionally for one class (``class_id``: column of y_pred) or only the
-    ``top_k`` predictions of each row (the others count as negative), as Keras's."""
+    """Counts at thresholds (Keras's Precision/Recall/TruePositives... arguments): ``thresholds``
+    a number or a list (one result per threshold, a single one gives a number); ``top_k``: only
+    each row's k highest predictions can be positive (and the default threshold is then NEG_INF,
+    so all k are, as Keras); ``class_id``: only that column of y_pred counts."""
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None):
-        self._scalar, self._thresholds = _thresholds_arg(type(self).__name__, thresholds)
-        self.thresholds = thresholds
-        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-            raise ValueError(f"{type(self).__name__}: top_k must be None or a positive int, got {top_k!r}")
-        if class_id is not None and (isinstance(class_id, bool) or not isinstance(class_id, int) or class_id < 0):
-            raise ValueError(f"{type(self).__name__}: class_id must be None or a class index, got {class_id!r}")
-        self.top_k, self.class_id = top_k, class_id
+        cls = type(self).__name__
+        _positive_int(cls, "top_k", top_k)
+        if class_id is not None and (isinstance(class_id, bool) or not isinstance(class_id, (int, np.integer))
+                                     or class_id < 0):
+            raise ValueError(f"{cls}: class_id must be None or a class index (an int >= 0), got {class_id!r}")
+        self.init_thresholds, self.top_k, self.class_id = thresholds, top_k, class_id
+        self.thresholds = _parse_thresholds(cls, thresholds, 0.5 if top_k is None else _NEG_INF)
         super().__init__(name)
 
     def reset_state(self):
-        t = len(self._thresholds)
+        t = len(self.thresholds)
         self.tp, self.fp, self.tn, self.fn = (np.zeros(t) for _ in range(4))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        positive, p, w = _probabilities(self.name, _np(y_true), _np(y_pred), sample_weight)
+        p = np.asarray(_np(y_pred), dtype=np.float64)
+        label = _labels01(self.name, _np(y_true), p)
+        _check_probabilities(self.name, p)
+        w = _element_weights(self.name, sample_weight, p.shape)
         if self.top_k is not None:
-            if p.ndim < 2:
-                raise ValueError(f"{self.name}: top_k needs predictions with a class axis, got shape {p.shape}")
-            kth = -np.sort(-p, axis=-1)[..., min(self.top_k, p.shape[-1]) - 1:min(self.top_k, p.shape[-1])]
-            p = np.where(p >= kth, p, -1.0)  # outside the top k: never above a threshold
+            if p.ndim < 2 or self.top_k > p.shape[-1]:
+                raise ValueError(f"{self.name}: top_k={self.top_k} needs predictions with a class axis of at least "
+                                 f"{self.top_k} entries, got shape {p.shape}")
+            p = _keep_top_k(p, self.top_k)
         if self.class_id is not None:
             if p.ndim < 2 or self.class_id >= p.shape[-1]:
                 raise ValueError(f"{self.name}: class_id {self.class_id} out of range for predictions of shape "
                                  f"{p.shape}")
-            positive, p, w = positive[..., self.class_id], p[..., self.class_id], w[..., self.class_id]
-        for acc, new in zip((self.tp, self.fp, self.tn, self.fn),
-                            _counts_over_thresholds(positive, p, w, self._thresholds)):
-            acc += new
+            label, p = label[..., self.class_id], p[..., self.class_id]
+            w = None if w is None else w[..., self.class_id]
+        c = _confusion(p.reshape(-1), label.reshape(-1), None if w is None else w.reshape(-1), self.thresholds)
+        self.tp += c[0, :, 0]
+        self.fp += c[1, :, 0]
+        self.tn += c[2, :, 0]
+        self.fn += c[3, :, 0]
 
     def _out(self, values):
-        return float(values[0]) if self._scalar else values.copy()
+        return float(values[0]) if len(values) == 1 else values.copy()
 
     def get_config(self):
-        return {**super().get_config(), "thresholds": self.thresholds, "top_k": self.top_k, "class_id": self.class_id}
+        return {**super().get_config(), "thresholds": self.init_thresholds, "top_k": self.top_k,
+                "class_id": self.class_id}
 
 
 def camel(name):
@@ -356,7 +391,7 @@ def _count_metric(cls_name, attr, doc):
         _ConfusionMetric.__init__(self, thresholds=thresholds, name=name)
 
     def get_config(self):
-        return {"name": self.name, "thresholds": self.thresholds}
+        return {"name": self.name, "thresholds": self.init_thresholds}
     cls = type(cls_name, (_ConfusionMetric,), {
         "__doc__": doc, "name": camel(cls_name), "__init__": __init__, "get_config": get_config,
         "result": lambda self: self._out(getattr(self, attr))})
@@ -388,142 +423,246 @@ class Recall(_ConfusionMetric):
         return self._out(_divide(self.tp, self.tp + self.fn))
 
 
-class AUC(_ConfusionMetric):
-    """Area under the ROC or precision-recall curve from counts at ``num_thresholds`` thresholds
-    (Keras's: 0 - eps, then evenly spaced, then 1 + eps), summed by 'interpolation' (trapezoids
-    for ROC; for PR Davis & Goadrich's interpolation, as Keras), 'minoring' or 'majoring'.
-    ``from_logits``: apply a sigmoid first. One curve over all labels (multi_label=False)."""
+_CURVES = {"ROC": "ROC", "roc": "ROC", "PR": "PR", "pr": "PR", "PRGAIN": "PRGAIN", "prgain": "PRGAIN"}
+_SUMMATIONS = {"interpolation": "interpolation", "Interpolation": "interpolation", "minoring": "minoring",
+               "Minoring": "minoring", "majoring": "majoring", "Majoring": "majoring"}
+
+
+class AUC(Metric):
+    """Area under the ROC, precision-recall or PR-gain curve (``curve`` 'ROC', 'PR', 'PRGAIN'),
+    from counts at ``num_thresholds`` thresholds (Keras's: 0 - eps, then evenly spaced in (0, 1),
+    then 1 + eps; or 0 - eps, the given ``thresholds`` sorted, 1 + eps), summed by
+    ``summation_method`` 'interpolation' (trapezoids; for PR Davis & Goadrich's interpolation, as
+    Keras), 'minoring' or 'majoring'. ``from_logits``: a sigmoid first.
+    ``multi_label=False``: one curve over every value of y_pred (``label_weights``, one per
+    column of a (batch, labels) y_pred, then weight each value by its column).
+    ``multi_label=True``: y_pred (batch, labels), one curve per label (``num_labels`` of them, or
+    as many as the first batch has), their AUCs averaged (weighted by ``label_weights``)."""
     name = "auc"
 
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name=None,
                  thresholds=None, multi_label=False, num_labels=None, label_weights=None, from_logits=False):
-        if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, int) or num_thresholds < 2:
-            raise ValueError(f"AUC: num_thresholds must be an int > 1, got {num_thresholds!r}")
-        if str(curve).upper() not in ("ROC", "PR"):
-            raise ValueError(f"AUC: curve must be 'ROC' or 'PR', got {curve!r}")
-        if summation_method not in ("interpolation", "minoring", "majoring"):
+        if curve not in _CURVES:
+            raise ValueError(f"AUC: curve must be 'ROC', 'PR' or 'PRGAIN', got {curve!r}")
+        if summation_method not in _SUMMATIONS:
             raise ValueError(f"AUC: summation_method must be 'interpolation', 'minoring' or 'majoring', got "
                              f"{summation_method!r}")
-        if multi_label or num_labels is not None or label_weights is not None:
-            raise NotImplementedError("AUC: multi_label, num_labels and label_weights are not implemented yet "
-                                      "(one curve over all labels only)")
-        self.num_thresholds, self.curve, self.summation_method = num_thresholds, str(curve).upper(), summation_method
-        self.from_logits, self.multi_label = bool(from_logits), False
         if thresholds is not None:
-            inner = sorted(float(t) for t in np.atleast_1d(thresholds))
-            self.num_thresholds = len(inner) + 2
+            t = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+            if not np.isfinite(t).all():
+                raise ValueError(f"AUC: thresholds must be finite numbers, got {thresholds!r}")
+            inner = sorted(float(v) for v in t)
+            num_thresholds = len(inner) + 2
         else:
+            if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, (int, np.integer)) or \
+                    num_thresholds < 2:
+                raise ValueError(f"AUC: num_thresholds must be an int > 1, got {num_thresholds!r}")
             inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
-        self._given_thresholds = thresholds
-        Metric.__init__(self, name)
+        if not isinstance(multi_label, (bool, np.bool_)):
+            raise ValueError(f"AUC: multi_label must be True or False, got {multi_label!r}")
+        _positive_int("AUC", "num_labels", num_labels)
+        if num_labels is not None and not multi_label:
+            raise ValueError(f"AUC: num_labels ({num_labels}) is needed only when multi_label is True")
+        if label_weights is not None:
+            lw = np.asarray(_np(label_weights), dtype=np.float64)
+            if lw.ndim != 1 or not lw.size or not np.isfinite(lw).all() or lw.min() < 0:
+                raise ValueError(f"AUC: label_weights must be a list of non-negative numbers, one per label, got "
+                                 f"{label_weights!r}")
+            if num_labels is not None and len(lw) != num_labels:
+                raise ValueError(f"AUC: {len(lw)} label_weights for num_labels={num_labels}")
+            label_weights = lw
+        self.num_thresholds = int(num_thresholds)
+        self.curve, self.summation_method = _CURVES[curve], _SUMMATIONS[summation_method]
+        self.multi_label, self.num_labels, self.label_weights = bool(multi_label), num_labels, label_weights
+        self.from_logits = bool(from_logits)
+        self._init_from_thresholds = thresholds is not None
         self._thresholds = np.array([0.0 - _EPSILON] + inner + [1.0 + _EPSILON])
-        self._scalar, self.top_k, self.class_id, self.thresholds = True, None, None, thresholds
-        self.reset_state()
+        self._labels = (num_labels if multi_label else 1)  # None until the first batch when multi_label
+        super().__init__(name)
+
+    @property
+    def thresholds(self):
+        """Every threshold, the two outer ones included (Keras's AUC.thresholds)."""
+        return list(self._thresholds)
 
     def reset_state(self):
-        if hasattr(self, "_thresholds"):
-            _ConfusionMetric.reset_state(self)
+        if self._labels is None:
+            self.tp = self.fp = self.tn = self.fn = None
+        else:
+            self.tp, self.fp, self.tn, self.fn = (np.zeros((self.num_thresholds, self._labels)) for _ in range(4))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        p = _np(y_pred)
+        p = np.asarray(_np(y_pred), dtype=np.float64)
         if self.from_logits:
-            p = 1.0 / (1.0 + np.exp(-np.asarray(p, dtype=np.float64)))
-        positive, p, w = _probabilities(self.name, _np(y_true), p, sample_weight)
-        for acc, new in zip((self.tp, self.fp, self.tn, self.fn),
-                            _counts_over_thresholds(positive, p, w, self._thresholds)):
-            acc += new
-
-    def _sum(self, x, y):
-        if self.summation_method == "interpolation":
-            heights = (y[:-1] + y[1:]) / 2
-        elif self.summation_method == "minoring":
-            heights = np.minimum(y[:-1], y[1:])
+            p = 0.5 * (1.0 + np.tanh(0.5 * p))  # the sigmoid, without exp overflowing
+        label = _labels01(self.name, _np(y_true), p)
+        _check_probabilities(self.name, p)
+        w = _element_weights(self.name, sample_weight, p.shape)
+        lw = self.label_weights
+        if self.multi_label or lw is not None:
+            if p.ndim != 2 or (lw is not None and p.shape[1] != len(lw)):
+                need = f"{len(lw)} labels (one per label weight)" if lw is not None else "labels"
+                raise ValueError(f"{self.name}: {'multi_label=True' if self.multi_label else 'label_weights'} needs "
+                                 f"y_pred of shape (batch, {need}), got {p.shape}")
+        if self.multi_label:
+            if self._labels is None:
+                self._labels = p.shape[1]
+                self.reset_state()
+            elif p.shape[1] != self._labels:
+                raise ValueError(f"{self.name}: y_pred has {p.shape[1]} labels (shape {p.shape}), the metric counts "
+                                 f"{self._labels}")
+            c = _confusion(p, label, w, self._thresholds)
         else:
-            heights = np.maximum(y[:-1], y[1:])
-        return float(np.sum((x[:-1] - x[1:]) * heights))
+            if lw is not None:  # each value weighted by its column's weight, then one curve
+                w = (np.ones(p.shape) if w is None else w) * lw[None, :]
+            c = _confusion(p.reshape(-1), label.reshape(-1), None if w is None else w.reshape(-1), self._thresholds)
+        self.tp += c[0]
+        self.fp += c[1]
+        self.tn += c[2]
+        self.fn += c[3]
 
-    def result(self):
+    def _by_label(self):
+        """The AUC of each label's curve, (labels,)."""
         tp, fp, tn, fn = self.tp, self.fp, self.tn, self.fn
-        if self.curve == "ROC":
-            return self._sum(_divide(fp, fp + tn), _divide(tp, tp + fn))
-        if self.summation_method == "interpolation":  # Davis & Goadrich: precision between two points
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            # Davis & Goadrich: between two thresholds tp and p = tp + fp move linearly, so the
+            # precision tp / p integrates to slope * (dtp + intercept * log(p_a / p_b))
             dtp = tp[:-1] - tp[1:]
             p = tp + fp
             dp = p[:-1] - p[1:]
             slope = _divide(dtp, np.maximum(dp, 0))
             intercept = tp[1:] - slope * p[1:]
             ratio = np.where((p[:-1] > 0) & (p[1:] > 0), _divide(p[:-1], np.maximum(p[1:], 0)), 1.0)
-            return float(np.sum(_divide(slope * (dtp + intercept * np.log(ratio)), np.maximum(tp[1:] + fn[1:], 0))))
-        return self._sum(_divide(tp, tp + fn), _divide(tp, tp + fp))
+            return np.sum(_divide(slope * (dtp + intercept * np.log(ratio)), np.maximum(tp[1:] + fn[1:], 0)), axis=0)
+        recall = _divide(tp, tp + fn)
+        if self.curve == "ROC":
+            x, y = _divide(fp, fp + tn), recall
+        elif self.curve == "PR":
+            x, y = recall, _divide(tp, tp + fp)
+        else:  # PR gain (Flach & Kull): gains relative to the share of positives, P / N
+            scale = _divide(tp + fn, tn + fp)
+            x = np.maximum(np.where(tp == 0, 0.0, 1.0 - scale * _divide(fn, tp)), 0.0)
+            y = np.where(tp == 0, 1.0, 1.0 - scale * _divide(fp, tp))
+        if self.summation_method == "interpolation":
+            heights = (y[:-1] + y[1:]) / 2
+        elif self.summation_method == "minoring":
+            heights = np.minimum(y[:-1], y[1:])
+        else:
+            heights = np.maximum(y[:-1], y[1:])
+        return np.sum((x[:-1] - x[1:]) * heights, axis=0)
+
+    def result(self):
+        if self.tp is None:  # multi_label, nothing seen and num_labels not given
+            return 0.0
+        auc = self._by_label()
+        if not self.multi_label:
+            return float(auc[0])
+        if self.label_weights is None:
+            return float(np.mean(auc))
+        return float(_divide(np.sum(auc * self.label_weights), np.sum(self.label_weights)))
 
     def get_config(self):
-        return {"name": self.name, "num_thresholds": self.num_thresholds,
-                "curve": self.curve, "summation_method": self.summation_method,
-                "thresholds": self._given_thresholds, "from_logits": self.from_logits}
+        config = {"name": self.name, "num_thresholds": self.num_thresholds, "curve": self.curve,
+                  "summation_method": self.summation_method, "multi_label": self.multi_label,
+                  "num_labels": self.num_labels,
+                  "label_weights": None if self.label_weights is None else self.label_weights.tolist(),
+                  "from_logits": self.from_logits}
+        if self._init_from_thresholds:
+            config["thresholds"] = self.thresholds[1:-1]
+        return config
 
 
-class F1Score(Metric):
-    """F1 over classes, from one-hot targets and per-class scores (Keras 3's F1Score): a row's
-    predicted classes are its maximum (``threshold=None``) or the scores > ``threshold``;
-    precision = tp / (tp + fp + eps), recall = tp / (tp + fn + eps), F1 = 2 p r / (p + r + eps)
-    per class; ``average`` None (an array, one per class), 'micro' (from the summed counts),
-    'macro' (the mean) or 'weighted' (by each class's true count)."""
-    name = "f1_score"
+class FBetaScore(Metric):
+    """F-beta over classes, from 0/1 targets (one-hot or multi-label rows) and per-class scores
+    (Keras 3's FBetaScore): a row's predicted classes are its maximum (``threshold=None``; an
+    all-zero row predicts nothing) or the scores > ``threshold`` (0 < threshold <= 1);
+    precision = tp / (tp + fp + eps), recall = tp / (tp + fn + eps),
+    F = (1 + b^2) p r / (b^2 p + r + eps) per class; ``average`` None (an array, one per class),
+    'micro' (from the summed counts), 'macro' (the mean) or 'weighted' (by each class's true
+    count). ``dtype`` None, 'float32' or 'float64': the result's type."""
+    name = "fbeta_score"
 
-    def __init__(self, average=None, threshold=None, name=None, dtype=None):
+    def __init__(self, average=None, beta=1.0, threshold=None, name=None, dtype=None):
+        cls = type(self).__name__
         if average not in (None, "micro", "macro", "weighted"):
-            raise ValueError(f"F1Score: average must be None, 'micro', 'macro' or 'weighted', got {average!r}")
-        if threshold is not None and not (isinstance(threshold, (int, float)) and 0 <= threshold <= 1):
-            raise ValueError(f"F1Score: threshold must be None or a number in [0, 1], got {threshold!r}")
-        self.average, self.threshold = average, threshold
-        self._c = None
+            raise ValueError(f"{cls}: average must be None, 'micro', 'macro' or 'weighted', got {average!r}")
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta > 0:
+            raise ValueError(f"{cls}: beta must be a number > 0, got {beta!r}")
+        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                      or not 0 < threshold <= 1):
+            raise ValueError(f"{cls}: threshold must be None or a number with 0 < threshold <= 1, got {threshold!r}")
+        if dtype not in (None, "float32", "float64"):
+            raise ValueError(f"{cls}: dtype must be None, 'float32' or 'float64', got {dtype!r}")
+        self.average, self.beta, self.threshold, self.dtype = average, float(beta), threshold, dtype
         super().__init__(name)
 
     def reset_state(self):
-        self.tp = self.fp = self.fn = self.support = None
+        self.tp = self.fp = self.fn = None
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        positive, p, w = _probabilities(self.name, _np(y_true), _np(y_pred), sample_weight)
+        p = np.asarray(_np(y_pred), dtype=np.float64)
         if p.ndim != 2:
-            raise ValueError(f"{self.name}: expected one-hot targets and scores of shape (batch, classes), got "
-                             f"{p.shape}")
-        if self.threshold is None:
-            pred = p == p.max(axis=-1, keepdims=True)
+            raise ValueError(f"{self.name}: expected 0/1 targets and scores of shape (batch, classes), got y_pred of "
+                             f"shape {p.shape}")
+        label = _labels01(self.name, _np(y_true), p)
+        if _shape(_np(y_true)) != p.shape:
+            raise ValueError(f"{self.name}: y_true has shape {_shape(_np(y_true))} but y_pred has {p.shape}; one "
+                             "0/1 column per class is needed")
+        _check_probabilities(self.name, p)
+        w = _element_weights(self.name, sample_weight, p.shape, per_sample_only=True)
+        if self.threshold is None:  # the row's maximum, unless the row is all zeros
+            p = ((p >= p.max(axis=-1, keepdims=True)) & (np.abs(p) > 1e-9)).astype(np.float64) if p.size else p
+            thr = [0.5]
         else:
-            pred = p > self.threshold
+            thr = [float(self.threshold)]
+        c = _confusion(p, label, w, thr)[:, 0, :]  # (4, classes)
         if self.tp is None:
-            self.tp, self.fp, self.fn, self.support = (np.zeros(p.shape[1]) for _ in range(4))
+            self.tp, self.fp, self.fn = (np.zeros(p.shape[1]) for _ in range(3))
         elif len(self.tp) != p.shape[1]:
             raise ValueError(f"{self.name}: {p.shape[1]} classes in this batch, {len(self.tp)} before")
-        self.tp += (w * (pred & positive)).sum(0)
-        self.fp += (w * (pred & ~positive)).sum(0)
-        self.fn += (w * (~pred & positive)).sum(0)
-        self.support += (w * positive).sum(0)
+        self.tp += c[0]
+        self.fp += c[1]
+        self.fn += c[3]
 
     def result(self):
+        cast = np.float64 if self.dtype is None else np.dtype(self.dtype).type
         if self.tp is None:
-            return 0.0 if self.average else np.zeros(0)
+            return cast(0.0) if self.average else np.zeros(0, dtype=cast)
         tp, fp, fn = self.tp, self.fp, self.fn
+        support = tp + fn  # each class's weighted count of true labels
         if self.average == "micro":
             tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
         precision = tp / (tp + fp + _EPSILON)
         recall = tp / (tp + fn + _EPSILON)
-        f1 = 2 * precision * recall / (precision + recall + _EPSILON)
-        if self.average == "micro":
-            return float(f1)
-        if self.average == "macro":
-            return float(np.mean(f1))
+        b2 = self.beta ** 2
+        f = (1 + b2) * precision * recall / (b2 * precision + recall + _EPSILON)
         if self.average == "weighted":
-            return float(np.sum(f1 * self.support) / max(self.support.sum(), _EPSILON))
-        return f1
+            return float(cast(np.sum(f * support / (support.sum() + _EPSILON))))
+        if self.average is not None:
+            return float(cast(np.mean(f)))
+        return f.astype(cast)
 
     def get_config(self):
-        return {**super().get_config(), "average": self.average, "threshold": self.threshold}
+        return {**super().get_config(), "average": self.average, "beta": self.beta, "threshold": self.threshold,
+                "dtype": self.dtype}
+
+
+class F1Score(FBetaScore):
+    """FBetaScore with beta = 1: 2 p r / (p + r + eps) (Keras 3's F1Score)."""
+    name = "f1_score"
+
+    def __init__(self, average=None, threshold=None, name=None, dtype=None):
+        super().__init__(average=average, beta=1.0, threshold=threshold, name=name, dtype=dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["beta"]
+        return config
 
 
 class TopKCategoricalAccuracy(Metric):
     """Whether the true class (one-hot rows) is among the ``k`` highest scores; ties at the k-th
-    score count as in (TensorFlow's in_top_k)."""
+    score count as in (TensorFlow's in_top_k). Counted by the C++ op _C.top_k_hits."""
     name = "top_k_categorical_accuracy"
 
     def __init__(self, k=5, name=None):
@@ -539,9 +678,13 @@ class TopKCategoricalAccuracy(Metric):
         return y_true.argmax(-1)
 
     def per_sample(self, y_true, y_pred):
-        ids = self._true_ids(y_true, y_pred)
-        true_score = np.take_along_axis(y_pred, ids[..., None], axis=-1)
-        hit = (y_pred > true_score).sum(-1) < self.k
+        if np.ndim(y_pred) < 2:
+            raise ValueError(f"{self.name}: y_pred needs a class axis, got shape {_shape(y_pred)}")
+        ids = np.asarray(self._true_ids(y_true, y_pred), dtype=np.int64)
+        if len(y_pred) == 0:
+            return np.zeros(0)
+        p = np.ascontiguousarray(y_pred, dtype=np.float64).reshape(-1, y_pred.shape[-1])
+        hit = np.asarray(_C.top_k_hits(_C.tensor(p, dtype=_C.float64), ids.reshape(-1).tolist(), self.k))
         return hit.reshape(len(y_pred), -1).mean(-1)
 
     def get_config(self):
@@ -555,7 +698,48 @@ class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
         return _class_ids(self.name, y_true, y_pred)
 
 
-_STREAMING = (TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC, F1Score,
-              TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy)
+_STREAMING = (TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC, FBetaScore,
+              F1Score, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy)
 _ALL.update({c.name: c for c in _STREAMING})
 _CLASSES.update({c.__name__: c for c in _STREAMING})
+
+
+# ---------------------------------------------------------------- trackers (custom train_step, issue 10)
+class Mean(Metric):
+    """Keras's ``metrics.Mean``: the running (weighted) mean of the values given to
+    ``update_state(values, sample_weight=None)`` — numbers, arrays or tensors (every element
+    counts; ``sample_weight`` broadcasts against ``values``). A custom ``train_step`` tracks its
+    losses with it; fit resets a model's trackers every epoch. A NaN value makes the mean NaN."""
+
+    name = "mean"
+
+    def update_state(self, values, sample_weight=None):
+        v = _np(values).astype(np.float64)
+        if sample_weight is None:
+            w = np.ones_like(v)
+        else:
+            w = _np(sample_weight).astype(np.float64)
+            try:
+                v, w = np.broadcast_arrays(v, w)
+            except ValueError:
+                raise ValueError(f"{self.name}: sample_weight of shape {w.shape} does not broadcast against values "
+                                 f"of shape {v.shape}") from None
+        self.total += float(np.sum(v * w))
+        self.count += float(np.sum(w))
+
+
+class Sum(Metric):
+    """Keras's ``metrics.Sum``: the running (weighted) sum of the values given to ``update_state``."""
+
+    name = "sum"
+
+    def update_state(self, values, sample_weight=None):
+        v = _np(values).astype(np.float64)
+        w = 1.0 if sample_weight is None else _np(sample_weight).astype(np.float64)
+        self.total += float(np.sum(v * w))
+
+    def result(self):
+        return self.total
+
+
+_CLASSES.update(Mean=Mean, Sum=Sum)

@@ -55,6 +55,7 @@ TABLE = {
     # 5 * 3 weights + 3 biases
     "Dense": Row(lambda **k: L.Dense(3, activation="tanh", **k), (5,), (3,), 18),
     "Activation": Row(lambda **k: L.Activation("sigmoid", **k), (2, 3), (2, 3), 0),
+    "LeakyReLU": Row(lambda **k: L.LeakyReLU(0.1, **k), (2, 3), (2, 3), 0),
     "Dropout": Row(lambda **k: L.Dropout(0.5, **k), (6,), (6,), 0),
     "Flatten": Row(lambda **k: L.Flatten(**k), (2, 3, 2), (12,), 0),
     "Reshape": Row(lambda **k: L.Reshape((3, 4), **k), (2, 6), (3, 4), 0),
@@ -195,8 +196,9 @@ def _np(t):
 # functional model) is tests/test_layers_merge.py's.
 MERGE = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"}
 # Layers whose input is not float samples: their contract is in their own test module
-# (Embedding takes integer ids: tests/test_layers_embedding.py).
-OWN_CONTRACT = {"Embedding"}
+# (Embedding takes integer ids: tests/test_layers_embedding.py; Sampling takes [mean, log_var]
+# and draws noise: tests/test_layers_latent.py).
+OWN_CONTRACT = {"Embedding", "Sampling"}
 # Names kept for loading older files: "Input" is the InputLayer.
 ALIASES = {"Input": "InputLayer"}
 

@@ -54,5 +54,7 @@ void bind_conv(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_resample(py::module_& m);  // upsample2d, pad2d (issue 8, convx)
 void bind_rnn(py::module_& m);  // simple_rnn, lstm, gru (issue 9)
+void bind_metrics(py::module_& m);  // confusion_counts, top_k_hits (issue 11, metrics)
+void bind_rbm(py::module_& m);  // rbm_hidden, rbm_visible, rbm_cd, rbm_free_energy (issue 10)
 
 }  // namespace pydl::bind

@@ -28,4 +28,6 @@ PYBIND11_MODULE(_C, m) {
   pydl::bind::bind_norm(m);
   pydl::bind::bind_resample(m);  // upsample2d, pad2d (issue 8, convx)
   pydl::bind::bind_rnn(m);  // simple_rnn, lstm, gru (issue 9)
+  pydl::bind::bind_metrics(m);  // confusion_counts, top_k_hits (issue 11, metrics)
+  pydl::bind::bind_rbm(m);  // restricted Boltzmann machine (issue 10)
 }

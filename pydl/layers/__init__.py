@@ -34,6 +34,11 @@ from .rnn_wrappers import RepeatVector, TimeDistributed, Bidirectional  # noqa: 
 _CLASSES.update({c.__name__: c for c in (RepeatVector, TimeDistributed, Bidirectional)})
 from .embedding import Embedding  # noqa: F401,E402
 _CLASSES["Embedding"] = Embedding
+# latent-variable models (issue 10)
+from .latent import Sampling  # noqa: F401,E402
+_CLASSES["Sampling"] = Sampling
+from .advanced_activations import LeakyReLU  # noqa: F401,E402
+_CLASSES["LeakyReLU"] = LeakyReLU
 # masking (issue 9): the Masking layer and the 1-D global poolings (GlobalAveragePooling1D honours masks)
 from .core import Masking  # noqa: F401,E402
 from .pooling import GlobalAveragePooling1D, GlobalMaxPooling1D  # noqa: F401,E402

@@ -191,6 +191,23 @@ def _symbolic(x):
     return bool(items) and all(sym)
 
 
+def _loss_term(owner, loss):
+    """``add_loss``'s argument checked: a scalar pydl tensor computed in this call."""
+    if isinstance(loss, KerasTensor):
+        raise NotImplementedError(f"{owner}.add_loss: a symbolic tensor cannot be added as a loss (pydl does not "
+                                  "run ops on symbolic tensors); compute the term in a layer's call() and call "
+                                  "self.add_loss(term) there, or override train_step")
+    if not isinstance(loss, _C.Tensor):
+        if callable(loss):
+            raise TypeError(f"{owner}.add_loss: a callable loss (Keras 2's zero-argument form) is not supported; "
+                            "give the tensor computed in call()")
+        raise TypeError(f"{owner}.add_loss: expects a scalar pydl tensor, got {type(loss).__name__}")
+    if loss.numel() != 1:
+        raise ValueError(f"{owner}.add_loss: expects a scalar (reduce the term, e.g. .mean()), got shape "
+                         f"{tuple(loss.shape)}")
+    return loss.reshape(()) if loss.dim() else loss
+
+
 # ---- masks (Keras's masking): which time steps of a sequence are real and which are padding.
 # A mask is a NumPy bool array of the sequence's leading axes, (batch, time): True = a real step.
 # It rides on the tensor it describes as ``tensor._keras_mask``, as in Keras; these two functions
@@ -348,6 +365,12 @@ class Layer:
             raise ValueError(f"{self.name}: not built yet, so its weights do not exist: give the first layer an "
                              "input_shape (or start with Input(shape=...)), or call the model on data")
         return int(sum(int(np.prod(w.shape)) for w in self.weights))
+
+    def add_loss(self, loss):
+        """Keras's ``add_loss``, called inside ``call``: a scalar tensor (a KL term, an activity
+        penalty) added to the loss ``fit`` minimises for this call, and reported in its ``loss``
+        as Keras reports it. The layer's ``losses`` hold the terms of its last call."""
+        self.losses.append(_loss_term(self.name, loss))
 
     def regularization_losses(self):
         """The penalty terms of this layer's weights (a list of scalar tensors)."""

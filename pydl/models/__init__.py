@@ -12,4 +12,5 @@ wirings, as Keras 3's models/ package does.
 from .model import Model  # noqa: F401
 from .sequential import Sequential  # noqa: F401
 from .functional import Functional  # noqa: F401
+from .rbm import RBM, pretrain_stack, unroll  # noqa: F401  (issue 10)
 from ..saving import load_model, save_model, load_weights, save_weights, clone_model  # noqa: F401

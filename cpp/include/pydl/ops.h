@@ -8,9 +8,11 @@
 #include "pydl/ops/elementwise.h"
 #include "pydl/ops/loss.h"
 #include "pydl/ops/matmul.h"
+#include "pydl/ops/metrics.h"  // issue 11, streaming metrics
 #include "pydl/ops/norm.h"
 #include "pydl/ops/pool.h"
 #include "pydl/ops/reduce.h"
 #include "pydl/ops/resample.h"
+#include "pydl/ops/rbm.h"  // issue 10 (no autograd: CD estimates)
 #include "pydl/ops/rnn.h"  // issue 9
 #include "pydl/ops/shape.h"
