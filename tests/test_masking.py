@@ -314,3 +314,12 @@ def test_a_per_step_sigmoid_output_masks_binary_crossentropy_and_accuracy():
         loss, acc = model.evaluate(x, target, verbose=0)
         np.testing.assert_allclose(loss, bce[keep].mean(), rtol=1e-5)
         np.testing.assert_allclose(acc, ((p > 0.5) == (y > 0.5))[keep].mean(), rtol=1e-6)
+
+
+def test_compute_loss_of_a_custom_train_step_is_masked_too():
+    model = _tagger()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    p = _tagger_probs(model)
+    nll = -np.log(np.take_along_axis(p, TAGS[..., None], -1)[..., 0])
+    got = model.compute_loss(y=TAGS.astype(np.float32), y_pred=model(IDS))
+    np.testing.assert_allclose(float(got.item()), nll[REAL].sum() / REAL.sum(), rtol=1e-5)
