@@ -37,7 +37,9 @@ from ._C import (  # noqa: F401  (re-exported API)
     manual_seed, initial_seed, set_backend, get_backend, set_num_threads, get_num_threads,
     is_grad_enabled,
 )
-from .autograd import no_grad, enable_grad, set_grad_enabled, backward  # noqa: F401
+# issue 9, int64: token ids and labels, integer indexing (t[idx] too), int64-valued reductions
+from ._C import int64, take, gather, argmax, argmin  # noqa: F401,E402
+from .autograd import no_grad, enable_grad, set_grad_enabled, backward, GradientTape  # noqa: F401
 from . import _tensor_repr  # noqa: F401  (installs Tensor.__repr__)
 from . import _tensor_copy  # noqa: F401  (installs copy.copy, copy.deepcopy and pickling of Tensor)
 from . import functional  # noqa: F401

@@ -16,7 +16,7 @@
 """
 import copy
 
-from ._C import Tensor, tensor, float64, float32
+from ._C import Tensor, tensor, float32
 
 _NOT_LEAF = ("Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol: this "
              "one was computed by {op}. Deep-copy the leaves it came from, or copy its values with "
@@ -47,7 +47,8 @@ def _copy(t):
 
 
 def _rebuild(values, requires_grad, attributes):
-    t = tensor(values, dtype=float64 if values.dtype == "float64" else float32)
+    # the array's dtype is the tensor's: float32, float64 or int64 (issue 9)
+    t = tensor(values, dtype=values.dtype if values.dtype in ("float64", "int64") else float32)
     if requires_grad:
         t.requires_grad_(True)
     t.__dict__.update(attributes)

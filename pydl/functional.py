@@ -1,6 +1,8 @@
 """Functional forms of the layers' maths (``pydl.functional.relu(x)``), one C++ op each."""
 import numbers
 
+import numpy as np
+
 from ._C import (  # noqa: F401
     linear, relu, leaky_relu, elu, sigmoid, tanh, softmax, log_softmax,
     dropout,
@@ -379,7 +381,44 @@ def _rnn_flag(value, op, name):
     return bool(value)
 
 
-def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="tanh", go_backwards=False):
+def _rnn_const_dtype(x):
+    from . import Tensor
+    if isinstance(x, Tensor):
+        return x.dtype
+    kind = str(np.asarray(x).dtype)
+    return kind if kind in ("float32", "float64") else None
+
+
+def _rnn_mask(mask, x, op):
+    """A (batch, time) mask (bool or 0/1; NumPy, list or Tensor) -> a Tensor of x's dtype holding 0 / 1;
+    None stays None. Other values are refused; the C++ op checks the shape."""
+    if mask is None:
+        return None
+    from . import Tensor, as_tensor
+    m = mask.detach().numpy() if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        if m.dtype.kind not in "iuf":
+            raise TypeError(f"{op}: the mask must be bool or 0/1 numbers, got dtype {m.dtype}")
+        if m.size and not np.all((m == 0) | (m == 1)):
+            raise ValueError(f"{op}: the mask must hold only True/False or 0/1, got values "
+                             f"{np.unique(m)[:6].tolist()}")
+    return as_tensor(np.ascontiguousarray(m, dtype=np.float64), dtype=_rnn_const_dtype(x))
+
+
+def _rnn_dropout(rdrop, x, op):
+    """The recurrent dropout masks as a constant of x's dtype (no gradient flows to them)."""
+    if rdrop is None:
+        return None
+    from . import Tensor, as_tensor
+    if isinstance(rdrop, Tensor):
+        rdrop = rdrop.detach()
+        dtype = _rnn_const_dtype(x)
+        return rdrop if dtype is None or rdrop.dtype == dtype else rdrop.to(dtype)
+    return as_tensor(np.ascontiguousarray(rdrop, dtype=np.float64), dtype=_rnn_const_dtype(x))
+
+
+def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="tanh", go_backwards=False,
+               mask=None, recurrent_dropout=None, zero_output_for_mask=False):
     """A SimpleRNN over the whole sequence ``x`` (batch, time, features), one C++ op:
 
     h_s = activation(x_t kernel + h_{s-1} recurrent_kernel + bias),  h_{-1} = initial_state (or 0),
@@ -388,14 +427,26 @@ def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, activ
     processing order, as Keras). Weights as Keras: kernel (in, u), recurrent_kernel (u, u), bias (u,)
     or None. Returns ``(sequence (batch, time, u), last h (batch, u))``; its backward is full
     backpropagation through time (a loss on the last h alone trains every step).
+
+    ``mask`` (batch, time), bool or 0/1, True = keep (Keras's): at a masked step the state carries
+    through unchanged (h_s = h_{s-1}) and the sequence holds that carried state (Keras's default, as
+    its JAX / NumPy backends compute it; its TensorFlow backend writes 0 before a sample's first kept
+    step, which differs only with a non-zero initial state), or zeros with
+    ``zero_output_for_mask=True``; the mask is indexed by input time, so with
+    ``go_backwards`` it is reversed with the sequence. ``recurrent_dropout`` (batch, u), already
+    scaled by 1/(1-p): h_{s-1} * recurrent_dropout replaces h_{s-1} in the product with
+    recurrent_kernel, the same at every step (no gradient flows to it).
     """
     op = "simple_rnn"
     return tuple(_C.simple_rnn(x, kernel, recurrent_kernel, bias, initial_state, _rnn_activation(activation, op, "activation"),
-                               _rnn_flag(go_backwards, op, "go_backwards")))
+                               _rnn_flag(go_backwards, op, "go_backwards"), _rnn_mask(mask, x, op),
+                               _rnn_dropout(recurrent_dropout, x, op),
+                               _rnn_flag(zero_output_for_mask, op, "zero_output_for_mask")))
 
 
 def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="tanh",
-         recurrent_activation="sigmoid", go_backwards=False):
+         recurrent_activation="sigmoid", go_backwards=False, mask=None, recurrent_dropout=None,
+         zero_output_for_mask=False):
     """An LSTM over ``x`` (batch, time, features), Keras's equations and gate order i, f, c, o:
 
     i = ra(x W_i + h U_i + b_i), f = ra(x W_f + h U_f + b_f), g = a(x W_c + h U_c + b_c),
@@ -404,6 +455,10 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation=
     (a = activation, ra = recurrent_activation). kernel (in, 4u), recurrent_kernel (u, 4u), bias
     (4u,) or None; ``initial_state`` None or ``(h0, c0)``, each (batch, u). Returns
     ``(sequence, last h, last c)``.
+
+    ``mask``, ``zero_output_for_mask`` as in ``simple_rnn`` (a masked step carries h and c).
+    ``recurrent_dropout`` (batch, 4u): one scaled mask per gate in the order i, f, c, o, as Keras's
+    LSTMCell (implementation 1): gate q uses (h_{s-1} * m_q) U_q; c_{s-1} is not dropped.
     """
     op = "lstm"
     h0 = c0 = None
@@ -417,11 +472,14 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation=
                              f"{'h0' if h0 is None else 'c0'}")
     return tuple(_C.lstm(x, kernel, recurrent_kernel, bias, h0, c0, _rnn_activation(activation, op, "activation"),
                          _rnn_activation(recurrent_activation, op, "recurrent_activation"),
-                         _rnn_flag(go_backwards, op, "go_backwards")))
+                         _rnn_flag(go_backwards, op, "go_backwards"), _rnn_mask(mask, x, op),
+                         _rnn_dropout(recurrent_dropout, x, op),
+                         _rnn_flag(zero_output_for_mask, op, "zero_output_for_mask")))
 
 
 def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="tanh",
-        recurrent_activation="sigmoid", go_backwards=False):
+        recurrent_activation="sigmoid", go_backwards=False, mask=None, recurrent_dropout=None,
+        zero_output_for_mask=False):
     """A GRU over ``x`` (batch, time, features) as Keras 3's default (reset_after=True), gates
     z (update), r (reset), h (candidate):
 
@@ -430,8 +488,14 @@ def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="
 
     kernel (in, 3u), recurrent_kernel (u, 3u), bias (2, 3u) = [input bias; recurrent bias] or None.
     Returns ``(sequence, last h)``.
+
+    ``mask``, ``zero_output_for_mask`` as in ``simple_rnn``. ``recurrent_dropout`` (batch, 3u): one
+    scaled mask per gate z, r, h, as Keras's GRUCell (implementation 1): (h_{s-1} * m_z) U_z,
+    (h_{s-1} * m_r) U_r, (h_{s-1} * m_h) U_h; the update z * h_{s-1} uses the undropped h_{s-1}.
     """
     op = "gru"
     return tuple(_C.gru(x, kernel, recurrent_kernel, bias, initial_state, _rnn_activation(activation, op, "activation"),
                         _rnn_activation(recurrent_activation, op, "recurrent_activation"),
-                        _rnn_flag(go_backwards, op, "go_backwards")))
+                        _rnn_flag(go_backwards, op, "go_backwards"), _rnn_mask(mask, x, op),
+                        _rnn_dropout(recurrent_dropout, x, op),
+                        _rnn_flag(zero_output_for_mask, op, "zero_output_for_mask")))

@@ -3,6 +3,8 @@
 A layer's kernel_regularizer(w) returns a scalar tensor; the model adds it to the loss, so
 autograd adds its gradient (l1 * sign(w), 2 * l2 * w) to the weight's.
 """
+import math as _math
+
 from . import _C
 from ._registry import Configurable, lookup
 from ._registry import get_registered_object as _registered
@@ -59,8 +61,39 @@ def l1_l2(l1=0.01, l2=0.01):
     return L1L2(l1, l2)
 
 
+class KLSparsity(Regularizer):
+    """The sparse autoencoder's penalty (Ng's notes), an ``activity_regularizer`` for a sigmoid
+    layer: with ρ̂_j the mean activation of unit j over the batch,
+    ``beta * Σ_j KL(rho || ρ̂_j)`` = ``beta * Σ_j [rho log(rho/ρ̂_j) + (1-rho) log((1-rho)/(1-ρ̂_j))]``,
+    which pushes every unit to be active for about a fraction ``rho`` of the inputs. The
+    activations must lie in (0, 1) (a sigmoid); ρ̂ is clipped to [1e-7, 1 - 1e-7]."""
+
+    def __init__(self, rho=0.05, beta=1.0):
+        if not 0.0 < float(rho) < 1.0:
+            raise ValueError(f"KLSparsity: rho (the target mean activation) must be in (0, 1), got {rho!r}")
+        if not float(beta) >= 0.0:
+            raise ValueError(f"KLSparsity: beta must be >= 0, got {beta!r}")
+        self.rho, self.beta = float(rho), float(beta)
+
+    def __call__(self, a):
+        if a.dim() < 2:
+            raise ValueError(f"KLSparsity: expects a batch of activations (batch, units), got shape {tuple(a.shape)}")
+        rho_hat = a.reshape(a.shape[0], -1).mean(axis=0).clip(1e-7, 1.0 - 1e-7)
+        kl = (rho_hat.log() * -self.rho + (rho_hat * -1.0 + 1.0).log() * -(1.0 - self.rho)).sum()
+        # the constant part of the KL, rho log rho + (1-rho) log(1-rho), makes it 0 at rho_hat = rho
+        const = (self.rho * _math.log(self.rho) + (1 - self.rho) * _math.log(1 - self.rho)) * rho_hat.shape[0]
+        return (kl + const) * self.beta
+
+    def get_config(self):
+        return {"rho": self.rho, "beta": self.beta}
+
+
+def kl_sparsity(rho=0.05, beta=1.0):
+    return KLSparsity(rho, beta)
+
+
 _ALL = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2}
-_CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2}
+_CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2, "KLSparsity": KLSparsity}
 
 
 def get(identifier):

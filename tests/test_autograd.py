@@ -311,3 +311,24 @@ def test_retain_grad_fills_a_non_leaf_grad_without_warning():
     x.retain_grad()  # a leaf: nothing to do, no error
     with pytest.raises(RuntimeError, match="retain_grad"):
         pydl.zeros(2).retain_grad()
+
+
+def test_gradient_tape_gives_backward_gradients_and_leaves_grad_alone():
+    import numpy as np
+    w = pydl.tensor(np.array([1.0, -2.0, 3.0]), dtype=pydl.float64, requires_grad=True)
+    v = pydl.tensor(np.array([5.0]), dtype=pydl.float64, requires_grad=True)
+    w.grad = pydl.tensor(np.array([9.0, 9.0, 9.0]), dtype=pydl.float64)
+    with pydl.GradientTape() as tape:
+        loss = (w * w).sum() * 0.5
+    gw, gv = tape.gradient(loss, [w, v])
+    np.testing.assert_array_equal(gw.numpy(), [1.0, -2.0, 3.0])  # d(½Σw²)/dw = w
+    assert gv is None  # v is not in the graph
+    np.testing.assert_array_equal(w.grad.numpy(), [9.0, 9.0, 9.0])
+    with pytest.raises(RuntimeError, match="already used"):
+        tape.gradient(loss, [w])
+    with pydl.GradientTape(persistent=True) as tape:
+        loss = (w * 3.0).sum()
+    assert tape.gradient(loss, w).numpy().tolist() == [3.0, 3.0, 3.0]
+    assert tape.gradient(loss, w).numpy().tolist() == [3.0, 3.0, 3.0]
+    with pytest.raises(ValueError, match="requires grad"):
+        pydl.GradientTape().gradient(loss, [pydl.zeros(3)])

@@ -236,3 +236,183 @@ def test_errors_name_the_op_and_shapes():
               pydl.tensor(np.zeros(15)))
     with pytest.raises(ValueError, match=r"simple_rnn: the recurrent kernel must be \(units, 1 \* units\)"):
         F.simple_rnn(x, pydl.tensor(np.zeros((4, 5))), pydl.tensor(np.zeros((5, 4))))
+
+
+# ---------------------------------------------------------------- masks and recurrent dropout
+def np_masked(cell, v, mask=None, rdrop=None, zero_output=False, go_backwards=False, act="tanh", ract="sigmoid",
+              xdrop=None):
+    """The three cells step by step as Keras's backends (JAX / NumPy) run them with a mask: at a masked
+    step the states keep their values and the output is the carried h (or 0 with zero_output);
+    recurrent dropout: gate q multiplies h_{s-1} by its own mask before U_q (Keras's implementation 1);
+    xdrop (batch, gates * features): gate q multiplies x_t by its own mask before W_q."""
+    x, w, u, b = v["x"], v["w"], v["u"], v["b"]
+    B, T, _ = x.shape
+    n = u.shape[0]
+    G = w.shape[1] // n
+    h = np.zeros((B, n)) if v["h0"] is None else v["h0"].copy()
+    c = np.zeros((B, n)) if v.get("c0") is None else v["c0"].copy()
+    m = np.ones((B, T), bool) if mask is None else np.asarray(mask, bool)
+    rd = np.ones((B, G * n)) if rdrop is None else rdrop
+    nf = x.shape[2]
+    xd = np.ones((B, G * nf)) if xdrop is None else xdrop
+    out = []
+    for s in range(T):
+        t = T - 1 - s if go_backwards else s
+        xw = np.concatenate([(x[:, t] * xd[:, q * nf:(q + 1) * nf]) @ w[:, q * n:(q + 1) * n] for q in range(G)],
+                            axis=1)
+        rec = np.concatenate([(h * rd[:, q * n:(q + 1) * n]) @ u[:, q * n:(q + 1) * n] for q in range(G)], axis=1)
+        if cell == "simple":
+            hn, cn = ACTS[act](xw + rec + (0 if b is None else b)), c
+        elif cell == "lstm":
+            z = xw + rec + (0 if b is None else b)
+            i, f, g, o = (ACTS[ract](z[:, :n]), ACTS[ract](z[:, n:2 * n]), ACTS[act](z[:, 2 * n:3 * n]),
+                          ACTS[ract](z[:, 3 * n:]))
+            cn = f * c + i * g
+            hn = o * ACTS[act](cn)
+        else:
+            bi, br = (0, 0) if b is None else (b[0], b[1])
+            mx, mi = xw + bi, rec + br
+            zg = ACTS[ract](mx[:, :n] + mi[:, :n])
+            r = ACTS[ract](mx[:, n:2 * n] + mi[:, n:2 * n])
+            hh = ACTS[act](mx[:, 2 * n:] + r * mi[:, 2 * n:])
+            hn, cn = zg * h + (1 - zg) * hh, c  # the update uses the undropped h_{s-1}
+        keep = m[:, t][:, None]
+        h, c = np.where(keep, hn, h), np.where(keep, cn, c)
+        out.append(np.where(keep, h, 0.0) if zero_output else h)
+    res = (np.stack(out, 1), h)
+    return res + ((c,) if cell == "lstm" else ())
+
+
+def rand_mask(B, T, seed):
+    m = np.random.default_rng(seed).random((B, T)) > 0.4
+    m[0, :2] = False  # leading masked steps (pre-padding), carried from the initial state
+    m[-1, -2:] = False  # trailing masked steps (post-padding)
+    return m
+
+
+def rand_rdrop(B, GU, seed, p=0.3):
+    return (np.random.default_rng(seed).random((B, GU)) >= p) / (1 - p)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("go_backwards, zero_output, dropped, init", [
+    (False, False, False, True), (True, False, False, False), (False, True, False, True),
+    (True, True, True, True), (False, False, True, False)])
+def test_masked_forward_matches_numpy(cell, go_backwards, zero_output, dropped, init, backend):
+    B, T, I, U = 3, 6, 4, 5
+    v = make(cell, B, T, I, U, True, init, seed=21)
+    mask = rand_mask(B, T, 3)
+    G = {"simple": 1, "lstm": 4, "gru": 3}[cell]
+    rdrop = rand_rdrop(B, G * U, 4) if dropped else None
+    expected = np_masked(cell, v, mask, rdrop, zero_output, go_backwards)
+    for dtype, tol in ((pydl.float64, 1e-12), (pydl.float32, 1e-5)):
+        got, _ = run(cell, v, dtype, go_backwards=go_backwards, mask=mask, recurrent_dropout=rdrop,
+                     zero_output_for_mask=zero_output)
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            np.testing.assert_allclose(g.numpy(), e, rtol=tol, atol=tol)
+
+
+def test_mask_semantics_by_hand():
+    # one sample, one unit: the masked step 1 repeats the state after step 0, the last h is that state
+    v = make("simple", 1, 3, 2, 1, True, True, seed=8)
+    mask = np.array([[True, False, True]])
+    (seq, last), _ = run("simple", v, mask=mask)
+    s = seq.numpy()[0, :, 0]
+    h0 = v["h0"][0, 0]
+    h1 = np.tanh(v["x"][0, 0] @ v["w"][:, 0] + h0 * v["u"][0, 0] + v["b"][0])
+    h3 = np.tanh(v["x"][0, 2] @ v["w"][:, 0] + h1 * v["u"][0, 0] + v["b"][0])
+    np.testing.assert_allclose(s, [h1, h1, h3], rtol=1e-14)
+    assert last.numpy()[0, 0] == pytest.approx(h3, rel=1e-14)
+    # every step masked: the sequence holds h0 throughout (0 with zero_output_for_mask), the last h is h0
+    (seq, last), _ = run("simple", v, mask=np.zeros((1, 3), bool))
+    np.testing.assert_allclose(seq.numpy()[0, :, 0], [h0] * 3, rtol=0)
+    (seq, last), _ = run("simple", v, mask=np.zeros((1, 3)), zero_output_for_mask=True)
+    np.testing.assert_array_equal(seq.numpy(), 0)
+    assert last.numpy()[0, 0] == h0
+
+
+def test_all_ones_mask_changes_nothing():
+    for cell in CELLS:
+        v = make(cell, 2, 4, 3, 3, seed=12)
+        plain, _ = run(cell, v)
+        masked, _ = run(cell, v, mask=np.ones((2, 4)))
+        for a, b in zip(plain, masked):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("cell, which", [(c, w) for c in CELLS for w in ("sequence", "last_h")] + [("lstm", "last_c")])
+@pytest.mark.parametrize("go_backwards, zero_output, dropped", [(False, False, False), (True, True, False),
+                                                                (False, False, True), (True, False, True)])
+def test_gradcheck_with_masks(cell, which, go_backwards, zero_output, dropped, backend):
+    B, T, U = 3, 5, 3
+    v = make(cell, B, T, 2, U, seed=6)
+    names = [k for k in ("x", "w", "u", "b", "h0", "c0") if v[k] is not None]
+    ts = [pydl.tensor(v[k], dtype=pydl.float64, requires_grad=True) for k in names]
+    mask = rand_mask(B, T, 9)
+    G = {"simple": 1, "lstm": 4, "gru": 3}[cell]
+    rdrop = rand_rdrop(B, G * U, 10) if dropped else None
+    out_index = {"sequence": 0, "last_h": 1, "last_c": 2}[which]
+    kw = dict(go_backwards=go_backwards, mask=mask, recurrent_dropout=rdrop, zero_output_for_mask=zero_output)
+
+    def fn(*args):
+        d = dict(zip(names, args))
+        if cell == "simple":
+            outs = F.simple_rnn(d["x"], d["w"], d["u"], d["b"], d["h0"], **kw)
+        elif cell == "lstm":
+            outs = F.lstm(d["x"], d["w"], d["u"], d["b"], (d["h0"], d["c0"]), **kw)
+        else:
+            outs = F.gru(d["x"], d["w"], d["u"], d["b"], d["h0"], **kw)
+        return outs[out_index]
+
+    result = gradcheck(fn, ts)
+    assert result, result
+
+
+def test_masked_steps_pass_the_gradient_through():
+    # a loss on the last h alone: x at a masked step gets no gradient, and the steps before it do
+    v = make("lstm", 1, 5, 2, 3, seed=13)
+    mask = np.array([[True, True, False, False, True]])
+    (seq, h, c), t = run("lstm", v, requires_grad=True, mask=mask)
+    h.sum().backward()
+    gx = np.abs(t["x"].grad.numpy()[0]).sum(axis=1)
+    assert gx[2] == 0 and gx[3] == 0
+    assert gx[0] > 0 and gx[1] > 0 and gx[4] > 0
+    # the same as running the kept steps alone
+    kept = dict(v, x=v["x"][:, [0, 1, 4]].copy())
+    (seq2, h2, c2), t2 = run("lstm", kept, requires_grad=True)
+    h2.sum().backward()
+    np.testing.assert_allclose(h.detach().numpy(), h2.detach().numpy(), rtol=1e-14)
+    np.testing.assert_allclose(t["u"].grad.numpy(), t2["u"].grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(t["h0"].grad.numpy(), t2["h0"].grad.numpy(), rtol=1e-12)
+
+
+def test_backends_agree_with_masks_and_dropout():
+    for cell in CELLS:
+        grads = {}
+        for backend in ("reference", "fast"):
+            pydl.set_backend(backend)
+            B, T, U = 4, 6, 5
+            v = make(cell, B, T, 3, U, seed=14)
+            G = {"simple": 1, "lstm": 4, "gru": 3}[cell]
+            outs, t = run(cell, v, requires_grad=True, mask=rand_mask(B, T, 1), recurrent_dropout=rand_rdrop(B, G * U, 2))
+            loss = sum((o * pydl.tensor(np.random.default_rng(k).standard_normal(tuple(o.shape)))).sum()
+                       for k, o in enumerate(outs))
+            loss.backward()
+            grads[backend] = [t[k].grad.numpy() for k in ("x", "w", "u", "b", "h0") + (("c0",) if cell == "lstm" else ())]
+        pydl.set_backend("fast")
+        for r, f in zip(grads["reference"], grads["fast"]):
+            np.testing.assert_allclose(f, r, rtol=1e-11, atol=1e-12)
+
+
+def test_mask_and_dropout_errors():
+    v = make("gru", 2, 3, 4, 5)
+    x, w, u, b = (pydl.tensor(v[k]) for k in ("x", "w", "u", "b"))
+    with pytest.raises(ValueError, match=r"gru: the mask must have shape \(batch, time\) = \(2, 3\).*got \(3, 2\)"):
+        F.gru(x, w, u, b, mask=np.ones((3, 2), bool))
+    with pytest.raises(ValueError, match="gru: the mask must hold only True/False or 0/1"):
+        F.gru(x, w, u, b, mask=np.full((2, 3), 0.5))
+    with pytest.raises(ValueError, match=r"gru: the recurrent dropout mask must have shape \(batch, 3 \* units\) = \(2, 15\)"):
+        F.gru(x, w, u, b, recurrent_dropout=np.ones((2, 5)))
+    with pytest.raises(TypeError, match="gru: zero_output_for_mask must be a bool"):
+        F.gru(x, w, u, b, zero_output_for_mask=1)

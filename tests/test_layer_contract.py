@@ -56,6 +56,7 @@ TABLE = {
     "Dense": Row(lambda **k: L.Dense(3, activation="tanh", **k), (5,), (3,), 18),
     "Activation": Row(lambda **k: L.Activation("sigmoid", **k), (2, 3), (2, 3), 0),
     "LeakyReLU": Row(lambda **k: L.LeakyReLU(0.1, **k), (2, 3), (2, 3), 0),
+    "MaskingNoise": Row(lambda **k: L.MaskingNoise(0.3, seed=0, **k), (6,), (6,), 0),
     "Dropout": Row(lambda **k: L.Dropout(0.5, **k), (6,), (6,), 0),
     "Flatten": Row(lambda **k: L.Flatten(**k), (2, 3, 2), (12,), 0),
     "Reshape": Row(lambda **k: L.Reshape((3, 4), **k), (2, 6), (3, 4), 0),

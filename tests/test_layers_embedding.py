@@ -66,3 +66,59 @@ def test_bad_ids_raise_naming_the_layer():
         model.fit(np.array([[1, 2, 7]]), np.zeros((1, 1)), verbose=0)
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_int64_tensor_ids_work_directly_and_match_numpy_ids():
+    emb = L.Embedding(7, 3)
+    ids = np.array([[6, 0, 6], [2, 6, 0]])
+    a = emb(ids)
+    b = emb(pydl.tensor(ids))
+    assert pydl.tensor(ids).dtype == pydl.int64
+    w = emb.get_weights()[0]
+    np.testing.assert_array_equal(b.detach().numpy(), w[ids])
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    # whole floats, as a tensor too
+    np.testing.assert_array_equal(emb(pydl.tensor(ids.astype(np.float32))).detach().numpy(), w[ids])
+    with pytest.raises(ValueError, match="token id 7 is outside \\[0, 7\\)"):
+        emb(pydl.tensor([[1, 7]]))
+    with pytest.raises(ValueError, match="token id -2 is outside"):
+        emb(pydl.tensor([[-2, 1]]))  # never wrapped to row 5
+    with pytest.raises(ValueError, match="integer token ids, got 0.5"):
+        emb(pydl.tensor([[0.5, 1.0]]))
+
+
+def test_repeated_ids_accumulate_and_unused_rows_get_exactly_zero():
+    emb = L.Embedding(6, 2)
+    ids = pydl.tensor([[5, 5, 5, 1]])
+    y = emb(ids)
+    gy = np.arange(8, dtype=np.float32).reshape(1, 4, 2) + 1
+    y.backward(pydl.tensor(gy))
+    g = emb.embeddings.grad.numpy()
+    want = np.zeros((6, 2), np.float32)
+    want[5] = gy[0, 0] + gy[0, 1] + gy[0, 2]
+    want[1] = gy[0, 3]
+    np.testing.assert_array_equal(g, want)
+    assert (g[[0, 2, 3, 4]] == 0).all()
+
+
+def test_embedding_gradient_float64_gradcheck():
+    emb = L.Embedding(5, 3, dtype="float64")
+    ids = pydl.tensor([[0, 4, 4], [2, 0, 1]])
+    emb(ids)  # build
+    w = pydl.tensor(emb.get_weights()[0], dtype=pydl.float64, requires_grad=True)
+
+    def f(weight):
+        emb.embeddings = weight
+        return emb.call(ids).tanh()
+    assert pydl.utils.gradcheck(f, [w])
+
+
+def test_a_large_vocabulary_does_not_build_a_one_hot():
+    # 200 000 x 8 ids: a one-hot would hold 64 x 200 000 floats per call; the gather touches 64 rows
+    emb = L.Embedding(200_000, 8)
+    ids = np.random.default_rng(0).integers(0, 200_000, (4, 16))
+    y = emb(ids)
+    y.sum().backward()
+    g = emb.embeddings.grad.numpy()
+    counts = np.bincount(ids.reshape(-1), minlength=200_000).astype(np.float32)
+    np.testing.assert_array_equal(g, np.repeat(counts[:, None], 8, axis=1))

@@ -208,3 +208,18 @@ def test_geometric_layers_take_channels_last_images(make):
     assert y_last.shape == x.shape
     np.testing.assert_array_equal(y_last, y_first.transpose(0, 2, 3, 1))
     assert not np.array_equal(y_last, x)
+
+
+def test_masking_noise_zeroes_a_fraction_in_training_only():
+    from pydl.layers import MaskingNoise
+    x = np.random.default_rng(0).uniform(0.5, 1.0, (200, 50)).astype(np.float32)
+    layer = MaskingNoise(0.3, seed=1)
+    np.testing.assert_array_equal(layer(x, training=False).numpy(), x)
+    out = layer(x, training=True).numpy()
+    zero = out == 0
+    assert abs(zero.mean() - 0.3) < 0.02  # 10000 values: standard error 0.005
+    np.testing.assert_array_equal(out[~zero], x[~zero])  # kept values are not rescaled
+    again = MaskingNoise(0.3, seed=1)(x, training=True).numpy()
+    np.testing.assert_array_equal(again, out)
+    with pytest.raises(ValueError, match="rate"):
+        MaskingNoise(1.5)

@@ -1,7 +1,8 @@
 """pydl.layers.SimpleRNN / LSTM / GRU: Keras's weight shapes, gate orders and defaults (orthogonal
 recurrent kernel, unit_forget_bias), weights set in Keras's layout give a NumPy transcription of
 Keras's equations, return_sequences / return_state / go_backwards, arguments not implemented raise,
-config and save/load round trips, a stacked LSTM trains in a Sequential, a functional model uses
+config and save/load round trips, masks, dropout and recurrent_dropout (training only, fixed over
+time, seeded), stateful with reset_states, a stacked LSTM trains in a Sequential, a functional model uses
 return_state, and bad input names the layer."""
 import numpy as np
 import pytest
@@ -108,9 +109,9 @@ def test_bad_input_names_the_layer_before_any_weight_exists():
 
 
 @pytest.mark.parametrize("cls, kwargs, error", [
-    (LSTM, {"dropout": 0.2}, NotImplementedError),
-    (GRU, {"recurrent_dropout": 0.1}, NotImplementedError),
-    (SimpleRNN, {"stateful": True}, NotImplementedError),
+    (GRU, {"recurrent_dropout": 1.0}, ValueError),
+    (SimpleRNN, {"stateful": 1}, TypeError),
+    (SimpleRNN, {"zero_output_for_mask": None}, TypeError),
     (GRU, {"reset_after": False}, NotImplementedError),
     (LSTM, {"kernel_constraint": "max_norm"}, NotImplementedError),
     (LSTM, {"use_cudnn": True}, NotImplementedError),
@@ -254,3 +255,220 @@ def test_encoder_decoder_with_initial_state_trains_and_saves(tmp_path):
     model.save(path)
     np.testing.assert_allclose(load_model(path).predict([xe, xd], verbose=0), model.predict([xe, xd], verbose=0),
                                rtol=1e-6)
+
+
+# ---------------------------------------------------------------- masks, dropout, stateful (issue 9)
+from test_functional_rnn import np_masked  # noqa: E402
+
+
+def _weights64(layer):
+    return [w.astype(np.float64) for w in layer.get_weights()]
+
+
+def _np_values(cls, layer, x, h0=None, c0=None):
+    k, u, b = _weights64(layer)
+    return dict(x=x.astype(np.float64), w=k, u=u, b=b, h0=h0, c0=c0)
+
+
+CELL = {SimpleRNN: "simple", LSTM: "lstm", GRU: "gru"}
+
+
+@pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
+@pytest.mark.parametrize("go_backwards, zero_output", [(False, False), (True, False), (False, True), (True, True)])
+def test_mask_gives_keras_semantics(cls, go_backwards, zero_output):
+    x = _seq((3, 5, 2), seed=4)
+    mask = np.array([[1, 1, 1, 0, 0], [0, 0, 1, 1, 1], [1, 0, 1, 0, 1]], dtype=bool)
+    layer = cls(4, return_sequences=True, return_state=True, go_backwards=go_backwards,
+                zero_output_for_mask=zero_output, dtype="float64")
+    seq, *states = layer(x, mask=mask)
+    want = np_masked(CELL[cls], _np_values(cls, layer, x), mask, None, zero_output, go_backwards)
+    np.testing.assert_allclose(seq.detach().numpy(), want[0], rtol=1e-12, atol=1e-12)
+    for got, w in zip(states, want[1:]):
+        np.testing.assert_allclose(got.detach().numpy(), w, rtol=1e-12, atol=1e-12)
+    # without return_sequences: Keras returns the sequence's last step (the last state, or 0 when
+    # zero_output_for_mask and that step is masked)
+    last = cls(4, go_backwards=go_backwards, zero_output_for_mask=zero_output, dtype="float64")
+    last(x)
+    last.set_weights(layer.get_weights())
+    np.testing.assert_allclose(last(x, mask=mask).detach().numpy(), want[0][:, -1], rtol=1e-12, atol=1e-12)
+
+
+def test_masked_padding_gives_the_unpadded_result():
+    # post-padding with a mask: the last state is that of the unpadded sequence
+    x = _seq((1, 6, 3), seed=5)
+    layer = LSTM(3, dtype="float64")
+    short = layer(x[:, :4]).detach().numpy()
+    padded = np.concatenate([x[:, :4], np.full((1, 2, 3), 7.0, np.float32)], axis=1)
+    np.testing.assert_allclose(layer(padded, mask=np.array([[1, 1, 1, 1, 0, 0]])).detach().numpy(), short, rtol=1e-12)
+    assert not np.allclose(layer(padded).detach().numpy(), short)
+
+
+def test_dropout_only_in_training_and_fixed_over_time():
+    x = np.ones((4, 6, 3), np.float32)
+    layer = SimpleRNN(5, dropout=0.5, return_sequences=True, dtype="float64")
+    plain = layer(x).detach().numpy()
+    np.testing.assert_array_equal(layer(x, training=False).detach().numpy(), plain)  # inference: no dropout
+    pydl.manual_seed(3)
+    dropped = layer(x, training=True).detach().numpy()
+    assert not np.allclose(dropped, plain)
+    # the same input mask at every step: running the NumPy SimpleRNN on x * m for one m (batch,
+    # features) in {0, 2} reproduces the training output; find m from the first step
+    k, u, b = _weights64(layer)
+    cands = [np.array(bits, float) * 2 for bits in np.ndindex(2, 2, 2)]
+    for n in range(4):
+        first = [np.tanh(c @ k + b) for c in cands]
+        m = cands[int(np.argmin([np.abs(f - dropped[n, 0]).max() for f in first]))]
+        want, _ = np_simple_rnn((x[n:n + 1] * m).astype(np.float64), k, u, b, None)
+        np.testing.assert_allclose(dropped[n], want[0], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
+def test_recurrent_dropout_only_in_training_and_seeded(cls):
+    x = _seq((3, 5, 2), seed=6)
+    layer = cls(4, recurrent_dropout=0.4, dropout=0.3, return_sequences=True)
+    plain = layer(x).detach().numpy()
+    pydl.manual_seed(11)
+    a = layer(x, training=True).detach().numpy()
+    b = layer(x, training=True).detach().numpy()
+    pydl.manual_seed(11)
+    a2 = layer(x, training=True).detach().numpy()
+    assert not np.allclose(a, plain) and not np.allclose(a, b)  # a new mask at every call
+    np.testing.assert_array_equal(a, a2)  # same seed, same masks
+    # seed=: the layer's own generator, repeatable whatever pydl's generator does
+    s1, s2 = cls(4, recurrent_dropout=0.4, seed=7), cls(4, recurrent_dropout=0.4, seed=7)
+    s1(x)
+    s2(x)
+    s2.set_weights(s1.get_weights())
+    pydl.manual_seed(1)
+    r1 = s1(x, training=True).detach().numpy()
+    pydl.manual_seed(2)
+    np.testing.assert_array_equal(s2(x, training=True).detach().numpy(), r1)
+
+
+@pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
+def test_recurrent_dropout_mask_is_per_gate_and_fixed_over_time(cls):
+    # with seed=, the masks are documented to come from numpy's default_rng(seed): the first training
+    # call draws keep = (uniform (batch, gates * units) >= rate) / (1 - rate), one mask per gate, and
+    # the NumPy cells run with that mask at every step give the layer's output
+    x = _seq((2, 4, 3), seed=8)
+    layer = cls(3, recurrent_dropout=0.5, seed=5, return_sequences=True, dtype="float64")
+    layer(x)
+    got = layer(x, training=True).detach().numpy()
+    G = {SimpleRNN: 1, LSTM: 4, GRU: 3}[cls]
+    keep = (np.random.default_rng(5).random((2, G * 3)) >= 0.5) / 0.5
+    assert 0 < keep.mean() < 2  # some units dropped, some kept
+    want = np_masked(CELL[cls], _np_values(cls, layer, x), None, keep)
+    np.testing.assert_allclose(got, want[0], rtol=1e-12, atol=1e-12)
+    # one mask for all gates would give another result (Keras's per-gate masks are what is used)
+    if G > 1:
+        one = np.tile(keep[:, :3], (1, G))
+        assert not np.allclose(got, np_masked(CELL[cls], _np_values(cls, layer, x), None, one)[0])
+
+
+@pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
+def test_dropout_with_recurrent_dropout_is_per_gate_as_keras(cls):
+    # Keras 3: recurrent_dropout makes LSTM/GRU use implementation 1, so dropout is one input mask per
+    # gate too (SimpleRNN: one of each). With seed=, the masks are drawn from default_rng(seed) in the
+    # documented order: the input masks (batch, features), one per gate, then the recurrent ones.
+    x = _seq((2, 4, 3), seed=15)
+    layer = cls(3, dropout=0.4, recurrent_dropout=0.5, seed=9, return_sequences=True, dtype="float64")
+    layer(x)
+    got = layer(x, training=True).detach().numpy()
+    G = {SimpleRNN: 1, LSTM: 4, GRU: 3}[cls]
+    rng = np.random.default_rng(9)
+    xdrop = np.concatenate([(rng.random((2, 3)) >= 0.4) / 0.6 for _ in range(G)], axis=1)
+    rdrop = (rng.random((2, G * 3)) >= 0.5) / 0.5
+    want = np_masked(CELL[cls], _np_values(cls, layer, x), None, rdrop, xdrop=xdrop)
+    np.testing.assert_allclose(got, want[0], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [LSTM, GRU])
+def test_gradient_through_per_gate_input_dropout(cls):
+    # the gate-stacked input and block-diagonal kernel keep the gradient exact: gradcheck of the input
+    # and every weight in training, the masks the same at every evaluation (the seeded generator rewound)
+    from pydl.utils import gradcheck
+    x = pydl.tensor(_seq((2, 3, 2), seed=16).astype(np.float64), dtype=pydl.float64, requires_grad=True)
+    layer = cls(2, dropout=0.3, recurrent_dropout=0.3, seed=3, dtype="float64")
+    layer(x.detach())
+    state = layer._rng.bit_generator.state
+
+    def fn(xx, *_):
+        layer._rng.bit_generator.state = state
+        return layer(xx, training=True)
+
+    res = gradcheck(fn, [x] + layer.trainable_weights)
+    assert res, res
+
+
+def test_fit_applies_dropout_and_predict_does_not():
+    pydl.manual_seed(0)
+    x = _seq((16, 5, 2), seed=9)
+    y = x.sum(axis=(1, 2)).reshape(-1, 1)
+    model = Sequential([Input((5, 2)), LSTM(4, dropout=0.5, recurrent_dropout=0.5), Dense(1)])
+    model.compile("adam", "mse")
+    before = model.predict(x, verbose=0)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), before)  # inference is deterministic
+    hist = model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert np.all(np.isfinite(hist.history["loss"]))
+    # fit runs the layer in training: with a zero learning rate nothing changes, yet the loss fit
+    # reports (dropout on) differs from evaluate's (dropout off) on the same single batch
+    frozen = Sequential([Input((5, 2)), LSTM(4, dropout=0.5, recurrent_dropout=0.5), Dense(1)])
+    frozen.compile(pydl.optimizers.SGD(learning_rate=0.0), "mse")
+    fit_loss = frozen.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0).history["loss"][0]
+    eval_loss = frozen.evaluate(x, y, batch_size=16, verbose=0)
+    eval_loss = eval_loss[0] if isinstance(eval_loss, (list, tuple)) else eval_loss
+    assert abs(fit_loss - eval_loss) > 1e-6 * abs(eval_loss)
+
+
+@pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
+def test_stateful_two_batches_equal_one_call_on_the_whole_sequence(cls):
+    x = _seq((3, 8, 2), seed=10)
+    whole = cls(4, return_sequences=True, dtype="float64")
+    full = whole(x).detach().numpy()
+    st = cls(4, return_sequences=True, stateful=True, return_state=True, dtype="float64")
+    st(x[:, :1])
+    st.set_weights(whole.get_weights())
+    st.reset_states()
+    first, *_ = st(x[:, :5])
+    second, *states = st(x[:, 5:])
+    np.testing.assert_allclose(np.concatenate([first.detach().numpy(), second.detach().numpy()], axis=1), full, rtol=1e-12)
+    np.testing.assert_allclose(states[0].detach().numpy(), full[:, -1], rtol=1e-12)
+    # reset_states: zeros again, so the second half alone starts from scratch
+    st.reset_states()
+    again, *_ = st(x[:, 5:])
+    np.testing.assert_allclose(again.detach().numpy(), whole(x[:, 5:]).detach().numpy(), rtol=1e-12)
+    # reset_states(states): start from given states
+    h = np.full((3, 4), 0.25)
+    init = [h, np.zeros((3, 4))] if cls is LSTM else [h]
+    st.reset_states(init)
+    given, *_ = st(x[:, 5:])
+    np.testing.assert_allclose(given.detach().numpy(), whole(x[:, 5:], initial_state=[pydl.tensor(a) for a in init]).detach().numpy(),
+                               rtol=1e-12)
+
+
+def test_stateful_needs_a_fixed_batch_size():
+    layer = SimpleRNN(2, stateful=True)
+    layer(_seq((4, 3, 1)))
+    with pytest.raises(ValueError, match=r"stateful=True carries the states of 4 samples.*got a batch of 3"):
+        layer(_seq((3, 3, 1)))
+    with pytest.raises(ValueError, match=r"each state must have shape \(batch, 2\)"):
+        layer.reset_states([np.zeros((4, 3))])
+    with pytest.raises(AttributeError, match="reset_states\\(\\) is for stateful=True layers"):
+        SimpleRNN(2).reset_states()
+
+
+def test_stateful_does_not_backpropagate_into_the_previous_batch():
+    x = _seq((2, 4, 2), seed=12)
+    layer = LSTM(3, stateful=True)
+    layer(pydl.tensor(x)).sum().backward()
+    xt = pydl.tensor(x, requires_grad=True)
+    layer(xt).sum().backward()  # a second graph: the carried states are constants
+    assert np.all(np.isfinite(xt.grad.numpy()))
+
+
+def test_config_round_trip_keeps_the_new_arguments():
+    layer = GRU(3, dropout=0.1, recurrent_dropout=0.2, stateful=True, zero_output_for_mask=True, seed=4)
+    cfg = layer.get_config()
+    assert (cfg["dropout"], cfg["recurrent_dropout"], cfg["stateful"], cfg["zero_output_for_mask"], cfg["seed"]) == \
+        (0.1, 0.2, True, True, 4)
+    assert GRU.from_config(cfg).get_config() == cfg

@@ -6,12 +6,15 @@ import pydl
 
 
 def test_tensor_from_data_copies_and_defaults_to_float32():
+    # integers make int64 tensors, as PyTorch (issue 9); floats default to float32
     a = np.array([[1, 2], [3, 4]], dtype=np.int64)
     t = pydl.tensor(a)
-    assert t.dtype == pydl.float32 and t.shape == (2, 2) and t.ndim == 2 and t.size == 4
+    assert t.dtype == pydl.int64 and t.shape == (2, 2) and t.ndim == 2 and t.size == 4
     np.testing.assert_array_equal(t.numpy(), a)
     a[0, 0] = 100
     assert t.numpy()[0, 0] == 1  # a copy
+    t = pydl.tensor(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    assert t.dtype == pydl.float32
     assert pydl.tensor([1.0, 2.0], dtype=pydl.float64).dtype == pydl.float64
     assert pydl.tensor(3.5).shape == ()
     assert pydl.tensor(3.5).item() == 3.5
@@ -136,7 +139,8 @@ def test_as_tensor():
     a[0] = 9
     assert t.numpy()[0] == 9
     assert pydl.as_tensor(t)._same(t)
-    assert pydl.as_tensor([1, 2]).dtype == pydl.float32
+    assert pydl.as_tensor([1.0, 2]).dtype == pydl.float32
+    assert pydl.as_tensor([1, 2]).dtype == pydl.int64  # ints are int64, as PyTorch (issue 9)
     assert pydl.as_tensor(a, dtype=pydl.float64).dtype == pydl.float64
 
 

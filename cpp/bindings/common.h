@@ -57,4 +57,10 @@ void bind_rnn(py::module_& m);  // simple_rnn, lstm, gru (issue 9)
 void bind_metrics(py::module_& m);  // confusion_counts, top_k_hits (issue 11, metrics)
 void bind_rbm(py::module_& m);  // rbm_hidden, rbm_visible, rbm_cd, rbm_free_energy (issue 10)
 
+// issue 9, int64: the dtype pydl.tensor(data) infers (ints -> int64, else float32); index
+// arguments as int64 tensors (TypeError for anything else; IndexError when index_error).
+DType default_dtype_of(py::handle data);
+Tensor index_arg(py::handle obj, const char* op, const char* name, bool index_error = false);
+void bind_index(py::module_& m);  // take, gather, argmax, argmin
+
 }  // namespace pydl::bind

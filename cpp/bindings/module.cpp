@@ -30,4 +30,5 @@ PYBIND11_MODULE(_C, m) {
   pydl::bind::bind_rnn(m);  // simple_rnn, lstm, gru (issue 9)
   pydl::bind::bind_metrics(m);  // confusion_counts, top_k_hits (issue 11, metrics)
   pydl::bind::bind_rbm(m);  // restricted Boltzmann machine (issue 10)
+  pydl::bind::bind_index(m);  // take, gather, argmax, argmin (issue 9, int64)
 }

@@ -18,11 +18,39 @@ DType parse_dtype(py::handle obj, DType fallback) {
     dt = py::dtype::from_args(py::reinterpret_borrow<py::object>(obj));
   } catch (py::error_already_set&) {
     throw TypeError(msg("dtype: cannot understand ", std::string(py::str(obj)),
-                        " as a dtype; use pydl.float32 or pydl.float64"));
+                        " as a dtype; use pydl.float32, pydl.float64 or pydl.int64"));
   }
   if (dt.kind() == 'f' && dt.itemsize() == 4) return DType::Float32;
   if (dt.kind() == 'f' && dt.itemsize() == 8) return DType::Float64;
-  throw TypeError(msg("dtype: pydl tensors are float32 or float64, got ", std::string(py::str(obj))));
+  if (dt.kind() == 'i' && dt.itemsize() == 8) return DType::Int64;
+  throw TypeError(msg("dtype: pydl tensors are float32, float64 or int64, got ", std::string(py::str(obj))));
+}
+
+// The dtype pydl.tensor(data) gets without a dtype argument, as PyTorch's torch.tensor: a
+// tensor keeps its own; integers (a NumPy integer array of any width or sign, a Python int, a
+// list of ints) make int64; anything else (floats, bools, lists with a float) float32.
+DType default_dtype_of(py::handle data) {
+  if (py::isinstance<Tensor>(data)) return data.cast<Tensor>().dtype();
+  if (PyBool_Check(data.ptr())) return DType::Float32;
+  if (PyLong_Check(data.ptr())) return DType::Int64;
+  if (py::isinstance<py::array>(data)) {
+    const char k = py::reinterpret_borrow<py::array>(data).dtype().kind();
+    return k == 'i' || k == 'u' ? DType::Int64 : DType::Float32;
+  }
+  if (py::isinstance<py::list>(data) || py::isinstance<py::tuple>(data)) {
+    py::array arr;
+    try {
+      arr = py::array::ensure(data);
+    } catch (py::error_already_set&) {
+    }
+    if (arr) {
+      const char k = arr.dtype().kind();
+      if (k == 'i' || k == 'u') return DType::Int64;
+    }
+  }
+  // NumPy integer scalars (np.int64(3)) are ints too
+  if (py::isinstance(data, py::module_::import("numpy").attr("integer"))) return DType::Int64;
+  return DType::Float32;
 }
 
 Tensor tensor_from_data(py::handle data, DType dtype) {
@@ -37,6 +65,22 @@ Tensor tensor_from_data(py::handle data, DType dtype) {
   if (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b')
     throw TypeError(msg("tensor: cannot make a tensor from an array of dtype ", std::string(py::str(arr.dtype()))));
   Shape shape(arr.shape(), arr.shape() + arr.ndim());
+  if (dtype == DType::Int64) {
+    // what the C++ cast would make undefined (NaN, inf, beyond int64) is refused; the rest
+    // truncates toward zero, as PyTorch's torch.tensor([2.7], dtype=torch.long)
+    const py::module_ np = py::module_::import("numpy");
+    if (kind == 'f' && !np.attr("all")(np.attr("less")(np.attr("abs")(arr), 9.2233720368547758e18)).cast<bool>())
+      throw ValueError(msg("tensor: an array of shape ", shape_str(shape),
+                           " holds values no int64 can hold (NaN, inf or beyond +-2**63)"));
+    if (kind == 'u' && arr.dtype().itemsize() == 8 && arr.size() > 0 &&
+        np.attr("max")(arr).cast<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+      throw ValueError(msg("tensor: a uint64 array of shape ", shape_str(shape), " holds values beyond int64's range"));
+    Tensor t = Tensor::empty(shape, dtype);
+    auto c = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(arr);
+    if (!c) throw py::error_already_set();
+    if (t.numel()) std::memcpy(t.raw_data(), c.data(), t.numel() * sizeof(int64_t));
+    return t;
+  }
   Tensor t = Tensor::empty(shape, dtype);
   if (dtype == DType::Float32) {
     auto c = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(arr);
@@ -66,10 +110,11 @@ static bool may_self_overlap(const Shape& shape, const Shape& strides) {
 
 Tensor from_numpy_or_copy(py::array arr, bool copy_if_needed) {
   const py::dtype dt = arr.dtype();
-  if (dt.kind() != 'f' || (dt.itemsize() != 4 && dt.itemsize() != 8))
-    throw TypeError(msg("from_numpy: needs a float32 or float64 array, got ", std::string(py::str(dt)),
+  const bool is_int64 = dt.kind() == 'i' && dt.itemsize() == 8;
+  if (!is_int64 && (dt.kind() != 'f' || (dt.itemsize() != 4 && dt.itemsize() != 8)))
+    throw TypeError(msg("from_numpy: needs a float32, float64 or int64 array, got ", std::string(py::str(dt)),
                         "; convert with arr.astype(np.float32) or use pydl.tensor(arr) (which copies)"));
-  const DType dtype = dt.itemsize() == 4 ? DType::Float32 : DType::Float64;
+  const DType dtype = is_int64 ? DType::Int64 : dt.itemsize() == 4 ? DType::Float32 : DType::Float64;
   const int64_t isz = dt.itemsize();
   Shape shape(arr.shape(), arr.shape() + arr.ndim()), strides(arr.ndim(), 0);
   // A read-only array (a broadcast view, a read-only memory map) is copied: writing through
@@ -141,7 +186,8 @@ py::array to_numpy(const Tensor& t) {
   for (int64_t s : t.strides()) strides.push_back(static_cast<py::ssize_t>(s * static_cast<int64_t>(isz)));
   auto* keep = new std::shared_ptr<Storage>(t.storage());
   py::capsule base(keep, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
-  py::dtype dt = t.dtype() == DType::Float32 ? py::dtype::of<float>() : py::dtype::of<double>();
+  py::dtype dt = t.dtype() == DType::Float32 ? py::dtype::of<float>()
+                 : t.dtype() == DType::Int64 ? py::dtype::of<int64_t>() : py::dtype::of<double>();
   py::array arr(dt, shape, strides, t.raw_data(), base);
   if (export_read_only(t)) arr.attr("flags").attr("writeable") = false;
   return arr;
@@ -155,7 +201,8 @@ Tensor as_operand(py::handle obj, const Tensor& like) {
 }
 
 std::pair<Tensor, Tensor> promote(Tensor a, Tensor b) {
-  if (a.dtype() != b.dtype()) {
+  // int64 never promotes: the op refuses it, naming itself
+  if (a.dtype() != b.dtype() && is_floating(a.dtype()) && is_floating(b.dtype())) {
     // the casts are recorded ops: each input's gradient comes back in its own dtype
     if (a.dtype() == DType::Float32) a = ops::to_dtype(a, DType::Float64);
     else b = ops::to_dtype(b, DType::Float64);
@@ -226,9 +273,54 @@ Shape parse_shape(const py::args& args, const char* op) {
   }
 }
 
+// The one value of a one-element int64 tensor, exactly (Tensor::item goes through a double).
+static int64_t contiguous_value_int64(const Tensor& t) {
+  const int64_t* p = t.data<int64_t>();
+  return p[0];
+}
+
+// Index arguments (t[idx], take, gather): an int64 tensor as is; a NumPy integer array, a
+// Python int or a (nested) list of ints as a new int64 tensor; anything else raises TypeError
+// (t[float_array] too, as pydl's t[1.5] always has; NumPy says IndexError).
+Tensor index_arg(py::handle obj, const char* op, const char* name, bool index_error) {
+  auto fail = [&](const std::string& what) -> Tensor {
+    std::string m = msg(op, ": ", name, " must be integers (an int64 tensor, an integer array or a list of ints), got ", what);
+    if (index_error) throw IndexError(m);
+    throw TypeError(m);
+  };
+  if (py::isinstance<Tensor>(obj)) {
+    Tensor t = obj.cast<Tensor>();
+    if (t.dtype() != DType::Int64)
+      return fail(msg("a ", dtype_name(t.dtype()), " tensor of shape ", shape_str(t.shape()),
+                      " (convert with .to(pydl.int64))"));
+    return t;
+  }
+  if (PyBool_Check(obj.ptr())) return fail("a bool");
+  py::array arr;
+  try {
+    arr = py::array::ensure(obj);
+  } catch (py::error_already_set&) {
+  }
+  if (!arr) return fail(std::string(py::str(py::type::of(obj).attr("__name__"))));
+  const char k = arr.dtype().kind();
+  // an empty list is an empty index (NumPy makes it float64)
+  if (k == 'f' && arr.size() == 0 && !py::isinstance<py::array>(obj)) return Tensor::empty({0}, DType::Int64);
+  if (k != 'i' && k != 'u') return fail(msg("an array of dtype ", std::string(py::str(arr.dtype()))));
+  return tensor_from_data(arr, DType::Int64);
+}
+
+// Whether t[key] is integer-array indexing (an int64 tensor, an integer array, a list).
+static bool is_array_index(py::handle k) {
+  if (py::isinstance<Tensor>(k)) return k.cast<Tensor>().dtype() == DType::Int64 || k.cast<Tensor>().dim() > 0;
+  if (py::isinstance<py::array>(k)) return true;
+  return py::isinstance<py::list>(k);
+}
+
 // ---------------------------------------------------------------- indexing
 // t[key] for int, slice, None, Ellipsis and tuples of them, along the leading axes: a view.
 static Tensor index(const Tensor& t, py::handle key_in) {
+  // t[idx] with integer indices: rows along axis 0 (NumPy/PyTorch), a copy with a backward
+  if (is_array_index(key_in)) return ops::take(t, index_arg(key_in, "index", "indices"), 0, "index");
   py::tuple key = py::isinstance<py::tuple>(key_in) ? py::reinterpret_borrow<py::tuple>(key_in)
                                                      : py::make_tuple(key_in);
   int64_t consumed = 0, ellipses = 0;  // axes of t the key addresses; how many '...'
@@ -279,7 +371,8 @@ static Tensor index(const Tensor& t, py::handle key_in) {
       axis += t.dim() - consumed;
       t_axis += t.dim() - consumed;
     } else {
-      throw TypeError(msg("index: only integers, slices, None and ... can index a tensor (shape ",
+      throw TypeError(msg("index: only integers, slices, None and ... can index a tensor, or integer indices alone "
+                          "as t[idx] (shape ",
                           shape_str(t.shape()), "), got ", std::string(py::str(py::type::of(k)))));
     }
   }
@@ -291,11 +384,13 @@ void bind_tensor(py::module_& m) {
   py::enum_<DType>(m, "dtype", "The element type of a tensor")
       .value("float32", DType::Float32)
       .value("float64", DType::Float64)
+      .value("int64", DType::Int64)
       .def_property_readonly("itemsize", [](DType d) { return itemsize(d); })
       .def("__str__", [](DType d) { return std::string("pydl.") + dtype_name(d); })
       .def("__repr__", [](DType d) { return std::string("pydl.") + dtype_name(d); });
   m.attr("float32") = DType::Float32;
   m.attr("float64") = DType::Float64;
+  m.attr("int64") = DType::Int64;
 
   py::class_<Tensor> cls(m, "Tensor", py::buffer_protocol(), py::dynamic_attr());
   cls.def_buffer([](const Tensor& t) {
@@ -305,6 +400,7 @@ void bind_tensor(py::module_& m) {
     for (int64_t s : t.strides()) strides.push_back(static_cast<py::ssize_t>(s * static_cast<int64_t>(isz)));
     return py::buffer_info(t.raw_data(), static_cast<py::ssize_t>(isz),
                            t.dtype() == DType::Float32 ? py::format_descriptor<float>::format()
+                           : t.dtype() == DType::Int64 ? py::format_descriptor<int64_t>::format()
                                                        : py::format_descriptor<double>::format(),
                            t.dim(), std::vector<py::ssize_t>(t.shape().begin(), t.shape().end()), strides,
                            export_read_only(t));
@@ -327,7 +423,26 @@ void bind_tensor(py::module_& m) {
         if (t.dim() == 0) throw TypeError("len() of a 0-d tensor");
         return t.shape()[0];
       })
-      .def("item", &Tensor::item)
+      .def("item", [](const Tensor& t) -> py::object {
+        if (t.dtype() == DType::Int64) {
+          if (t.numel() != 1) t.item();  // its ValueError
+          return py::int_(contiguous_value_int64(t));
+        }
+        return py::float_(t.item());
+      })
+      .def("__int__", [](const Tensor& t) -> py::object {
+        if (t.dtype() == DType::Int64) {
+          if (t.numel() != 1) t.item();
+          return py::int_(contiguous_value_int64(t));
+        }
+        return py::int_(py::float_(t.item()));
+      })
+      .def("__index__", [](const Tensor& t) {
+        if (t.dtype() != DType::Int64 || t.numel() != 1)
+          throw TypeError(msg("index: only a one-element int64 tensor can be used as an index, got a ",
+                              dtype_name(t.dtype()), " tensor of shape ", shape_str(t.shape())));
+        return contiguous_value_int64(t);
+      })
       .def("numpy", &to_numpy,
            "A NumPy array sharing this tensor's memory. Refused for a tensor that requires grad (use "
            "t.detach().numpy()); read-only for a broadcast view and while a live graph saved it for backward")
@@ -431,6 +546,13 @@ void bind_tensor(py::module_& m) {
       .def("double", [](const Tensor& t) { return ops::to_dtype(t, DType::Float64); })
       .def("__getitem__", &index)
       .def("__setitem__", [](const Tensor& t, py::handle key, py::handle value) {
+        // t[idx] = v with integer indices would write into a copy, changing nothing
+        bool array_key = is_array_index(key);
+        if (py::isinstance<py::tuple>(key))
+          for (py::handle k : py::reinterpret_borrow<py::tuple>(key)) array_key = array_key || is_array_index(k);
+        if (array_key)
+          throw TypeError(msg("setitem: assignment through integer-array indices is not supported (shape ",
+                              shape_str(t.shape()), "); build the result with pydl.where or pydl.concatenate"));
         Tensor region = index(t, key);
         ops::copy_(region, as_operand(value, t));
       });
@@ -511,7 +633,7 @@ void bind_tensor(py::module_& m) {
 
   // ---- creation
   m.def("tensor", [](py::object data, py::object dtype, bool requires_grad) {
-          DType d = parse_dtype(dtype, py::isinstance<Tensor>(data) ? data.cast<Tensor>().dtype() : DType::Float32);
+          DType d = parse_dtype(dtype, default_dtype_of(data));
           Tensor t = tensor_from_data(data, d);
           t.set_requires_grad(requires_grad);
           return t;
@@ -573,6 +695,7 @@ void bind_tensor(py::module_& m) {
           for (int64_t i = 0; i < t.numel(); ++i) {
             double v = lo + static_cast<double>(i) * step;
             if (t.dtype() == DType::Float32) t.data<float>()[i] = static_cast<float>(v);
+            else if (t.dtype() == DType::Int64) t.data<int64_t>()[i] = static_cast<int64_t>(std::llround(v));
             else t.data<double>()[i] = v;
           }
           return t;
@@ -586,6 +709,7 @@ void bind_tensor(py::module_& m) {
           Tensor t = Tensor::zeros({n, cols}, parse_dtype(dtype));
           for (int64_t i = 0; i < std::min(n, cols); ++i) {
             if (t.dtype() == DType::Float32) t.data<float>()[i * cols + i] = 1.0f;
+            else if (t.dtype() == DType::Int64) t.data<int64_t>()[i * cols + i] = 1;
             else t.data<double>()[i * cols + i] = 1.0;
           }
           return t;

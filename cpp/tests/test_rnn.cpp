@@ -1,5 +1,5 @@
 // Recurrent kernels: fast against reference (forward and backward, every cell, bias or none,
-// initial states or none, go_backwards, float and double), one step of each cell against values
+// initial states or none, go_backwards, masks, recurrent dropout, float and double), one step of each cell against values
 // worked out by hand, and the reference backward against central differences of a scalar loss.
 #include "check.h"
 #include "kernels/rnn.h"
@@ -32,8 +32,8 @@ T* ptr(std::vector<T>& v) { return v.empty() ? nullptr : v.data(); }
 template <typename T>
 struct Case {
   RnnGeom g;
-  std::vector<T> x, w, u, b, h0, c0, hs, cs, gates, extra, dhs, dhl, dcl;
-  Case(RnnGeom geom, bool bias, bool init) : g(geom) {
+  std::vector<T> x, w, u, b, h0, c0, mask, rdrop, hs, cs, gates, extra, dhs, dhl, dcl;
+  Case(RnnGeom geom, bool bias, bool init, bool masked = false, bool dropped = false) : g(geom) {
     const int64_t GU = g.G() * g.U, BTU = g.B * g.T * g.U;
     const bool lstm = g.cell == RnnCell::LSTM;
     x = randn<T>(g.B * g.T * g.I, 1.0);
@@ -42,6 +42,11 @@ struct Case {
     if (bias) b = randn<T>((g.cell == RnnCell::GRU ? 2 : 1) * GU);
     if (init) h0 = randn<T>(g.B * g.U);
     if (init && lstm) c0 = randn<T>(g.B * g.U);
+    // about a third of the steps masked; dropout p = 0.25 kept units scaled by 1 / 0.75
+    if (masked)
+      for (int64_t k = 0; k < g.B * g.T; ++k) mask.push_back(pick(0, 2) == 0 ? T(0) : T(1));
+    if (dropped)
+      for (int64_t k = 0; k < g.B * GU; ++k) rdrop.push_back(pick(0, 3) == 0 ? T(0) : T(1) / T(0.75));
     hs.assign(BTU, T(0));
     if (lstm) cs.assign(BTU, T(0));
     gates.assign(g.B * g.T * GU, T(0));
@@ -52,11 +57,11 @@ struct Case {
   }
   void forward(bool fast) {
     if (fast)
-      rnn_forward_fast<T>(g, x.data(), w.data(), u.data(), ptr(b), ptr(h0), ptr(c0), hs.data(), ptr(cs),
-                          gates.data(), ptr(extra));
+      rnn_forward_fast<T>(g, x.data(), w.data(), u.data(), ptr(b), ptr(h0), ptr(c0), ptr(mask), ptr(rdrop),
+                          hs.data(), ptr(cs), gates.data(), ptr(extra));
     else
-      rnn_forward_reference<T>(g, x.data(), w.data(), u.data(), ptr(b), ptr(h0), ptr(c0), hs.data(), ptr(cs),
-                               gates.data(), ptr(extra));
+      rnn_forward_reference<T>(g, x.data(), w.data(), u.data(), ptr(b), ptr(h0), ptr(c0), ptr(mask), ptr(rdrop),
+                               hs.data(), ptr(cs), gates.data(), ptr(extra));
   }
   // dx, dw, du, db, dh0, dc0 concatenated
   std::vector<std::vector<T>> backward(bool fast) {
@@ -65,7 +70,7 @@ struct Case {
                                   std::vector<T>(u.size()),  std::vector<T>((g.cell == RnnCell::GRU ? 2 : 1) * GU),
                                   std::vector<T>(g.B * g.U), std::vector<T>(g.B * g.U)};
     auto f = fast ? rnn_backward_fast<T> : rnn_backward_reference<T>;
-    f(g, x.data(), w.data(), u.data(), ptr(h0), ptr(c0), hs.data(), ptr(cs), gates.data(), ptr(extra), dhs.data(),
+    f(g, x.data(), w.data(), u.data(), ptr(h0), ptr(c0), ptr(mask), ptr(rdrop), hs.data(), ptr(cs), gates.data(), ptr(extra), dhs.data(),
       dhl.data(), ptr(dcl), r[0].data(), r[1].data(), r[2].data(), r[3].data(), r[4].data(), r[5].data());
     return r;
   }
@@ -99,15 +104,22 @@ void fast_matches_reference(RnnCell cell, double tol) {
     if (trial == 30) {  // large enough for the fast kernels' OpenMP passes (B * U * gates >= 2^14)
       g.B = 48, g.T = 3, g.I = 5, g.U = cell == RnnCell::Simple ? 350 : 120;
     }
-    Case<T> c(g, pick(0, 3) > 0, pick(0, 1) == 1);
+    Case<T> c(g, pick(0, 3) > 0, pick(0, 1) == 1, pick(0, 1) == 1, pick(0, 2) == 0);
     c.forward(false);
     auto hs = c.hs, cs = c.cs, gates = c.gates, extra = c.extra;
+    // gates and extras at masked steps are never read: compare them only where the step is kept
+    auto kept = [&](size_t k, int64_t width) {
+      const int64_t n = int64_t(k) / (g.T * width), s = (int64_t(k) / width) % g.T;
+      return g.keep(ptr(c.mask), n, s);
+    };
     auto ref = c.backward(false);
     c.forward(true);
     for (size_t k = 0; k < hs.size(); ++k) CHECK_CLOSE(c.hs[k], hs[k], tol);
     for (size_t k = 0; k < cs.size(); ++k) CHECK_CLOSE(c.cs[k], cs[k], tol);
-    for (size_t k = 0; k < gates.size(); ++k) CHECK_CLOSE(c.gates[k], gates[k], tol);
-    for (size_t k = 0; k < extra.size(); ++k) CHECK_CLOSE(c.extra[k], extra[k], tol);
+    for (size_t k = 0; k < gates.size(); ++k)
+      if (kept(k, g.G() * g.U)) CHECK_CLOSE(c.gates[k], gates[k], tol);
+    for (size_t k = 0; k < extra.size(); ++k)
+      if (kept(k, g.U)) CHECK_CLOSE(c.extra[k], extra[k], tol);
     auto fast = c.backward(true);
     // Gradients are sums over every step and sample, with cancellation: compare each array
     // relative to its largest entry (what float rounding scales with).
@@ -121,10 +133,10 @@ void fast_matches_reference(RnnCell cell, double tol) {
 
 // Central differences of the loss in every input the gradient flows to (double).
 void reference_backward_matches_differences(RnnCell cell) {
-  for (int trial = 0; trial < 6; ++trial) {
+  for (int trial = 0; trial < 9; ++trial) {
     RnnGeom g = random_geom(cell);
     g.act = g.act == RnnAct::Relu ? RnnAct::Tanh : g.act;  // keep away from relu's kink
-    Case<double> c(g, true, true);
+    Case<double> c(g, true, true, trial % 3 != 0, trial % 3 == 2);  // plain; masked; masked and dropped
     c.forward(false);
     auto grads = c.backward(false);
     std::vector<std::vector<double>*> inputs{&c.x, &c.w, &c.u, &c.b, &c.h0, &c.c0};
@@ -174,7 +186,7 @@ TEST(one_step_by_hand) {
       cs.assign(1, 0);
       auto f = fast ? rnn_forward_fast<double> : rnn_forward_reference<double>;
       f(g, x.data(), w.data(), u.data(), b.data(), h0.data(), cell == RnnCell::LSTM ? c0.data() : nullptr,
-        hs.data(), cs.data(), gates.data(), extra.data());
+        nullptr, nullptr, hs.data(), cs.data(), gates.data(), extra.data());
     };
     std::vector<double> hs, cs;
     // SimpleRNN: tanh(0.5 * 2 + 0.3 * (-1) + 0.1) = tanh(0.8)
@@ -214,6 +226,32 @@ TEST(go_backwards_reads_the_input_reversed) {
     fwd.forward(false);
     for (size_t k = 0; k < back.hs.size(); ++k) CHECK_CLOSE(back.hs[k], fwd.hs[k], 1e-14);
   }
+}
+
+// A masked step carries h (and c) through: the state after it equals the state before it, and a
+// sequence whose every step is masked ends in its initial state.
+TEST(masked_steps_carry_the_state) {
+  for (bool fast : {false, true})
+    for (RnnCell cell : {RnnCell::Simple, RnnCell::LSTM, RnnCell::GRU}) {
+      RnnGeom g = random_geom(cell);
+      g.T = 4;
+      Case<double> c(g, true, true, true);
+      for (int64_t n = 0; n < g.B; ++n) c.mask[n * g.T + 2] = 0;  // input time 2 masked for every sample
+      if (g.B > 1) std::fill(c.mask.begin() + g.T, c.mask.begin() + 2 * g.T, 0.0);  // sample 1 fully masked
+      c.forward(fast);
+      const int64_t s2 = g.go_backwards ? 1 : 2;  // the step that reads input time 2
+      for (int64_t n = 0; n < g.B; ++n)
+        for (int64_t j = 0; j < g.U; ++j) {
+          const int64_t o = (n * g.T + s2) * g.U + j;
+          CHECK_CLOSE(c.hs[o], c.hs[o - g.U], 0.0);
+          if (cell == RnnCell::LSTM) CHECK_CLOSE(c.cs[o], c.cs[o - g.U], 0.0);
+        }
+      if (g.B > 1)
+        for (int64_t j = 0; j < g.U; ++j) {
+          CHECK_CLOSE(c.hs[(g.T + g.T - 1) * g.U + j], c.h0[g.U + j], 0.0);
+          if (cell == RnnCell::LSTM) CHECK_CLOSE(c.cs[(g.T + g.T - 1) * g.U + j], c.c0[g.U + j], 0.0);
+        }
+    }
 }
 
 RUN_ALL_TESTS()

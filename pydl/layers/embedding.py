@@ -2,9 +2,10 @@
 
 The maths is the course's: a token id as a 1-of-N (one-hot) vector times the embedding matrix
 ``W`` (input_dim, output_dim) picks row ``id`` of W, and the gradient reaches only the rows of the
-ids seen (the other rows of the one-hot are 0). pydl computes exactly that product; it costs
-batch x time x input_dim values, fine for a course's vocabulary (thousands of words) and slow
-for a large one (a gather op in C++ is the next step).
+ids seen (the other rows of the one-hot are 0). pydl computes that product without building the
+one-hot: ``pydl.take(W, ids, axis=0)`` copies the rows (a C++ gather), and its backward adds each
+output row's gradient into the row it came from (a scatter-add; a repeated id accumulates), so it
+costs batch x time x output_dim whatever the vocabulary's size.
 """
 import numbers
 
@@ -53,34 +54,35 @@ class Embedding(Layer):
         return tuple(input_shape) + (self.output_dim,)
 
     def _ids(self, x):
-        a = x.detach().numpy() if isinstance(x, _C.Tensor) else np.asarray(x)
-        if a.dtype.kind == "f":
-            if not np.isfinite(a).all() or np.any(a != np.round(a)):
-                bad = a.reshape(-1)[np.argmax((~np.isfinite(a) | (a != np.round(a))).reshape(-1))]
-                raise ValueError(f"{self.name}: Embedding takes integer token ids, got {bad} (input shape {a.shape})")
-        elif a.dtype.kind not in "iu":
-            raise TypeError(f"{self.name}: Embedding takes integer token ids, got dtype {a.dtype}")
-        ids = a.astype(np.int64)
-        if ids.size and (ids.min() < 0 or ids.max() >= self.input_dim):
-            bad = ids.min() if ids.min() < 0 else ids.max()
-            raise ValueError(f"{self.name}: token id {bad} is outside [0, {self.input_dim}) (input_dim "
-                             f"{self.input_dim}, input shape {ids.shape})")
-        return ids
+        """The ids as an int64 tensor, checked: whole numbers in [0, input_dim) (ValueError naming
+        the layer otherwise, before anything is computed)."""
+        if isinstance(x, _C.Tensor) and x.dtype == _C.int64:
+            t, a = x, x.numpy()  # int64 tensors never require grad: numpy() is a view
+        else:
+            a = x.detach().numpy() if isinstance(x, _C.Tensor) else np.asarray(x)
+            if a.dtype.kind == "f":
+                if not np.isfinite(a).all() or np.any(a != np.round(a)):
+                    bad = a.reshape(-1)[np.argmax((~np.isfinite(a) | (a != np.round(a))).reshape(-1))]
+                    raise ValueError(f"{self.name}: Embedding takes integer token ids, got {bad} (input shape "
+                                     f"{a.shape})")
+            elif a.dtype.kind not in "iu":
+                raise TypeError(f"{self.name}: Embedding takes integer token ids, got dtype {a.dtype}")
+            t = None
+        if a.size:
+            lo, hi = a.min(), a.max()
+            if lo < 0 or hi >= self.input_dim:
+                bad = int(lo) if lo < 0 else int(hi)
+                raise ValueError(f"{self.name}: token id {bad} is outside [0, {self.input_dim}) (input_dim "
+                                 f"{self.input_dim}, input shape {a.shape})")
+        return t if t is not None else _C.tensor(a.astype(np.int64), dtype=_C.int64)
 
     def _call(self, x, training=None, logits=False):
-        # ids stay ids: no cast to the layer's float dtype before they are checked
-        if not isinstance(x, _C.Tensor):
-            ids = self._ids(x)
-            x = _C.tensor(ids.astype(np.float64), dtype=self.dtype)
-        return super()._call(x, training=training, logits=logits)
+        # ids stay ids: checked and made int64 here, never cast to the layer's float dtype
+        return super()._call(self._ids(x), training=training, logits=logits)
 
     def call(self, x, training=None):
-        ids = self._ids(x)
-        one_hot = np.zeros(ids.shape + (self.input_dim,), dtype=self.dtype.name)
-        np.put_along_axis(one_hot, ids[..., None], 1.0, axis=-1)
-        flat = _C.tensor(one_hot.reshape(-1, self.input_dim), dtype=self.dtype)
-        out = flat @ self.embeddings
-        return out.reshape(*ids.shape, self.output_dim)
+        # row ids[...] of W for every id: (batch, ...) -> (batch, ..., output_dim)
+        return _C.take(self.embeddings, self._ids(x), 0)
 
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,

@@ -274,3 +274,30 @@ class GaussianDropout(_RandomLayer):
         cfg = super().get_config()
         cfg["rate"] = self.rate
         return cfg
+
+
+class MaskingNoise(_RandomLayer):
+    """In training, set each value to 0 with probability ``rate`` and leave the rest unchanged
+    (no 1/(1-rate) rescaling, unlike Dropout): the denoising autoencoder's corruption of its
+    input (Vincent et al. 2008). The identity in inference. Any input shape; no gradient to
+    the input (put it first, on the data)."""
+
+    _image = False
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.rate = _aug.rate_arg("MaskingNoise", "rate", rate, upper_open=False)
+
+    def transform(self, x, rng):
+        return _aug.masking_noise(x, self.rate, rng)
+
+    def call(self, x, training=None):
+        if not training or self.rate == 0.0:
+            return x
+        if x.requires_grad:
+            raise ValueError(f"{self.name}: MaskingNoise corrupts the data and has no gradient with respect to its "
+                             "input, so it must come before any layer with weights (put it first in the model)")
+        return _C.tensor(self.transform(x.detach().numpy(), self._rng), dtype=x.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate}

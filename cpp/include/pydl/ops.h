@@ -6,6 +6,7 @@
 #include "pydl/ops/conv.h"
 #include "pydl/ops/dropout.h"
 #include "pydl/ops/elementwise.h"
+#include "pydl/ops/index.h"  // issue 9: take, gather
 #include "pydl/ops/loss.h"
 #include "pydl/ops/matmul.h"
 #include "pydl/ops/metrics.h"  // issue 11, streaming metrics

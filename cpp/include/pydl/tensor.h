@@ -19,11 +19,16 @@ namespace pydl {
 
 using Shape = std::vector<int64_t>;
 
-enum class DType : uint8_t { Float32 = 0, Float64 = 1 };
+// Int64 holds token ids and labels (as PyTorch's torch.long): it indexes and moves, it never
+// takes part in float arithmetic and never requires grad.
+enum class DType : uint8_t { Float32 = 0, Float64 = 1, Int64 = 2 };
 enum class Device : uint8_t { CPU = 0, CUDA = 1 };
 
-inline size_t itemsize(DType d) { return d == DType::Float64 ? 8 : 4; }
-inline const char* dtype_name(DType d) { return d == DType::Float64 ? "float64" : "float32"; }
+inline size_t itemsize(DType d) { return d == DType::Float32 ? 4 : 8; }
+inline const char* dtype_name(DType d) {
+  return d == DType::Float64 ? "float64" : d == DType::Int64 ? "int64" : "float32";
+}
+inline bool is_floating(DType d) { return d != DType::Int64; }
 
 // Number of elements of a shape (1 for a scalar shape ()).
 int64_t numel_of(const Shape& shape);

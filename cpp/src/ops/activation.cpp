@@ -15,6 +15,7 @@ static void softmax_layout(const Tensor& x, int64_t a, int64_t& outer, int64_t& 
 static Tensor softmax_impl(const Tensor& x_in, int64_t axis, bool log) {
   const char* op = log ? "log_softmax" : "softmax";
   check_defined(x_in, op);
+  check_float(x_in, op);
   if (x_in.dim() == 0) throw ValueError(msg(op, ": needs at least one dimension, got a scalar"));
   const int64_t a = normalize_axis(axis, x_in.dim(), op);
   Tensor x = contiguous(x_in.detach());

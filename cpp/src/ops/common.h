@@ -9,15 +9,29 @@ namespace pydl::ops {
 
 inline bool use_fast() { return settings::backend() == settings::Backend::Fast; }
 
-// Run body<T>() with T = float or double according to `dtype`.
+// The TypeError of a float op given an int64 tensor (token ids, labels): ints never silently
+// become floats inside an op; the caller converts them on purpose.
+[[noreturn]] inline void throw_not_float(const char* op, DType dtype, const Shape* shape = nullptr) {
+  throw TypeError(msg(op, ": ", dtype_name(dtype), " tensor", shape ? " " + shape_str(*shape) : std::string(),
+                      " is not supported; convert with .to(pydl.float32)"));
+}
+inline void check_float(const Tensor& t, const char* op) {
+  if (t.defined() && !is_floating(t.dtype())) throw_not_float(op, t.dtype(), &t.shape());
+}
+
+// Run body<T>() with T = float or double according to `dtype`; any other dtype (int64) throws
+// TypeError naming the function it reached (ops name themselves earlier with check_float).
 #define PYDL_DISPATCH(dtype, ...)                   \
   do {                                              \
-    if ((dtype) == ::pydl::DType::Float32) {        \
+    const ::pydl::DType pydl_dt_ = (dtype);         \
+    if (pydl_dt_ == ::pydl::DType::Float32) {       \
       using T = float;                              \
       __VA_ARGS__;                                  \
-    } else {                                        \
+    } else if (pydl_dt_ == ::pydl::DType::Float64) { \
       using T = double;                             \
       __VA_ARGS__;                                  \
+    } else {                                        \
+      ::pydl::ops::throw_not_float(__func__, pydl_dt_); \
     }                                               \
   } while (0)
 

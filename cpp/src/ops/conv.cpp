@@ -17,7 +17,9 @@ std::string pair_str(std::array<int64_t, 2> a) { return msg("(", a[0], ", ", a[1
 Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, std::array<int64_t, 2> stride,
               std::array<int64_t, 4> padding, std::array<int64_t, 2> dilation, int64_t groups) {
   check_defined(x_in, "conv2d");
+  check_float(x_in, "conv2d");
   check_defined(w_in, "conv2d");
+  check_float(w_in, "conv2d");
   check_same_dtype(x_in, w_in, "conv2d");
   if (x_in.dim() != 4)
     throw ShapeError(msg("conv2d: the input must be 4-D (N, C, H, W), got ", shape_str(x_in.shape())));
@@ -100,7 +102,9 @@ Tensor conv2d_transpose(const Tensor& x_in, const Tensor& w_in, const Tensor& bi
                         std::array<int64_t, 2> dilation, int64_t groups) {
   const char* op = "conv2d_transpose";
   check_defined(x_in, op);
+  check_float(x_in, op);
   check_defined(w_in, op);
+  check_float(w_in, op);
   check_same_dtype(x_in, w_in, op);
   if (x_in.dim() != 4)
     throw ShapeError(msg(op, ": the input must be 4-D (N, C_in, H, W), got ", shape_str(x_in.shape())));

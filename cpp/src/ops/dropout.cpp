@@ -14,6 +14,7 @@ static void scale_mask(T* m, int64_t n, T scale) {
 
 Tensor dropout(const Tensor& x, double rate, bool training) {
   check_defined(x, "dropout");
+  check_float(x, "dropout");
   if (!(rate >= 0 && rate < 1))
     throw ValueError(msg("dropout: rate must be in [0, 1), got ", rate, " (rate is the fraction of units dropped)"));
   if (!training || rate == 0) return x;

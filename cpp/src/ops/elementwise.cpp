@@ -1,5 +1,7 @@
 // Elementwise ops: forward and backward side by side. Broadcasting follows NumPy; the
 // backward of a broadcast input sums the gradient back down to that input's shape (sum_to).
+#include <cmath>
+
 #include "ops/common.h"
 
 namespace pydl::ops {
@@ -39,6 +41,9 @@ static void run_binary(Binary k, Params p, const Tensor& a, const Tensor& b, Ten
 static Tensor binary_raw(Binary k, Params p, const Tensor& a, const Tensor& b, const char* op) {
   check_defined(a, op);
   check_defined(b, op);
+  // name the larger operand when both are int64 (2 * t makes the 2 an int64 scalar)
+  check_float(!is_floating(b.dtype()) && b.numel() > a.numel() ? b : a, op);
+  check_float(b, op);
   check_same_dtype(a, b, op);
   Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), op), a.dtype());
   run_binary(k, p, a, b, out);
@@ -47,6 +52,7 @@ static Tensor binary_raw(Binary k, Params p, const Tensor& a, const Tensor& b, c
 
 static Tensor unary_raw(Unary k, Params p, const Tensor& x, const char* op) {
   check_defined(x, op);
+  check_float(x, op);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   PYDL_DISPATCH(x.dtype(), {
     if (use_fast())
@@ -225,6 +231,9 @@ Tensor tanh(const Tensor& x) { return unary_with_grad(Unary::Tanh, {}, x, "tanh"
 // ---------------------------------------------------------------- where
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_defined(cond, "where");
+  check_float(cond, "where");
+  check_float(a, "where");
+  check_float(b, "where");
   check_same_dtype(a, b, "where");
   Tensor c = cond.dtype() == a.dtype() ? cond : to_dtype(cond.detach(), a.dtype());
   Shape shape = broadcast_shapes(broadcast_shapes(c.shape(), a.shape(), "where"), b.shape(), "where");
@@ -258,13 +267,32 @@ static void copy_into(const Tensor& src, const Tensor& dst) {
     if (fast) kernels::copy_fast<Ti, To>(shape, s, ss, d, dst.strides());
     else kernels::copy_reference<Ti, To>(shape, s, ss, d, dst.strides());
   };
-  if (src.dtype() == DType::Float32) {
-    if (dst.dtype() == DType::Float32) go(src.data<float>(), dst.data<float>());
-    else go(src.data<float>(), dst.data<double>());
-  } else {
-    if (dst.dtype() == DType::Float32) go(src.data<double>(), dst.data<float>());
-    else go(src.data<double>(), dst.data<double>());
+  // two nested dtype switches: 3 x 3 instantiations of the copy kernel
+  auto with_dst = [&](auto* s) {
+    switch (dst.dtype()) {
+      case DType::Float32: go(s, dst.data<float>()); break;
+      case DType::Float64: go(s, dst.data<double>()); break;
+      case DType::Int64: go(s, dst.data<int64_t>()); break;
+    }
+  };
+  switch (src.dtype()) {
+    case DType::Float32: with_dst(src.data<float>()); break;
+    case DType::Float64: with_dst(src.data<double>()); break;
+    case DType::Int64: with_dst(src.data<int64_t>()); break;
   }
+}
+
+// A float -> int64 conversion truncates toward zero (as PyTorch's .to(torch.long)); a value no
+// int64 can hold (NaN, inf, beyond +-2^63) has no answer, so it is refused rather than left to
+// the undefined behaviour of the C++ cast.
+template <typename T>
+static void check_fits_int64(const Tensor& x, const char* op) {
+  Tensor c = contiguous(x.detach());
+  const T* p = c.data<T>();
+  for (int64_t i = 0; i < c.numel(); ++i)
+    if (!(std::abs(static_cast<double>(p[i])) < 9.2233720368547758e18))
+      throw ValueError(msg(op, ": cannot convert ", static_cast<double>(p[i]), " (element ", i, " of a ",
+                           dtype_name(x.dtype()), " tensor of shape ", shape_str(x.shape()), ") to int64"));
 }
 
 Tensor clone(const Tensor& x) {
@@ -279,9 +307,14 @@ Tensor clone(const Tensor& x) {
 Tensor to_dtype(const Tensor& x, DType dtype) {
   check_defined(x, "to");
   if (x.dtype() == dtype) return x;
+  if (dtype == DType::Int64) {
+    if (x.dtype() == DType::Float32) check_fits_int64<float>(x, "to");
+    else check_fits_int64<double>(x, "to");
+  }
   Tensor out = Tensor::empty(x.shape(), dtype);
   copy_into(x, out);
-  if (any_requires_grad({&x})) {
+  // an int64 result has no gradient (as PyTorch: the cast cuts the graph)
+  if (is_floating(dtype) && is_floating(x.dtype()) && any_requires_grad({&x})) {
     record("ToBackward", {x}, out, {}, [from = x.dtype()](const Node&, const Tensor& g) {
       return std::vector<Tensor>{to_dtype(g, from)};
     });
@@ -318,6 +351,7 @@ static void check_inplace_source(const Tensor& src, const Tensor& dst, const cha
 
 static void inplace(Binary k, Tensor& dst, const Tensor& src_in, const char* op) {
   check_inplace(dst, op);
+  check_float(dst, op);
   check_inplace_source(src_in, dst, op);
   Tensor src = src_in.dtype() == dst.dtype() ? src_in : to_dtype(src_in.detach(), dst.dtype());
   Shape b = broadcast_shapes(dst.shape(), src.shape(), op);

@@ -53,6 +53,7 @@ bool same_prefix(const Shape& a, const Shape& b, size_t n) {
 void check_pred(const Tensor& pred, const Tensor& target, const char* op, int64_t min_dim) {
   check_defined(pred, op);
   check_defined(target, op);
+  check_float(pred, op);  // targets may be int64 (labels); they are converted where they are read
   if (pred.dim() < min_dim)
     throw ShapeError(msg(op, ": pred must have ", min_dim == 1 ? "a batch axis" : "shape (batch, ..., classes)",
                          ", got shape ", shape_str(pred.shape())));
@@ -270,9 +271,21 @@ Tensor sparse_categorical_crossentropy(const Tensor& pred, const Tensor& labels_
                          "; expected integer class ids of shape ", shape_str(expect), " or ",
                          shape_str([&] { Shape e = expect; e.push_back(1); return e; }())));
   }
-  // Class ids are stored as floats (pydl tensors are float32/float64): check they are ids.
+  // Class ids come as int64 tensors, or as floats holding whole numbers: check they are ids.
+  auto ids = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(labels_in.numel()));
+  if (labels_in.dtype() == DType::Int64) {
+    Tensor lab = contiguous(labels_in.detach());
+    const int64_t* lv = lab.data<int64_t>();
+    for (int64_t i = 0; i < lab.numel(); ++i) {
+      if (lv[i] < 0 || lv[i] >= C)
+        throw ValueError(msg(op, ": label ", lv[i], " (at index ", i, ") is out of range for ", C,
+                             " classes; labels must be integers in [0, ", C, ")"));
+      (*ids)[i] = lv[i];
+    }
+    Tensor w = sample_weights(sample_weight, pred, ps[0], op);
+    return crossentropy("SparseCategoricalCrossentropyBackward", pred, Tensor(), ids, from_logits, w, reduction);
+  }
   Tensor lab = contiguous(to_dtype(labels_in.detach(), DType::Float64));
-  auto ids = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(lab.numel()));
   const double* lv = lab.data<double>();
   for (int64_t i = 0; i < lab.numel(); ++i) {
     const double v = lv[i];

@@ -122,7 +122,9 @@ Tensor matmul_raw(Tensor a, Tensor b) {
 
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   check_defined(a_in, "matmul");
+  check_float(a_in, "matmul");
   check_defined(b_in, "matmul");
+  check_float(b_in, "matmul");
   check_same_dtype(a_in, b_in, "matmul");
   if (a_in.dim() == 0 || b_in.dim() == 0)
     throw ShapeError(msg("matmul: both operands need at least one dimension, got ", shape_str(a_in.shape()), " and ",
@@ -158,7 +160,9 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
 // ---------------------------------------------------------------- linear
 Tensor linear(const Tensor& x_in, const Tensor& w, const Tensor& bias) {
   check_defined(x_in, "linear");
+  check_float(x_in, "linear");
   check_defined(w, "linear");
+  check_float(w, "linear");
   check_same_dtype(x_in, w, "linear");
   if (w.dim() != 2)
     throw ShapeError(msg("linear: the weight must be 2-D (in_features, out_features), got ", shape_str(w.shape())));

@@ -42,6 +42,7 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
                   const Tensor& bias, bool training, double momentum, double eps, bool unbiased_running_var) {
   const char* op = "batch_norm";
   check_defined(x_in, op);
+  check_float(x_in, op);
   if (x_in.dim() < 2)
     throw ShapeError(msg(op, ": the input must be (N, C) or (N, C, *) with channels on axis 1, got ",
                          shape_str(x_in.shape())));
@@ -198,6 +199,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
                   double eps) {
   const char* op = "layer_norm";
   check_defined(x, op);
+  check_float(x, op);
   check_eps(eps, op);
   const Shape& xs = x.shape();
   const size_t k = normalized_shape.size();
@@ -216,6 +218,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
   const char* op = "group_norm";
   check_defined(x, op);
+  check_float(x, op);
   check_eps(eps, op);
   const Shape& xs = x.shape();
   if (x.dim() < 2)

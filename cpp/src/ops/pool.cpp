@@ -28,6 +28,7 @@ int64_t out_len(int64_t n, int64_t pad_begin, int64_t pad_end, int64_t k_eff, in
 // uses the dilated kernel (PyTorch's: each pad at most half the effective kernel).
 kernels::PoolGeom plan(const Tensor& x, const Pool2d& p, bool is_max, const char* op) {
   check_defined(x, op);
+  check_float(x, op);
   if (x.dim() != 4)
     throw ShapeError(msg(op, ": expected a 4-D input (N, C, H, W), got shape ", shape_str(x.shape())));
   if (p.kh <= 0 || p.kw <= 0)
@@ -134,6 +135,7 @@ Tensor avg_pool2d_impl(const Tensor& x, const Pool2d& p, bool count_include_pad,
 // One window covering the whole H x W plane.
 Pool2d whole_plane(const Tensor& x, const char* op) {
   check_defined(x, op);
+  check_float(x, op);
   if (x.dim() != 4)
     throw ShapeError(msg(op, ": expected a 4-D input (N, C, H, W), got shape ", shape_str(x.shape())));
   if (x.shape()[2] == 0 || x.shape()[3] == 0)

@@ -79,6 +79,7 @@ Tensor finish(const Tensor& keep, const Plan& p, bool keepdims) {
 
 Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
   check_defined(x, "sum");
+  check_float(x, "sum");
   Plan p = plan(x, axes, "sum");
   Tensor out = finish(reduce_raw(kernels::Reduce::Sum, x, p, "sum"), p, keepdims);
   if (any_requires_grad({&x})) {
@@ -92,6 +93,7 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
 
 Tensor mean(const Tensor& x, const Axes& axes, bool keepdims) {
   check_defined(x, "mean");
+  check_float(x, "mean");
   Plan p = plan(x, axes, "mean");
   if (p.count == 0) throw ValueError(msg("mean: cannot average over a zero-size axis of shape ", shape_str(x.shape())));
   return div(sum(x, axes, keepdims), scalar_like(static_cast<double>(p.count), x));
@@ -100,6 +102,7 @@ Tensor mean(const Tensor& x, const Axes& axes, bool keepdims) {
 static Tensor extreme(const Tensor& x, const Axes& axes, bool keepdims, bool is_max) {
   const char* op = is_max ? "max" : "min";
   check_defined(x, op);
+  check_float(x, op);
   Plan p = plan(x, axes, op);
   Tensor keep = reduce_raw(is_max ? kernels::Reduce::Max : kernels::Reduce::Min, x, p, op);
   Tensor out = finish(keep, p, keepdims);
@@ -121,6 +124,7 @@ Tensor min(const Tensor& x, const Axes& axes, bool keepdims) { return extreme(x,
 
 Tensor var(const Tensor& x, const Axes& axes, bool keepdims, int64_t ddof) {
   check_defined(x, "var");
+  check_float(x, "var");
   Plan p = plan(x, axes, "var");
   if (p.count - ddof <= 0)
     throw ValueError(msg("var: ", p.count, " values with ddof=", ddof, " leave no degrees of freedom (shape ",
@@ -146,5 +150,58 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
   Tensor s = axes.empty() ? g : sum(g, axes, true);
   return reshape(s, shape);
 }
+
+// ---------------------------------------------------------------- argmax, argmin
+// out[o, i] = the first j with x[o, j, i] the extreme over j (x seen as (outer, n, inner)).
+template <typename T>
+static void arg_extreme_loop(const T* x, int64_t outer, int64_t n, int64_t inner, bool is_max, int64_t* out) {
+#pragma omp parallel for if (outer * inner * n > 32768) schedule(static)
+  for (int64_t oi = 0; oi < outer * inner; ++oi) {
+    const int64_t o = oi / inner, i = oi % inner;
+    const T* p = x + o * n * inner + i;
+    int64_t best = 0;
+    T bv = p[0];
+    for (int64_t j = 1; j < n && bv == bv; ++j) {  // stop at a NaN: it is the answer
+      const T v = p[j * inner];
+      if (v != v || (is_max ? v > bv : v < bv)) { best = j; bv = v; }
+    }
+    out[oi] = best;
+  }
+}
+
+static Tensor arg_extreme(const Tensor& x_in, std::optional<int64_t> axis, bool keepdims, bool is_max) {
+  const char* op = is_max ? "argmax" : "argmin";
+  check_defined(x_in, op);
+  Tensor x = contiguous(x_in.detach());
+  const int64_t nd = x.dim();
+  int64_t outer = 1, n = x.numel(), inner = 1;
+  Shape out_shape;
+  if (axis) {
+    const int64_t a = normalize_axis(*axis, nd == 0 ? 1 : nd, op);  // a scalar has axis 0 and -1, as NumPy
+    if (nd > 0) {
+      n = x.shape()[a];
+      for (int64_t d = 0; d < a; ++d) outer *= x.shape()[d];
+      for (int64_t d = a + 1; d < nd; ++d) inner *= x.shape()[d];
+      for (int64_t d = 0; d < nd; ++d)
+        if (d != a) out_shape.push_back(x.shape()[d]);
+        else if (keepdims) out_shape.push_back(1);
+    }
+  } else if (keepdims) {
+    out_shape.assign(nd, 1);
+  }
+  if (n == 0)
+    throw ValueError(msg(op, ": the axis reduced is empty (shape ", shape_str(x.shape()), "); there is no ", op));
+  Tensor out = Tensor::empty(out_shape, DType::Int64);
+  if (out.numel() == 0) return out;
+  switch (x.dtype()) {
+    case DType::Float32: arg_extreme_loop(x.data<float>(), outer, n, inner, is_max, out.data<int64_t>()); break;
+    case DType::Float64: arg_extreme_loop(x.data<double>(), outer, n, inner, is_max, out.data<int64_t>()); break;
+    case DType::Int64: arg_extreme_loop(x.data<int64_t>(), outer, n, inner, is_max, out.data<int64_t>()); break;
+  }
+  return out;
+}
+
+Tensor argmax(const Tensor& x, std::optional<int64_t> axis, bool keepdims) { return arg_extreme(x, axis, keepdims, true); }
+Tensor argmin(const Tensor& x, std::optional<int64_t> axis, bool keepdims) { return arg_extreme(x, axis, keepdims, false); }
 
 }  // namespace pydl::ops

@@ -12,6 +12,7 @@ Tensor upsample2d(const Tensor& x, std::array<int64_t, 2> size, std::array<doubl
                   bool align_corners) {
   const char* op = "upsample2d";
   check_defined(x, op);
+  check_float(x, op);
   if (x.dim() != 4) throw ShapeError(msg(op, ": expected a 4-D input (N, C, H, W), got shape ", shape_str(x.shape())));
   if (mode != "nearest" && mode != "bilinear")
     throw ValueError(msg(op, ": mode must be 'nearest' or 'bilinear', got '", mode, "'"));
@@ -52,6 +53,7 @@ Tensor upsample2d(const Tensor& x, std::array<int64_t, 2> size, std::array<doubl
 Tensor pad2d(const Tensor& x, std::array<int64_t, 4> padding, const std::string& mode) {
   const char* op = "pad2d";
   check_defined(x, op);
+  check_float(x, op);
   if (x.dim() != 4) throw ShapeError(msg(op, ": expected a 4-D input (N, C, H, W), got shape ", shape_str(x.shape())));
   if (mode != "zeros" && mode != "reflect")
     throw ValueError(msg(op, ": mode must be 'zeros' or 'reflect', got '", mode, "'"));

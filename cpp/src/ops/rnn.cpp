@@ -1,5 +1,6 @@
 // simple_rnn, lstm, gru: shape checks, the kernels of the current backend, and backpropagation
 // through time beside the forward (kernels in kernels/reference/rnn.cpp and kernels/cpu/rnn.cpp).
+#include <algorithm>
 #include <string>
 
 #include "kernels/rnn.h"
@@ -34,10 +35,21 @@ Tensor last_step(const Tensor& seq) {
   return out;
 }
 
+// Zero the steps of a (B, T, U) sequence (in processing order) whose mask (B, T, by input time) is 0.
+void zero_masked(const kernels::RnnGeom& g, const Tensor& mask, Tensor& seq) {
+  PYDL_DISPATCH(seq.dtype(), {
+    const T* m = mask.data<T>();
+    T* q = seq.data<T>();
+    for (int64_t n = 0; n < g.B; ++n)
+      for (int64_t s = 0; s < g.T; ++s)
+        if (!g.keep(m, n, s)) std::fill(q + (n * g.T + s) * g.U, q + (n * g.T + s + 1) * g.U, T(0));
+  });
+}
+
 std::vector<Tensor> run_rnn(const char* op, RnnCell cell, const Tensor& x_in, const Tensor& w_in,
                             const Tensor& u_in, const Tensor& b_in, const Tensor& h0_in, const Tensor& c0_in,
-                            const std::string& activation, const std::string& recurrent_activation,
-                            bool go_backwards) {
+                            const Tensor& mask_in, const Tensor& rdrop_in, const std::string& activation,
+                            const std::string& recurrent_activation, bool go_backwards, bool zero_output) {
   check_defined(x_in, op);
   check_defined(w_in, op);
   check_defined(u_in, op);
@@ -77,6 +89,30 @@ std::vector<Tensor> run_rnn(const char* op, RnnCell cell, const Tensor& x_in, co
         throw ShapeError(msg(op, ": an initial state must have shape (batch, units) = (", B, ", ", U, "), got ",
                              shape_str(s->shape()), " (input ", shape_str(x_in.shape()), ")"));
     }
+  Tensor mask, rdrop;  // constants of the op: no gradient flows to them
+  if (mask_in.defined()) {
+    check_same_dtype(x_in, mask_in, op);
+    if (mask_in.shape() != Shape{B, T})
+      throw ShapeError(msg(op, ": the mask must have shape (batch, time) = (", B, ", ", T, ") for the input ",
+                           shape_str(x_in.shape()), ", got ", shape_str(mask_in.shape())));
+    mask = contiguous(mask_in.detach());
+    const int64_t cells = B * T;  // (T names the scalar type inside PYDL_DISPATCH)
+    PYDL_DISPATCH(mask.dtype(), {
+      const T* m = mask.data<T>();
+      for (int64_t k = 0; k < cells; ++k)
+        if (m[k] != T(0) && m[k] != T(1))
+          throw ValueError(msg(op, ": the mask must hold 0 (skip) or 1 (keep), got ", static_cast<double>(m[k]),
+                               " at flat index ", k));
+    });
+  }
+  if (rdrop_in.defined()) {
+    check_same_dtype(x_in, rdrop_in, op);
+    if (rdrop_in.shape() != Shape{B, G * U})
+      throw ShapeError(msg(op, ": the recurrent dropout mask must have shape (batch, ", G, " * units) = (", B, ", ",
+                           G * U, "), got ", shape_str(rdrop_in.shape())));
+    rdrop = contiguous(rdrop_in.detach());
+  }
+  zero_output = zero_output && mask.defined();
   const kernels::RnnGeom g{B, T, I, U, cell, act, rec, go_backwards};
   const bool lstm = cell == RnnCell::LSTM;
 
@@ -92,14 +128,21 @@ std::vector<Tensor> run_rnn(const char* op, RnnCell cell, const Tensor& x_in, co
     PYDL_DISPATCH(x.dtype(), {
       auto p = [](const Tensor& t) { return t.defined() ? t.data<T>() : static_cast<T*>(nullptr); };
       if (use_fast())
-        kernels::rnn_forward_fast<T>(g, x.data<T>(), w.data<T>(), u.data<T>(), p(b), p(h0), p(c0), hs.data<T>(),
-                                     p(cs), gates.data<T>(), p(extra));
+        kernels::rnn_forward_fast<T>(g, x.data<T>(), w.data<T>(), u.data<T>(), p(b), p(h0), p(c0), p(mask),
+                                     p(rdrop), hs.data<T>(), p(cs), gates.data<T>(), p(extra));
       else
-        kernels::rnn_forward_reference<T>(g, x.data<T>(), w.data<T>(), u.data<T>(), p(b), p(h0), p(c0),
-                                          hs.data<T>(), p(cs), gates.data<T>(), p(extra));
+        kernels::rnn_forward_reference<T>(g, x.data<T>(), w.data<T>(), u.data<T>(), p(b), p(h0), p(c0), p(mask),
+                                          p(rdrop), hs.data<T>(), p(cs), gates.data<T>(), p(extra));
     });
   }
-  std::vector<Tensor> outs{hs, B > 0 ? last_step(hs) : Tensor::zeros({0, U}, x.dtype())};
+  // The sequence output: the states (a masked step repeats the state carried through, as Keras's
+  // default), or with zero_output (Keras's zero_output_for_mask) zeros at the masked steps.
+  Tensor seq = hs;
+  if (zero_output && B > 0) {
+    seq = clone(hs);
+    zero_masked(g, mask, seq);
+  }
+  std::vector<Tensor> outs{seq, B > 0 ? last_step(hs) : Tensor::zeros({0, U}, x.dtype())};
   if (lstm) outs.push_back(B > 0 ? last_step(cs) : Tensor::zeros({0, U}, x.dtype()));
   // Saving only the internal buffers (and copies of the inputs' values), not the returned sequence:
   // the user may then modify the outputs they get without breaking backward.
@@ -107,10 +150,16 @@ std::vector<Tensor> run_rnn(const char* op, RnnCell cell, const Tensor& x_in, co
     std::vector<Tensor*> outp;
     for (Tensor& o : outs) outp.push_back(&o);
     const char* name = cell == RnnCell::Simple ? "SimpleRnnBackward" : lstm ? "LstmBackward" : "GruBackward";
-    record_multi(name, {x_in, w_in, u_in, b_in, h0_in, c0_in}, outp, {x, w, u, h0, c0, clone(hs), cs, gates, extra},
-                 [g, lstm](const Node& n, const std::vector<Tensor>& grads) {
+    record_multi(name, {x_in, w_in, u_in, b_in, h0_in, c0_in}, outp,
+                 {x, w, u, h0, c0, zero_output ? hs : clone(hs), cs, gates, extra, mask, rdrop},
+                 [g, lstm, zero_output](const Node& n, const std::vector<Tensor>& grads) {
                    // dL/dh for every step, the last h and the last c (undefined: no gradient reached it)
                    Tensor dhs = grads.size() > 0 && grads[0].defined() ? contiguous(grads[0]) : Tensor();
+                   Tensor ms = n.saved(9), rds = n.saved(10);
+                   if (zero_output && dhs.defined() && g.B > 0) {  // the zeroed outputs depend on nothing
+                     dhs = clone(dhs);
+                     zero_masked(g, ms, dhs);
+                   }
                    Tensor dhl = grads.size() > 1 && grads[1].defined() ? contiguous(grads[1]) : Tensor();
                    Tensor dcl = grads.size() > 2 && grads[2].defined() ? contiguous(grads[2]) : Tensor();
                    Tensor xs = n.saved(0), ws = n.saved(1), us = n.saved(2), h0s = n.saved(3), c0s = n.saved(4);
@@ -126,12 +175,12 @@ std::vector<Tensor> run_rnn(const char* op, RnnCell cell, const Tensor& x_in, co
                        auto p = [](const Tensor& t) { return t.defined() ? t.data<T>() : static_cast<T*>(nullptr); };
                        if (use_fast())
                          kernels::rnn_backward_fast<T>(g, xs.data<T>(), ws.data<T>(), us.data<T>(), p(h0s), p(c0s),
-                                                       hss.data<T>(), p(css), gts.data<T>(), p(exs), p(dhs),
+                                                       p(ms), p(rds), hss.data<T>(), p(css), gts.data<T>(), p(exs), p(dhs),
                                                        p(dhl), p(dcl), dx.data<T>(), dw.data<T>(), du.data<T>(),
                                                        db.data<T>(), dh0.data<T>(), dc0.data<T>());
                        else
                          kernels::rnn_backward_reference<T>(g, xs.data<T>(), ws.data<T>(), us.data<T>(), p(h0s),
-                                                            p(c0s), hss.data<T>(), p(css), gts.data<T>(), p(exs),
+                                                            p(c0s), p(ms), p(rds), hss.data<T>(), p(css), gts.data<T>(), p(exs),
                                                             p(dhs), p(dhl), p(dcl), dx.data<T>(), dw.data<T>(),
                                                             du.data<T>(), db.data<T>(), dh0.data<T>(), dc0.data<T>());
                      });
@@ -149,23 +198,26 @@ std::vector<Tensor> run_rnn(const char* op, RnnCell cell, const Tensor& x_in, co
 
 std::vector<Tensor> simple_rnn(const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kernel,
                                const Tensor& bias, const Tensor& h0, const std::string& activation,
-                               bool go_backwards) {
-  return run_rnn("simple_rnn", RnnCell::Simple, x, kernel, recurrent_kernel, bias, h0, Tensor(), activation,
-                 "sigmoid", go_backwards);
+                               bool go_backwards, const Tensor& mask, const Tensor& recurrent_dropout,
+                               bool zero_output_for_mask) {
+  return run_rnn("simple_rnn", RnnCell::Simple, x, kernel, recurrent_kernel, bias, h0, Tensor(), mask,
+                 recurrent_dropout, activation, "sigmoid", go_backwards, zero_output_for_mask);
 }
 
 std::vector<Tensor> lstm(const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kernel, const Tensor& bias,
                          const Tensor& h0, const Tensor& c0, const std::string& activation,
-                         const std::string& recurrent_activation, bool go_backwards) {
-  return run_rnn("lstm", RnnCell::LSTM, x, kernel, recurrent_kernel, bias, h0, c0, activation, recurrent_activation,
-                 go_backwards);
+                         const std::string& recurrent_activation, bool go_backwards, const Tensor& mask,
+                         const Tensor& recurrent_dropout, bool zero_output_for_mask) {
+  return run_rnn("lstm", RnnCell::LSTM, x, kernel, recurrent_kernel, bias, h0, c0, mask, recurrent_dropout,
+                 activation, recurrent_activation, go_backwards, zero_output_for_mask);
 }
 
 std::vector<Tensor> gru(const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kernel, const Tensor& bias,
                         const Tensor& h0, const std::string& activation, const std::string& recurrent_activation,
-                        bool go_backwards) {
-  return run_rnn("gru", RnnCell::GRU, x, kernel, recurrent_kernel, bias, h0, Tensor(), activation,
-                 recurrent_activation, go_backwards);
+                        bool go_backwards, const Tensor& mask, const Tensor& recurrent_dropout,
+                        bool zero_output_for_mask) {
+  return run_rnn("gru", RnnCell::GRU, x, kernel, recurrent_kernel, bias, h0, Tensor(), mask, recurrent_dropout,
+                 activation, recurrent_activation, go_backwards, zero_output_for_mask);
 }
 
 }  // namespace pydl::ops

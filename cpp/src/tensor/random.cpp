@@ -43,13 +43,15 @@ static Tensor fill(const Shape& shape, DType dtype, uint64_t per_elem, F f) {
 }
 
 template <typename F>
-static Tensor fill_any(const Shape& shape, DType dtype, uint64_t per_elem, F f) {
+static Tensor fill_any(const char* op, const Shape& shape, DType dtype, uint64_t per_elem, F f) {
+  if (!is_floating(dtype))
+    throw TypeError(msg(op, ": random tensors are float32 or float64, got dtype ", dtype_name(dtype)));
   return dtype == DType::Float32 ? fill<float>(shape, dtype, per_elem, f) : fill<double>(shape, dtype, per_elem, f);
 }
 
 Tensor uniform(const Shape& shape, double low, double high, DType dtype) {
   if (!(low <= high)) throw ValueError(msg("uniform: low (", low, ") must not exceed high (", high, ")"));
-  return fill_any(shape, dtype, 1, [=](uint64_t s, uint64_t c) {
+  return fill_any("uniform", shape, dtype, 1, [=](uint64_t s, uint64_t c) {
     double v = low + (high - low) * uniform01(s, c);
     return v < high ? v : low;  // rounding to float32 must not reach `high`
   });
@@ -58,7 +60,7 @@ Tensor uniform(const Shape& shape, double low, double high, DType dtype) {
 Tensor normal(const Shape& shape, double mean, double std, DType dtype) {
   if (!(std >= 0)) throw ValueError(msg("normal: std must be >= 0, got ", std));
   // Box-Muller: z = sqrt(-2 ln u1) cos(2 pi u2), two counters per element.
-  return fill_any(shape, dtype, 2, [=](uint64_t s, uint64_t c) {
+  return fill_any("normal", shape, dtype, 2, [=](uint64_t s, uint64_t c) {
     double u1 = 1.0 - uniform01(s, c);  // (0, 1]: log is finite
     double u2 = uniform01(s, c + 1);
     return mean + std * std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
@@ -67,7 +69,7 @@ Tensor normal(const Shape& shape, double mean, double std, DType dtype) {
 
 Tensor bernoulli(const Shape& shape, double p, DType dtype) {
   if (!(p >= 0 && p <= 1)) throw ValueError(msg("bernoulli: p must be in [0, 1], got ", p));
-  return fill_any(shape, dtype, 1, [=](uint64_t s, uint64_t c) { return uniform01(s, c) < p ? 1.0 : 0.0; });
+  return fill_any("bernoulli", shape, dtype, 1, [=](uint64_t s, uint64_t c) { return uniform01(s, c) < p ? 1.0 : 0.0; });
 }
 
 }  // namespace pydl::random

@@ -1,6 +1,7 @@
 // Storage allocation and the Tensor handle's accessors.
 #include "pydl/tensor.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -90,6 +91,11 @@ Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
   if (dtype == DType::Float32) {
     float* p = t.data<float>();
     for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(value);
+  } else if (dtype == DType::Int64) {
+    if (!std::isfinite(value) || std::abs(value) >= 9.2233720368547758e18)
+      throw ValueError(msg("full: ", value, " cannot be held by an int64 tensor"));
+    int64_t* p = t.data<int64_t>();
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<int64_t>(value);
   } else {
     double* p = t.data<double>();
     for (int64_t i = 0; i < n; ++i) p[i] = value;
@@ -156,6 +162,7 @@ double Tensor::at(const Shape& index) const {
       throw IndexError(msg("at: index ", index[i], " is out of range for axis ", i, " of shape ", shape_str(sh)));
     off += index[i] * strides()[i];
   }
+  if (dtype() == DType::Int64) return static_cast<double>(data<int64_t>()[off]);
   return dtype() == DType::Float32 ? static_cast<double>(data<float>()[off]) : data<double>()[off];
 }
 
@@ -172,6 +179,10 @@ void Tensor::set_requires_grad(bool r) {
   need(*this);
   if (!r && impl_->grad_fn)
     throw RuntimeError("requires_grad: can only change requires_grad of a leaf tensor; use detach()");
+  if (r && !is_floating(impl_->dtype))
+    throw RuntimeError(msg("requires_grad: only floating point tensors can require gradients, got an ",
+                           dtype_name(impl_->dtype), " tensor of shape ", shape_str(impl_->shape),
+                           " (convert with .to(pydl.float32) first)"));
   impl_->requires_grad = r;
 }
 Tensor Tensor::grad() const { need(*this); return impl_->grad; }

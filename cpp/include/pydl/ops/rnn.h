@@ -6,6 +6,11 @@
 // (no bias, zero initial state). activation / recurrent_activation: "tanh", "sigmoid", "relu",
 // "linear". go_backwards reads the input from the last step to the first, and, as Keras, returns the
 // sequence in that processing order.
+// mask (B, T) of x's dtype, 1 keep / 0 skip (undefined: every step): a skipped step carries the states
+// through unchanged; the sequence holds the carried h there (Keras's default), or zeros with
+// zero_output_for_mask. It is read at the step's input time, so it reverses with go_backwards.
+// recurrent_dropout (B, G*units) (undefined: none): per-gate masks, already scaled, multiplying
+// h_{s-1} before each gate's recurrent kernel (G = 1, 4 (i f c o), 3 (z r h)); no gradient flows to it.
 // Each returns {sequence of h (B, T, u), last h (B, u)} (LSTM also the last c (B, u)): a node with
 // several outputs, so a loss on the last state alone trains the whole sequence.
 #pragma once
@@ -18,12 +23,15 @@ namespace pydl::ops {
 
 std::vector<Tensor> simple_rnn(const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kernel,
                                const Tensor& bias, const Tensor& h0, const std::string& activation,
-                               bool go_backwards);
+                               bool go_backwards, const Tensor& mask = Tensor(),
+                               const Tensor& recurrent_dropout = Tensor(), bool zero_output_for_mask = false);
 std::vector<Tensor> lstm(const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kernel, const Tensor& bias,
                          const Tensor& h0, const Tensor& c0, const std::string& activation,
-                         const std::string& recurrent_activation, bool go_backwards);
+                         const std::string& recurrent_activation, bool go_backwards, const Tensor& mask = Tensor(),
+                         const Tensor& recurrent_dropout = Tensor(), bool zero_output_for_mask = false);
 std::vector<Tensor> gru(const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kernel, const Tensor& bias,
                         const Tensor& h0, const std::string& activation, const std::string& recurrent_activation,
-                        bool go_backwards);
+                        bool go_backwards, const Tensor& mask = Tensor(), const Tensor& recurrent_dropout = Tensor(),
+                        bool zero_output_for_mask = false);
 
 }  // namespace pydl::ops

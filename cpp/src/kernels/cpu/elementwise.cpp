@@ -147,5 +147,11 @@ template void copy_fast<float, float>(const Shape&, const float*, const Shape&, 
 template void copy_fast<float, double>(const Shape&, const float*, const Shape&, double*, const Shape&);
 template void copy_fast<double, float>(const Shape&, const double*, const Shape&, float*, const Shape&);
 template void copy_fast<double, double>(const Shape&, const double*, const Shape&, double*, const Shape&);
+// int64 (issue 9): ids and labels move and convert, nothing else
+template void copy_fast<int64_t, int64_t>(const Shape&, const int64_t*, const Shape&, int64_t*, const Shape&);
+template void copy_fast<int64_t, float>(const Shape&, const int64_t*, const Shape&, float*, const Shape&);
+template void copy_fast<int64_t, double>(const Shape&, const int64_t*, const Shape&, double*, const Shape&);
+template void copy_fast<float, int64_t>(const Shape&, const float*, const Shape&, int64_t*, const Shape&);
+template void copy_fast<double, int64_t>(const Shape&, const double*, const Shape&, int64_t*, const Shape&);
 
 }  // namespace pydl::kernels

@@ -19,11 +19,12 @@ constexpr int64_t kParallelMin = 1 << 14;
 
 template <typename T>
 void rnn_forward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, const T* b, const T* h0, const T* c0,
-                      T* hs, T* cs, T* gates, T* extra) {
+                      const T* mask, const T* rdrop, T* hs, T* cs, T* gates, T* extra) {
   const int64_t B = g.B, TT = g.T, U = g.U, GU = g.G() * g.U;
   const bool gru = g.cell == RnnCell::GRU, lstm = g.cell == RnnCell::LSTM;
   // ax[n, t] = x[n, t] W + b_in, by input time t: one GEMM over every sample and step
   std::vector<T> ax(static_cast<size_t>(B * TT * GU)), ah(static_cast<size_t>(B * GU));
+  std::vector<T> hdrop(rdrop ? static_cast<size_t>(B * U) : 0);  // h_{s-1} * one gate's dropout mask
   if (b)
     for (int64_t r = 0; r < B * TT; ++r) std::copy(b, b + GU, ax.data() + r * GU);
   gemm_fast<T>(false, false, B * TT, GU, g.I, T(1), x, g.I, w, GU, b ? T(1) : T(0), ax.data(), GU);
@@ -35,8 +36,19 @@ void rnn_forward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, cons
     const T* brec = gru && b ? b + GU : nullptr;
     if (brec)
       for (int64_t n = 0; n < B; ++n) std::copy(brec, brec + GU, ah.data() + n * GU);
-    if (hp) gemm_fast<T>(false, false, B, GU, U, T(1), hp, ldh, u, GU, brec ? T(1) : T(0), ah.data(), GU);
-    else if (!brec) std::fill(ah.begin(), ah.end(), T(0));
+    if (hp && rdrop) {
+      // recurrent dropout: gate q gets (h_{s-1} * m_q) U_q, one GEMM per gate
+      for (int64_t q = 0; q < g.G(); ++q) {
+        for (int64_t n = 0; n < B; ++n)
+          for (int64_t j = 0; j < U; ++j) hdrop[n * U + j] = hp[n * ldh + j] * rdrop[n * GU + q * U + j];
+        gemm_fast<T>(false, false, B, U, U, T(1), hdrop.data(), U, u + q * U, GU, brec ? T(1) : T(0),
+                     ah.data() + q * U, GU);
+      }
+    } else if (hp) {
+      gemm_fast<T>(false, false, B, GU, U, T(1), hp, ldh, u, GU, brec ? T(1) : T(0), ah.data(), GU);
+    } else if (!brec) {
+      std::fill(ah.begin(), ah.end(), T(0));
+    }
     const T* axp = ax.data();
     const T* ahp = ah.data();
 #pragma omp parallel for collapse(2) if (B * U * g.G() >= kParallelMin)
@@ -69,13 +81,17 @@ void rnn_forward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, cons
           extra[o] = r[2 * U + j];
           hs[o] = z * prev_h + (T(1) - z) * hh;
         }
+        if (mask && !g.keep(mask, n, s)) {  // a masked step: the states carry through
+          hs[o] = prev_h;
+          if (lstm) cs[o] = s > 0 ? cs[o - U] : (c0 ? c0[n * U + j] : T(0));
+        }
       }
   }
 }
 
 template <typename T>
 void rnn_backward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, const T* h0, const T* c0,
-                       const T* hs, const T* cs, const T* gates, const T* extra, const T* dhs, const T* dh_last,
+                       const T* mask, const T* rdrop, const T* hs, const T* cs, const T* gates, const T* extra, const T* dhs, const T* dh_last,
                        const T* dc_last, T* dx, T* dw, T* du, T* db, T* dh0, T* dc0) {
   const int64_t B = g.B, TT = g.T, U = g.U, GU = g.G() * g.U;
   const bool gru = g.cell == RnnCell::GRU, lstm = g.cell == RnnCell::LSTM;
@@ -85,6 +101,7 @@ void rnn_backward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, con
   std::vector<T> hprev(static_cast<size_t>(B * TT * U));
   std::vector<T> dh(static_cast<size_t>(B * U)), dc(static_cast<size_t>(B * U));
   std::vector<T> dah_step(gru ? 0 : static_cast<size_t>(B * GU));  // SimpleRNN / LSTM: dah = dax
+  std::vector<T> dhq(rdrop ? static_cast<size_t>(B * U) : 0);       // one gate's dah_q U_qᵀ
   for (int64_t k = 0; k < B * U; ++k) {
     dh[k] = dh_last ? dh_last[k] : T(0);
     dc[k] = dc_last ? dc_last[k] : T(0);
@@ -108,7 +125,14 @@ void rnn_backward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, con
         const T* gt = gates + (n * TT + s) * GU;
         T* a = daxp + (n * TT + t) * GU;
         const T d = dhp[n * U + j] + (dhs ? dhs[o] : T(0));
-        if (g.cell == RnnCell::Simple) {
+        if (mask && !g.keep(mask, n, s)) {  // h_s = h_{s-1}, c_s = c_{s-1}: the gradient passes through
+          for (int64_t q = 0; q < g.G(); ++q) {
+            a[q * U + j] = T(0);
+            if (gru) dahg[(n * TT + s) * GU + q * U + j] = T(0);
+            else dahs[n * GU + q * U + j] = T(0);
+          }
+          dhp[n * U + j] = d;
+        } else if (g.cell == RnnCell::Simple) {
           dahs[n * GU + j] = a[j] = d * rnn_act_grad(g.act, gt[j]);
           dhp[n * U + j] = T(0);
         } else if (lstm) {
@@ -134,10 +158,18 @@ void rnn_backward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, con
           dhp[n * U + j] = d * z;
         }
       }
-    // dL/dh_{s-1} (+)= dah Uᵀ
+    // dL/dh_{s-1} (+)= dah Uᵀ  (with recurrent dropout: the sum over gates of (dah_q U_qᵀ) * m_q)
     const T* ah = gru ? dahg + s * GU : dahs;
     const int64_t lda = gru ? TT * GU : GU;
-    gemm_fast<T>(false, true, B, U, GU, T(1), ah, lda, u, GU, T(1), dhp, U);
+    if (rdrop) {
+      for (int64_t q = 0; q < g.G(); ++q) {
+        gemm_fast<T>(false, true, B, U, U, T(1), ah + q * U, lda, u + q * U, GU, T(0), dhq.data(), U);
+        for (int64_t n = 0; n < B; ++n)
+          for (int64_t j = 0; j < U; ++j) dhp[n * U + j] += dhq[n * U + j] * rdrop[n * GU + q * U + j];
+      }
+    } else {
+      gemm_fast<T>(false, true, B, U, GU, T(1), ah, lda, u, GU, T(1), dhp, U);
+    }
   }
   const T* dah_all = daxp;  // SimpleRNN / LSTM: dah = dax, reordered to steps when go_backwards
   std::vector<T> dah_steps;
@@ -154,7 +186,18 @@ void rnn_backward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, con
   const int64_t R = B * TT;
   gemm_fast<T>(false, true, R, g.I, GU, T(1), daxp, GU, w, GU, T(0), dx, g.I);     // dx = dax Wᵀ
   gemm_fast<T>(true, false, g.I, GU, R, T(1), x, g.I, daxp, GU, T(0), dw, GU);     // dW = xᵀ dax
-  gemm_fast<T>(true, false, U, GU, R, T(1), hpp, U, dah_all, GU, T(0), du, GU);    // dU = h_prevᵀ dah
+  if (rdrop) {  // dU_q = (h_prev * m_q)ᵀ dah_q, gate by gate
+    std::vector<T> hq(static_cast<size_t>(R * U));
+    for (int64_t q = 0; q < g.G(); ++q) {
+      for (int64_t n = 0; n < B; ++n)
+        for (int64_t s = 0; s < TT; ++s)
+          for (int64_t j = 0; j < U; ++j)
+            hq[(n * TT + s) * U + j] = hpp[(n * TT + s) * U + j] * rdrop[n * GU + q * U + j];
+      gemm_fast<T>(true, false, U, U, R, T(1), hq.data(), U, dah_all + q * U, GU, T(0), du + q * U, GU);
+    }
+  } else {
+    gemm_fast<T>(true, false, U, GU, R, T(1), hpp, U, dah_all, GU, T(0), du, GU);  // dU = h_prevᵀ dah
+  }
   std::fill(db, db + (gru ? 2 : 1) * GU, T(0));
   for (int64_t r = 0; r < R; ++r)
     for (int64_t k = 0; k < GU; ++k) db[k] += daxp[r * GU + k];
@@ -169,10 +212,10 @@ void rnn_backward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, con
 
 #define PYDL_INSTANTIATE_RNN_FAST(T)                                                                          \
   template void rnn_forward_fast<T>(const RnnGeom&, const T*, const T*, const T*, const T*, const T*,         \
-                                    const T*, T*, T*, T*, T*);                                                \
+                                    const T*, const T*, const T*, T*, T*, T*, T*);                            \
   template void rnn_backward_fast<T>(const RnnGeom&, const T*, const T*, const T*, const T*, const T*,        \
-                                     const T*, const T*, const T*, const T*, const T*, const T*, const T*, T*, \
-                                     T*, T*, T*, T*, T*);
+                                     const T*, const T*, const T*, const T*, const T*, const T*, const T*,    \
+                                     const T*, const T*, T*, T*, T*, T*, T*, T*);
 PYDL_INSTANTIATE_RNN_FAST(float)
 PYDL_INSTANTIATE_RNN_FAST(double)
 

@@ -19,7 +19,7 @@ T prev(const RnnGeom& g, const T* seq, const T* init, int64_t n, int64_t s, int6
 
 template <typename T>
 void rnn_forward_reference(const RnnGeom& g, const T* x, const T* w, const T* u, const T* b, const T* h0,
-                           const T* c0, T* hs, T* cs, T* gates, T* extra) {
+                           const T* c0, const T* mask, const T* rdrop, T* hs, T* cs, T* gates, T* extra) {
   const int64_t U = g.U, GU = g.G() * g.U;
   std::vector<T> ax(GU), ah(GU);  // x_t W (+ b_in) and h_{s-1} U (+ b_rec), one sample
   for (int64_t s = 0; s < g.T; ++s) {
@@ -29,7 +29,9 @@ void rnn_forward_reference(const RnnGeom& g, const T* x, const T* w, const T* u,
         T sx = b ? b[k] : T(0);
         for (int64_t i = 0; i < g.I; ++i) sx += x[(n * g.T + t) * g.I + i] * w[i * GU + k];
         T sh = (b && g.cell == RnnCell::GRU) ? b[GU + k] : T(0);
-        for (int64_t j = 0; j < U; ++j) sh += prev(g, hs, h0, n, s, j) * u[j * GU + k];
+        // gate k / U sees h_{s-1} times its recurrent dropout mask (if any)
+        for (int64_t j = 0; j < U; ++j)
+          sh += prev(g, hs, h0, n, s, j) * (rdrop ? rdrop[n * GU + (k / U) * U + j] : T(1)) * u[j * GU + k];
         ax[k] = sx;
         ah[k] = sh;
       }
@@ -62,6 +64,11 @@ void rnn_forward_reference(const RnnGeom& g, const T* x, const T* w, const T* u,
           extra[(n * g.T + s) * U + j] = ah[2 * U + j];
           h[j] = z * prev(g, hs, h0, n, s, j) + (T(1) - z) * hh;
         }
+        // a masked step: the states carry through unchanged
+        if (!g.keep(mask, n, s)) {
+          h[j] = prev(g, hs, h0, n, s, j);
+          if (g.cell == RnnCell::LSTM) cs[(n * g.T + s) * U + j] = prev(g, cs, c0, n, s, j);
+        }
       }
     }
   }
@@ -72,7 +79,7 @@ void rnn_forward_reference(const RnnGeom& g, const T* x, const T* w, const T* u,
 // candidate, where r multiplies the recurrent part).
 template <typename T>
 void rnn_backward_reference(const RnnGeom& g, const T* x, const T* w, const T* u, const T* h0, const T* c0,
-                            const T* hs, const T* cs, const T* gates, const T* extra, const T* dhs,
+                            const T* mask, const T* rdrop, const T* hs, const T* cs, const T* gates, const T* extra, const T* dhs,
                             const T* dh_last, const T* dc_last, T* dx, T* dw, T* du, T* db, T* dh0, T* dc0) {
   const int64_t B = g.B, U = g.U, GU = g.G() * g.U;
   const bool gru = g.cell == RnnCell::GRU, lstm = g.cell == RnnCell::LSTM;
@@ -91,7 +98,11 @@ void rnn_backward_reference(const RnnGeom& g, const T* x, const T* w, const T* u
       const T* gt = gates + (n * g.T + s) * GU;
       for (int64_t j = 0; j < U; ++j) {
         T d = dh[n * U + j] + (dhs ? dhs[(n * g.T + s) * U + j] : T(0));  // dL/dh_s
-        if (g.cell == RnnCell::Simple) {
+        if (!g.keep(mask, n, s)) {
+          // h_s = h_{s-1}, c_s = c_{s-1}: the gradients pass through; nothing reaches x_t or the weights
+          for (int64_t q = 0; q < g.G(); ++q) dax[n * GU + q * U + j] = dah[n * GU + q * U + j] = T(0);
+          dh_prev[n * U + j] = d;  // dc[n * U + j] stays as it is
+        } else if (g.cell == RnnCell::Simple) {
           dax[n * GU + j] = dah[n * GU + j] = d * rnn_act_grad(g.act, gt[j]);
           dh_prev[n * U + j] = T(0);
         } else if (lstm) {
@@ -119,8 +130,8 @@ void rnn_backward_reference(const RnnGeom& g, const T* x, const T* w, const T* u
           dh_prev[n * U + j] = d * z;  // h_s = z * h_{s-1} + ...
         }
       }
-      // dx_t = dax Wᵀ,  dW += x_tᵀ dax,  dU += h_{s-1}ᵀ dah,  db += dax (and dah for GRU's b_rec),
-      // dL/dh_{s-1} += dah Uᵀ
+      // dx_t = dax Wᵀ,  dW += x_tᵀ dax,  dU += (h_{s-1} * m)ᵀ dah,  db += dax (and dah for GRU's b_rec),
+      // dL/dh_{s-1} += (dah Uᵀ) * m   (m: the gate's recurrent dropout mask, or 1)
       for (int64_t k = 0; k < GU; ++k) {
         const T a = dax[n * GU + k], r = dah[n * GU + k];
         for (int64_t i = 0; i < g.I; ++i) {
@@ -128,8 +139,9 @@ void rnn_backward_reference(const RnnGeom& g, const T* x, const T* w, const T* u
           dw[i * GU + k] += x[(n * g.T + t) * g.I + i] * a;
         }
         for (int64_t j = 0; j < U; ++j) {
-          du[j * GU + k] += prev(g, hs, h0, n, s, j) * r;
-          dh_prev[n * U + j] += r * u[j * GU + k];
+          const T m = rdrop ? rdrop[n * GU + (k / U) * U + j] : T(1);
+          du[j * GU + k] += prev(g, hs, h0, n, s, j) * m * r;
+          dh_prev[n * U + j] += r * u[j * GU + k] * m;
         }
         db[k] += a;
         if (gru) db[GU + k] += r;
@@ -145,10 +157,10 @@ void rnn_backward_reference(const RnnGeom& g, const T* x, const T* w, const T* u
 
 #define PYDL_INSTANTIATE_RNN_REF(T)                                                                            \
   template void rnn_forward_reference<T>(const RnnGeom&, const T*, const T*, const T*, const T*, const T*,     \
-                                         const T*, T*, T*, T*, T*);                                            \
+                                         const T*, const T*, const T*, T*, T*, T*, T*);                        \
   template void rnn_backward_reference<T>(const RnnGeom&, const T*, const T*, const T*, const T*, const T*,    \
                                           const T*, const T*, const T*, const T*, const T*, const T*, const T*, \
-                                          T*, T*, T*, T*, T*, T*);
+                                          const T*, const T*, T*, T*, T*, T*, T*, T*);
 PYDL_INSTANTIATE_RNN_REF(float)
 PYDL_INSTANTIATE_RNN_REF(double)
 
