@@ -166,14 +166,24 @@ def test_bidirectional_gives_both_directions_the_mask_and_keeps_it_on_sequences(
     assert [m is mask for m in bi.compute_mask(x, mask)] == [True, True]
 
 
-def test_bidirectional_of_a_layer_without_masks_refuses_a_mask():
-    # the recurrent layers take masks once their ops do; until then a mask must not be dropped
-    bi = L.Bidirectional(L.SimpleRNN(2))
-    mask = np.array([[True, False]])
-    if bi.forward_layer._accepts_mask:
-        pytest.skip("the recurrent layers take masks")
-    with pytest.raises(ValueError, match="forward_simple_rnn.*does not support masking"):
-        bi(pydl.tensor(_x((1, 2, 2))), mask=mask)
+def test_bidirectional_lstm_with_a_mask_is_each_sample_run_on_its_real_steps():
+    # post-padding: a masked step carries the state, so each direction sees only the real steps
+    x = _x((3, 5, 2)).astype(np.float64)
+    lengths = [5, 3, 1]
+    mask = np.arange(5)[None, :] < np.array(lengths)[:, None]
+    pydl.manual_seed(4)
+    bi = L.Bidirectional(L.LSTM(3, dtype="float64"))
+    y = bi(pydl.tensor(x, dtype=pydl.float64), mask=mask).detach().numpy()
+    for i, n in enumerate(lengths):
+        real = pydl.tensor(x[i:i + 1, :n], dtype=pydl.float64)
+        alone = np.concatenate([bi.forward_layer(real).detach().numpy(), bi.backward_layer(real).detach().numpy()], -1)
+        np.testing.assert_allclose(y[i:i + 1], alone, rtol=1e-10, atol=1e-12)
+    # the last-step output has no steps, so no mask; with return_sequences the mask stays
+    assert L.get_mask(bi(pydl.tensor(x, dtype=pydl.float64), mask=mask)) is None
+    seq = L.Bidirectional(L.GRU(2, return_sequences=True, return_state=True))
+    outs = seq(pydl.tensor(x.astype(np.float32)), mask=mask)
+    np.testing.assert_array_equal(L.get_mask(outs[0]), mask)
+    assert all(L.get_mask(s) is None for s in outs[1:])
 
 
 def test_time_distributed_passes_the_mask_through():

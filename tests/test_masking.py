@@ -323,3 +323,21 @@ def test_compute_loss_of_a_custom_train_step_is_masked_too():
     nll = -np.log(np.take_along_axis(p, TAGS[..., None], -1)[..., 0])
     got = model.compute_loss(y=TAGS.astype(np.float32), y_pred=model(IDS))
     np.testing.assert_allclose(float(got.item()), nll[REAL].sum() / REAL.sum(), rtol=1e-5)
+
+
+def test_embedding_mask_reaches_an_lstm_whose_last_state_is_that_of_the_real_steps():
+    ids = np.array([[2, 4, 1, 0, 0], [3, 0, 0, 0, 0], [1, 2, 3, 4, 1]])
+    pydl.manual_seed(5)
+    emb, lstm = L.Embedding(5, 3, mask_zero=True), L.LSTM(4)
+    model = Sequential([L.InputLayer(shape=(5,)), emb, lstm, L.Dense(1)])
+    got = model.predict(ids, verbose=0)
+    for i, row in enumerate(ids):
+        real = row[row != 0][None]
+        np.testing.assert_allclose(got[i:i + 1], model.layers[2](lstm(emb(real))).detach().numpy(), rtol=1e-5,
+                                   atol=1e-6)
+    # the LSTM's last-step output carries no mask, so the loss is the plain mean over samples
+    h = lstm(emb(ids))
+    assert L.get_mask(h) is None
+    seq = L.LSTM(4, return_sequences=True, return_state=True)(emb(ids))
+    np.testing.assert_array_equal(L.get_mask(seq[0]), ids != 0)
+    assert L.get_mask(seq[1]) is None and L.get_mask(seq[2]) is None
