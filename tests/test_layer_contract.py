@@ -80,6 +80,11 @@ TABLE = {
     "GlobalMaxPooling2D": Row(lambda **k: L.GlobalMaxPooling2D(**k), (3, 4, 5), (3,), 0),
     "GlobalAveragePooling2D": Row(lambda **k: L.GlobalAveragePooling2D(**k), (3, 4, 5), (3,), 0),
     "MaxPooling1D": Row(lambda **k: L.MaxPooling1D(**k), (2, 9), (2, 4), 0),
+    # the mean / max over the 5 steps of 3 channels
+    "GlobalAveragePooling1D": Row(lambda **k: L.GlobalAveragePooling1D(**k), (3, 5), (3,), 0),
+    "GlobalMaxPooling1D": Row(lambda **k: L.GlobalMaxPooling1D(**k), (3, 5), (3,), 0),
+    # no step of the contract's data is all zeros, so nothing is masked: the identity
+    "Masking": Row(lambda **k: L.Masking(**k), (4, 3), (4, 3), 0),
     "UpSampling2D": Row(lambda **k: L.UpSampling2D((2, 3), interpolation="bilinear", **k), (2, 3, 4), (2, 6, 12), 0),
     "ZeroPadding2D": Row(lambda **k: L.ZeroPadding2D(((1, 0), (2, 1)), **k), (2, 3, 4), (2, 4, 7), 0),
     "Cropping2D": Row(lambda **k: L.Cropping2D(((1, 0), (0, 2)), **k), (2, 5, 6), (2, 4, 4), 0),
@@ -143,6 +148,9 @@ VARIANTS = {
     "MaxPooling1D/same": Row(lambda **k: L.MaxPooling1D(3, strides=1, padding="same", **k), (2, 5), (2, 5), 0),
     "GlobalAveragePooling2D/keepdims": Row(lambda **k: L.GlobalAveragePooling2D(keepdims=True, **k), (3, 4, 5),
                                            (3, 1, 1), 0),
+    # keepdims keeps the steps axis, of size 1
+    "GlobalAveragePooling1D/keepdims": Row(lambda **k: L.GlobalAveragePooling1D(keepdims=True, **k), (3, 5),
+                                           (3, 1), 0),
     "UpSampling2D/nearest": Row(lambda **k: L.UpSampling2D(2, **k), (1, 2, 3), (1, 4, 6), 0),
     # (batch, features): gamma (no beta: center=False) and the two moving statistics, 5 each
     "BatchNormalization/features-no-center": Row(lambda **k: L.BatchNormalization(center=False, **k), (5,), (5,),
@@ -241,7 +249,10 @@ def test_config_round_trip_gives_the_same_config_and_output(name):
 def _model(name):
     row = ROWS[name]
     first = row.make() if name == "InputLayer" else row.make(input_shape=row.sample)
-    rest = [] if len(row.out) == 1 else [L.Flatten()]
+    if name == "Masking":  # its output carries a mask, which Flatten refuses: a masked mean instead
+        rest = [L.GlobalAveragePooling1D(data_format="channels_last")]
+    else:
+        rest = [] if len(row.out) == 1 else [L.Flatten()]
     return Sequential([first] + rest + [L.Dense(2)])
 
 

@@ -55,8 +55,8 @@ def test_bad_ids_raise_naming_the_layer():
         emb(np.array([[-1, 2]]))
     with pytest.raises(ValueError, match="words: Embedding takes integer token ids, got 1.5"):
         emb(np.array([[1.5, 2.0]]))
-    with pytest.raises(NotImplementedError, match="mask_zero"):
-        L.Embedding(5, 2, mask_zero=True)
+    with pytest.raises(TypeError, match="mask_zero must be True or False"):
+        L.Embedding(5, 2, mask_zero="yes")
     with pytest.raises(ValueError, match="input_dim must be a positive int"):
         L.Embedding(0, 2)
     model = Sequential([L.Embedding(5, 2, input_shape=(3,)), L.Flatten(), L.Dense(1)])

@@ -41,6 +41,11 @@ from .advanced_activations import LeakyReLU  # noqa: F401,E402
 _CLASSES["LeakyReLU"] = LeakyReLU
 from .preprocessing import MaskingNoise  # noqa: F401,E402  (the denoising autoencoder's corruption)
 _CLASSES["MaskingNoise"] = MaskingNoise
+# masking (issue 9): the Masking layer and the 1-D global poolings (GlobalAveragePooling1D honours masks)
+from .core import Masking  # noqa: F401,E402
+from .pooling import GlobalAveragePooling1D, GlobalMaxPooling1D  # noqa: F401,E402
+from .base import get_mask, set_mask  # noqa: F401,E402
+_CLASSES.update({c.__name__: c for c in (Masking, GlobalAveragePooling1D, GlobalMaxPooling1D)})
 
 
 def _classes():

@@ -208,6 +208,48 @@ def _loss_term(owner, loss):
     return loss.reshape(()) if loss.dim() else loss
 
 
+# ---- masks (Keras's masking): which time steps of a sequence are real and which are padding.
+# A mask is a NumPy bool array of the sequence's leading axes, (batch, time): True = a real step.
+# It rides on the tensor it describes as ``tensor._keras_mask``, as in Keras; these two functions
+# are the only places that read or write that attribute.
+
+def get_mask(t):
+    """The mask a tensor carries (a NumPy bool array), or None; for a list of tensors, the
+    list of their masks (None if none of them has one)."""
+    if isinstance(t, (list, tuple)):
+        masks = [get_mask(x) for x in t]
+        return masks if any(m is not None for m in masks) else None
+    return getattr(t, "_keras_mask", None) if isinstance(t, _C.Tensor) else None
+
+
+def set_mask(t, mask):
+    """Attach ``mask`` (None, or anything NumPy reads as booleans) to tensor ``t`` (a list of
+    masks to a list of tensors)."""
+    if isinstance(t, (list, tuple)):
+        masks = mask if isinstance(mask, (list, tuple)) else [mask] + [None] * (len(t) - 1)
+        for x, m in zip(t, masks):
+            set_mask(x, m)
+        return
+    if isinstance(t, _C.Tensor):
+        t._keras_mask = None if mask is None else np.asarray(
+            mask.detach().numpy() if isinstance(mask, _C.Tensor) else mask).astype(bool)
+
+
+_CALL_TAKES_MASK = {}  # layer class -> whether its call has a mask parameter
+
+
+def _mask_arg(owner, mask, x):
+    """A mask given to a layer call (``layer(x, mask=m)``): booleans of x's leading axes."""
+    if isinstance(mask, (list, tuple)):
+        return [None if m is None else _mask_arg(owner, m, t) for m, t in zip(mask, x)]
+    m = np.asarray(mask.detach().numpy() if isinstance(mask, _C.Tensor) else mask)
+    shape = tuple(x.shape) if isinstance(x, _C.Tensor) else np.shape(x)
+    if m.ndim < 1 or tuple(shape[:m.ndim]) != m.shape:
+        raise ValueError(f"{owner}: mask of shape {m.shape} does not match the input of shape {tuple(shape)}; a "
+                         "mask covers the input's leading axes, (batch, time) for a sequence")
+    return m.astype(bool)
+
+
 class Layer:
     """The base of every layer.
 
@@ -220,6 +262,13 @@ class Layer:
     ``activity_regularizer``: a penalty on the layer's output (after its activation), added to
     the loss as Keras 3 adds it: ``activity_regularizer(output)``, summed over the batch (Keras 2
     divided it by the batch size; Keras 3 does not).
+    Masks (Keras's): a layer that makes a mask (``Masking``, ``Embedding(mask_zero=True)``)
+    gives it in ``compute_mask(inputs, mask)``; the mask rides on the output tensor to the next
+    layer, whose ``call`` receives it as ``mask=`` when its signature has that parameter. A layer
+    with ``supports_masking = True`` (or a ``mask`` parameter) accepts a mask; by default its
+    output keeps the input's mask (``compute_mask`` returns it: a layer working per time step).
+    A layer that does not accept one raises when a mask reaches it: Keras 3 drops the mask there
+    silently and the padded steps then change the result.
     Called on symbolic tensors (``pydl.Input``; a list of them for a layer of several inputs,
     such as ``Add``) a layer builds for their shapes, records the call as a ``Node`` and returns
     symbolic outputs shaped by ``compute_output_shape``: the functional API. Its ``input`` and
@@ -337,10 +386,38 @@ class Layer:
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def __call__(self, x, training=None):
+    # ---- masks
+    supports_masking = False  # a layer that passes a mask through (or uses it) sets True
+
+    def compute_mask(self, inputs, mask=None):
+        """The output's mask, from the inputs and their mask (Keras's): by default the input's
+        mask, for a layer that supports masking (it works per time step), else None."""
+        return mask if self._accepts_mask else None
+
+    @property
+    def _call_takes_mask(self):
+        cls = type(self)
+        if cls not in _CALL_TAKES_MASK:  # once per class: inspect is slow beside a layer call
+            _CALL_TAKES_MASK[cls] = "mask" in inspect.signature(cls.call).parameters
+        return _CALL_TAKES_MASK[cls]
+
+    @property
+    def _accepts_mask(self):
+        return bool(self.supports_masking) or self._call_takes_mask
+
+    def _makes_mask(self):
+        """Whether compute_mask may give a mask without one coming in (Masking, Embedding)."""
+        return type(self).compute_mask is not Layer.compute_mask
+
+    def __call__(self, x, training=None, mask=None):
         if _symbolic(x):
+            if mask is not None:
+                raise TypeError(f"{self.name}: mask= is for calls on data; in a functional graph the masks come "
+                                "from the layers that make them (Masking, Embedding(mask_zero=True))")
             return self._symbolic_call(x, training)
-        return self._call(x, training)
+        if mask is None:
+            return self._call(x, training)
+        return self._call(x, training, mask=_mask_arg(self.name, mask, x))
 
     def _symbolic_call(self, x, training=None):
         """The functional API: build the layer for the symbolic inputs' shapes (or check them),
@@ -389,10 +466,20 @@ class Layer:
         node = self._only_node("output")
         return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
 
-    def _call(self, x, training=None, logits=False):
-        """What ``__call__`` does: cast, build or check, ``call``, record the activity penalty.
-        ``logits=True`` (for a model's fused softmax/sigmoid + crossentropy) returns the output
-        before the activation; the penalty is still taken after it."""
+    def _call(self, x, training=None, logits=False, mask=None):
+        """What ``__call__`` does: cast, build or check, ``call``, record the activity penalty,
+        pass the mask on. ``logits=True`` (for a model's fused softmax/sigmoid + crossentropy)
+        returns the output before the activation; the penalty is still taken after it.
+        ``mask``: the input's mask, else the one the input tensor(s) carry."""
+        if mask is None:
+            mask = get_mask(x)  # before any cast, which makes a new tensor
+        if mask is not None and not self._accepts_mask:
+            shapes = [None if m is None else m.shape for m in mask] if isinstance(mask, list) else mask.shape
+            raise ValueError(f"{self.name}: {type(self).__name__} does not support masking, but its input carries a "
+                             f"mask of shape {shapes} (from Embedding(mask_zero=True) or Masking upstream). Keras "
+                             "would drop the mask here silently and the padded steps would change the result; "
+                             "consume the mask first (a recurrent layer without return_sequences, "
+                             "GlobalAveragePooling1D) or remove it")
         if isinstance(x, (list, tuple)):  # a layer of several inputs (merge layers)
             x = [t if isinstance(t, _C.Tensor) else _C.tensor(np.asarray(t), dtype=self.dtype) for t in x]
             shape = [tuple(t.shape)[1:] for t in x]
@@ -409,15 +496,36 @@ class Layer:
         else:
             x = self._cast_input(x)
         self.losses = []
+        extra = {"mask": mask} if mask is not None and self._call_takes_mask else {}
         if logits:
-            out = self.call(x, training=training, logits=True)
+            out = self.call(x, training=training, logits=True, **extra)
             if self.activity_regularizer is not None:
                 self.losses.append(self.activity_regularizer(self.activation(out)))
         else:
-            out = self.call(x, training=training)
+            out = self.call(x, training=training, **extra)
             if self.activity_regularizer is not None:
                 self.losses.append(self.activity_regularizer(out))
+        if mask is not None or self._makes_mask():
+            self._attach_mask(x, out, mask)
         return out
+
+    def _attach_mask(self, x, out, mask):
+        """Put compute_mask's result on the output(s), unless call already did (Keras's rule)."""
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        if all(get_mask(o) is not None for o in outs):
+            return
+        out_mask = self.compute_mask(x, mask)
+        if out_mask is None:
+            return
+        masks = list(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask] + [None] * (len(outs) - 1)
+        for o, m in zip(outs, masks):
+            if m is None or get_mask(o) is not None:
+                continue
+            m = np.asarray(m.detach().numpy() if isinstance(m, _C.Tensor) else m).astype(bool)
+            if m.ndim > o.dim() or tuple(o.shape[:m.ndim]) != m.shape:
+                raise ValueError(f"{self.name}: compute_mask gave a mask of shape {m.shape} for an output of shape "
+                                 f"{tuple(o.shape)}; a mask covers the output's leading axes (batch, time)")
+            set_mask(o, m)
 
     def _cast_input(self, x):
         if x.dtype != self.dtype and self._casts_inputs and x.dtype.name in ("float32", "float64"):

@@ -1,4 +1,4 @@
-"""The core layers: Input (InputLayer), Dense, Activation, Dropout, Flatten, Reshape."""
+"""The core layers: Input (InputLayer), Dense, Activation, Dropout, Flatten, Reshape, Masking."""
 import numpy as np
 
 from .. import _C
@@ -67,6 +67,8 @@ class Dense(Layer):
     The forward pass is one fused C++ op (``pydl.functional.linear``), the activation one more.
     """
 
+    supports_masking = True  # per time step: a sequence's mask passes through
+
     @keras1_names(output_dim="units", init="kernel_initializer", W_regularizer="kernel_regularizer",
                   b_regularizer="bias_regularizer", bias="use_bias")
     def __init__(self, units=None, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
@@ -120,6 +122,8 @@ class Dense(Layer):
 class Activation(Layer):
     """Applies an activation by name: 'relu', 'sigmoid', 'softmax', ..."""
 
+    supports_masking = True  # per time step: a sequence's mask passes through
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = _act.get(activation)
@@ -136,6 +140,8 @@ class Activation(Layer):
 class Dropout(Layer):
     """Inverted dropout: in training each unit is zeroed with probability ``rate`` and the kept
     ones are scaled by 1/(1-rate); at inference the layer is the identity."""
+
+    supports_masking = True  # per time step: a sequence's mask passes through
 
     @keras1_names(p="rate")
     def __init__(self, rate, **kwargs):
@@ -192,3 +198,38 @@ class Reshape(Layer):
         cfg = super().get_config()
         cfg["target_shape"] = list(self.target_shape)
         return cfg
+
+
+class Masking(Layer):
+    """Keras's ``Masking(mask_value=0.0)``: a time step whose features all equal ``mask_value``
+    is padding. The layer's output is its input with those steps set to 0 (as Keras), and it
+    carries the mask (batch, time), True at the real steps, to the layers after it: a recurrent
+    layer then skips the padded steps, and the loss and metrics of fit/evaluate leave them out."""
+
+    supports_masking = True
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"Masking: mask_value must be a number, got {mask_value!r}")
+        self.mask_value = float(mask_value)
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) < 1:
+            raise ValueError(f"{self.name}: Masking takes inputs with a feature axis, (batch, time, features); got "
+                             f"sample shape {tuple(input_shape)}")
+        return tuple(input_shape)
+
+    def _keep(self, x):
+        a = x.detach().numpy() if isinstance(x, _C.Tensor) else np.asarray(x)
+        return np.any(a != self.mask_value, axis=-1)  # a step is padding when every feature is mask_value
+
+    def compute_mask(self, inputs, mask=None):
+        return self._keep(inputs)  # Keras: the input's own mask, if any, is replaced
+
+    def call(self, x, training=None):
+        keep = self._keep(x)[..., None].astype(x.dtype.name)
+        return x * _C.tensor(keep, dtype=x.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}

@@ -28,8 +28,8 @@ class Embedding(Layer):
         for arg, v in (("input_dim", input_dim), ("output_dim", output_dim)):
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 raise ValueError(f"Embedding: {arg} must be a positive int, got {v!r}")
-        if mask_zero:
-            raise NotImplementedError("Embedding: mask_zero=True needs masks, which pydl does not propagate yet")
+        if not isinstance(mask_zero, (bool, np.bool_)):
+            raise TypeError(f"Embedding: mask_zero must be True or False, got {mask_zero!r}")
         for arg, v in (("embeddings_constraint", embeddings_constraint), ("weights", weights),
                        ("lora_rank", lora_rank)):
             if v is not None:
@@ -37,7 +37,7 @@ class Embedding(Layer):
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = _init.get(embeddings_initializer)
         self.embeddings_regularizer = _reg.get(embeddings_regularizer)
-        self.mask_zero = False
+        self.mask_zero = bool(mask_zero)
         self.embeddings = None
 
     def build(self, input_shape):
@@ -88,4 +88,12 @@ class Embedding(Layer):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": _init.serialize(self.embeddings_initializer),
                 "embeddings_regularizer": None if self.embeddings_regularizer is None
-                else _reg.serialize(self.embeddings_regularizer), "mask_zero": False}
+                else _reg.serialize(self.embeddings_regularizer), "mask_zero": self.mask_zero}
+
+    def compute_mask(self, inputs, mask=None):
+        """mask_zero=True: id 0 is padding, so the mask is ids != 0 (Keras's). Id 0 still has a row
+        of the matrix (never trained by real steps), so input_dim counts it: vocabulary + 1."""
+        if not self.mask_zero:
+            return None
+        ids = inputs.detach().numpy() if isinstance(inputs, _C.Tensor) else np.asarray(inputs)
+        return ids != 0

@@ -8,6 +8,8 @@ summed over the broadcast axes, that of Maximum goes to the larger input.
 """
 import numbers
 
+import numpy as np
+
 from .. import _C
 from .base import Layer, _is_shape_list
 
@@ -60,6 +62,22 @@ class _Merge(Layer):
         for x in xs[1:]:
             out = self._combine(out, x)
         return out
+
+    # masks (Keras's): a step of the output is real where it is real in every masked input
+    supports_masking = True
+
+    def _masks(self, mask):
+        ms = [m for m in (mask if isinstance(mask, list) else [mask]) if m is not None]
+        if len({m.shape for m in ms}) > 1:
+            raise ValueError(f"{self.name}: {type(self).__name__} got inputs with masks of different shapes "
+                             f"{[m.shape for m in ms]}")
+        return ms
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None:
+            return None
+        ms = self._masks(mask)
+        return np.logical_and.reduce(ms) if ms else None
 
     def _combine(self, a, b):
         raise NotImplementedError
@@ -149,6 +167,19 @@ class Concatenate(_Merge):
 
     def call(self, xs, training=None):
         return _C.concatenate(list(xs), self._sample_axis(xs[0].dim() - 1, []) + 1)
+
+    def compute_mask(self, inputs, mask=None):
+        """Along a masked axis (time) the masks are joined too (an input without one is real
+        everywhere); along a later axis (features) a step is real where it is in every input."""
+        if mask is None:
+            return None
+        ms = self._masks(mask)
+        axis = self._sample_axis(inputs[0].dim() - 1, []) + 1
+        if not ms or axis >= ms[0].ndim:
+            return np.logical_and.reduce(ms) if ms else None
+        lead = ms[0].ndim
+        full = [np.ones(tuple(x.shape[:lead]), bool) if m is None else m for x, m in zip(inputs, mask)]
+        return np.concatenate(full, axis=axis)
 
     def get_config(self):
         cfg = super().get_config()

@@ -223,7 +223,16 @@ class LayerNormalization(_Normalization):
         self._normalized_shape = tuple(int(input_shape[a - 1]) for a in resolved)
         self._add_gamma_beta(self._normalized_shape)
 
-    def call(self, x, training=None):
+    supports_masking = True  # Keras's; each step is normalised on its own when the axes are the features
+
+    def call(self, x, training=None, mask=None):
+        if mask is not None:
+            first = x.dim() - len(self._normalized_shape)  # the first normalised axis
+            masks = mask if isinstance(mask, list) else [mask]
+            if any(m is not None and m.ndim > first for m in masks):
+                raise ValueError(f"{self.name}: LayerNormalization over axis={self.axis!r} of inputs "
+                                 f"{tuple(x.shape)} mixes the masked steps (mask {mask.shape}) into every step's "
+                                 "statistics; normalise over the feature axis only (axis=-1)")
         return _F.layer_norm(x, self._normalized_shape, self.gamma, self.beta, self.epsilon)
 
     def get_config(self):

@@ -1,6 +1,10 @@
 """Pooling layers over NCHW images (Keras's names and arguments): MaxPooling2D,
 AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, each one C++ op of
-``pydl.functional``. data_format='channels_last' takes NHWC input (see ``pydl.layers.conv``)."""
+``pydl.functional``. data_format='channels_last' takes NHWC input (see ``pydl.layers.conv``).
+Over sequences: MaxPooling1D, GlobalAveragePooling1D (which honours a mask), GlobalMaxPooling1D."""
+import numpy as np
+
+from .. import _C
 from .. import functional as _F
 from .base import Layer
 from .conv import (_check_window_fits, _data_format_arg, _image_shape, _output_size, _padding_arg, _positive_pair,
@@ -113,3 +117,69 @@ class MaxPooling1D(Layer):
         cfg = super().get_config()
         cfg.update(pool_size=self.pool_size, strides=self.strides, padding=self.padding, data_format=self.data_format)
         return cfg
+
+
+class _GlobalPooling1D(Layer):
+    """Over the steps of (N, channels, steps) sequences, as pydl's other 1-D layers, or of
+    (N, steps, features) ones with data_format='channels_last' (Keras's default layout, which
+    Embedding and the recurrent layers give)."""
+
+    def __init__(self, data_format="channels_first", keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        owner = type(self).__name__
+        self.data_format = _data_format_arg(owner, data_format)
+        if not isinstance(keepdims, bool):
+            raise TypeError(f"{owner}: keepdims must be a bool, got {keepdims!r}")
+        self.keepdims = keepdims
+
+    @property
+    def _steps_axis(self):
+        return 1 if self.data_format == "channels_last" else 2
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(f"{self.name}: {type(self).__name__} takes sequences (N, channels, steps) (with "
+                             "data_format='channels_last': (N, steps, features)), got sample shape "
+                             f"{tuple(input_shape)}")
+        features = input_shape[0] if self.data_format == "channels_first" else input_shape[1]
+        if not self.keepdims:
+            return (features,)
+        return (features, 1) if self.data_format == "channels_first" else (1, features)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling1D(_GlobalPooling1D):
+    """The mean over the steps: (batch, features) (keepdims: the steps axis kept, of size 1).
+    With a mask (batch, steps) (Embedding(mask_zero=True), Masking) the mean is over the real
+    steps only, as Keras: sum of x where the mask is True / their number. The output has no
+    steps, so no mask. A sample whose steps are all masked raises (Keras gives NaN there)."""
+
+    supports_masking = True
+
+    def call(self, x, training=None, mask=None):
+        axis = self._steps_axis
+        if mask is None:
+            return _C.mean(x, axis=axis, keepdims=self.keepdims)
+        if self.data_format != "channels_last" or mask.shape != tuple(x.shape[:2]):
+            raise ValueError(f"{self.name}: GlobalAveragePooling1D got a mask of shape {mask.shape} (batch, steps) "
+                             f"for input of shape {tuple(x.shape)} with data_format={self.data_format!r}; masked "
+                             "sequences are (batch, steps, features): give data_format='channels_last'")
+        count = mask.sum(axis=1)
+        if np.any(count == 0):
+            raise ValueError(f"{self.name}: GlobalAveragePooling1D: sample {int(np.argmin(count))} has every step "
+                             f"masked (mask shape {mask.shape}), so its mean over the real steps is undefined")
+        w = (mask / count[:, None])[..., None].astype(x.dtype.name)  # 1/count at the real steps, 0 elsewhere
+        return _C.sum(x * _C.tensor(w, dtype=x.dtype), axis=1, keepdims=self.keepdims)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+
+class GlobalMaxPooling1D(_GlobalPooling1D):
+    """The maximum over the steps: (batch, features). It does not support masking (Keras's
+    takes the max over the padded steps too, silently): a masked input raises."""
+
+    def call(self, x, training=None):
+        return _C.max(x, axis=self._steps_axis, keepdims=self.keepdims)

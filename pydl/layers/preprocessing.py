@@ -221,6 +221,7 @@ class GaussianNoise(_RandomLayer):
     value (a regulariser; any input shape). The gradient passes through unchanged."""
 
     _image = False
+    supports_masking = True  # elementwise: a sequence's mask passes through (Keras)
 
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
@@ -249,6 +250,7 @@ class GaussianDropout(_RandomLayer):
     noise."""
 
     _image = False
+    supports_masking = True  # elementwise: a sequence's mask passes through (Keras)
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)

@@ -195,6 +195,14 @@ class _RNN(Layer):
             return [out] + [(self.units,)] * self._states
         return out
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras's: the output keeps the sequence's mask with return_sequences, none for the last
+        step alone; the states (return_state) have none."""
+        if isinstance(mask, list):
+            mask = mask[0]
+        out = mask if self.return_sequences else None
+        return [out] + [None] * self._states if self.return_state else out
+
     def _check_input(self, shape):
         # As Keras: the number of features is fixed when built, the number of time steps is not.
         if not self.built:
@@ -217,8 +225,10 @@ class _RNN(Layer):
         return _C.dropout(_C.ones(list(shape), dtype=dtype), rate, True)
 
     def call(self, x, training=None, mask=None):
-        if mask is None:
+        if self._pending_mask is not None:  # given to __call__ by hand: it wins over the input's
             mask = self._pending_mask
+        if isinstance(mask, list):  # [sequence, *initial states]: the sequence's mask (Keras's)
+            mask = mask[0]
         states = [None] * self._states
         if isinstance(x, list):
             x, states = x[0], list(x[1:])

@@ -64,7 +64,11 @@ class _Wrapper(Layer):
 
 class TimeDistributed(_Wrapper):
     """Apply ``layer`` to every time step: (batch, time, ...) -> (batch, time, layer's output),
-    with one set of weights shared by all steps (a Dense per step of a tagger)."""
+    with one set of weights shared by all steps (a Dense per step of a tagger). A mask
+    (batch, time) passes through to the output, as in Keras; a mask of more axes (batch, time,
+    ...) reaches the inner layer, step by step, when its call takes one."""
+
+    supports_masking = True
 
     def __init__(self, layer, **kwargs):
         if not isinstance(layer, Layer):
@@ -85,10 +89,17 @@ class TimeDistributed(_Wrapper):
     def compute_output_shape(self, input_shape):
         return (input_shape[0],) + tuple(self.layer.compute_output_shape(tuple(input_shape[1:])))
 
-    def call(self, x, training=None):
+    def call(self, x, training=None, mask=None):
         b, t = x.shape[0], x.shape[1]
-        y = self.layer(x.reshape(b * t, *x.shape[2:]), training=training)
+        flat = x.reshape(b * t, *x.shape[2:])
+        if mask is not None and mask.ndim > 2 and self.layer._accepts_mask:
+            y = self.layer._call(flat, training=training, mask=mask.reshape(b * t, *mask.shape[2:]))
+        else:
+            y = self.layer(flat, training=training)
         return y.reshape(b, t, *y.shape[1:])
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
 
     def get_config(self):
         return {**super().get_config(), "layer": self._serialize(self.layer)}
@@ -110,7 +121,13 @@ class Bidirectional(_Wrapper):
     (``go_backwards`` flipped) and merge the two outputs: ``merge_mode`` 'concat' (default: the
     features side by side), 'sum', 'mul', 'ave', or None (a list of both). With
     ``return_sequences`` the backward layer's outputs are put back in time order first, so step
-    t sees the past (forward) and the future (backward), as in Keras."""
+    t sees the past (forward) and the future (backward), as in Keras.
+
+    A mask reaches both layers unchanged: the backward one, running with ``go_backwards``,
+    reverses it with its input (Keras's way). With ``return_state=True`` in the wrapped layer the
+    output is Keras's list ``[output] + forward states + backward states`` (merge_mode None:
+    ``[forward output, backward output] + ...``). The output keeps the mask with
+    ``return_sequences`` (each part of it with merge_mode None); the states carry none."""
 
     _MERGES = ("concat", "sum", "mul", "ave", None)
 
@@ -123,8 +140,6 @@ class Bidirectional(_Wrapper):
             raise ValueError(f"Bidirectional: merge_mode must be one of {self._MERGES}, got {merge_mode!r}")
         if weights is not None:
             raise NotImplementedError("Bidirectional: weights= is not implemented; call set_weights after building")
-        if layer.return_state:
-            raise NotImplementedError("Bidirectional: a wrapped layer with return_state=True is not implemented yet")
         kwargs.setdefault("name", None)
         super().__init__(**kwargs)
         cfg = layer.get_config()
@@ -134,12 +149,16 @@ class Bidirectional(_Wrapper):
             cfg = layer.get_config()
             cfg.update(name=f"backward_{layer.name}", go_backwards=not layer.go_backwards)
             backward_layer = type(layer).from_config(cfg)
-        elif not isinstance(backward_layer, _RNN) or backward_layer.return_sequences != layer.return_sequences:
+        elif not isinstance(backward_layer, _RNN) or backward_layer.return_sequences != layer.return_sequences \
+                or backward_layer.return_state != layer.return_state:
             raise ValueError("Bidirectional: backward_layer must be a recurrent layer with the same "
-                             "return_sequences as layer")
+                             f"return_sequences and return_state as layer (layer: {layer.return_sequences}, "
+                             f"{layer.return_state}; backward_layer: {getattr(backward_layer, 'return_sequences', None)}, "
+                             f"{getattr(backward_layer, 'return_state', None)})")
         self.backward_layer = backward_layer
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
+        self.return_state = layer.return_state
 
     def _inner(self):
         return [self.forward_layer, self.backward_layer]
@@ -150,27 +169,51 @@ class Bidirectional(_Wrapper):
         self._adopt(self.forward_layer, self.backward_layer)
 
     def compute_output_shape(self, input_shape):
-        out = tuple(self.forward_layer.compute_output_shape(input_shape))
+        fwd = self.forward_layer.compute_output_shape(input_shape)
+        bwd = self.backward_layer.compute_output_shape(input_shape)
+        states = []
+        if self.return_state:  # [output, *states] from each direction
+            states = [tuple(s) for s in fwd[1:]] + [tuple(s) for s in bwd[1:]]
+            fwd, bwd = fwd[0], bwd[0]
+        out = tuple(fwd)
         if self.merge_mode is None:
-            return [out, tuple(self.backward_layer.compute_output_shape(input_shape))]
+            return [out, tuple(bwd)] + states
         if self.merge_mode == "concat":
-            return out[:-1] + (2 * out[-1],)
-        return out
+            out = out[:-1] + (2 * out[-1],)
+        return [out] + states if states else out
 
-    def call(self, x, training=None):
-        y = self.forward_layer(x, training=training)
-        y_rev = self.backward_layer(x, training=training)
+    def call(self, x, training=None, mask=None):
+        # the same mask to both: the backward layer (go_backwards) reverses it with the steps
+        y = self.forward_layer._call(x, training=training, mask=mask)
+        y_rev = self.backward_layer._call(x, training=training, mask=mask)
+        states = []
+        if self.return_state:
+            states = list(y[1:]) + list(y_rev[1:])
+            y, y_rev = y[0], y_rev[0]
         if self.return_sequences:
             y_rev = _reverse_time(y_rev)
+        if self.merge_mode is None:
+            return [y, y_rev] + states
         if self.merge_mode == "concat":
-            return _C.concatenate([y, y_rev], axis=-1)
-        if self.merge_mode == "sum":
-            return y + y_rev
-        if self.merge_mode == "mul":
-            return y * y_rev
-        if self.merge_mode == "ave":
-            return (y + y_rev) * 0.5
-        return [y, y_rev]
+            out = _C.concatenate([y, y_rev], axis=-1)
+        elif self.merge_mode == "sum":
+            out = y + y_rev
+        elif self.merge_mode == "mul":
+            out = y * y_rev
+        else:  # 'ave'
+            out = (y + y_rev) * 0.5
+        return [out] + states if states else out
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's: the output keeps the sequence's mask with return_sequences (both parts with
+        merge_mode None), none without; the states have none."""
+        if isinstance(mask, list):
+            mask = mask[0]
+        out = mask if self.return_sequences else None
+        outs = [out, out] if self.merge_mode is None else [out]
+        if self.return_state:
+            outs += [None] * (2 * self.forward_layer._states)
+        return outs if len(outs) > 1 else outs[0]
 
     def get_config(self):
         return {**super().get_config(), "layer": self._serialize(self.forward_layer), "merge_mode": self.merge_mode,

@@ -21,7 +21,7 @@ from ..autograd import no_grad
 from ..data import BatchIterator
 from ..data import sequence as _sequence
 from .._registry import camel_to_snake
-from ..layers.base import Layer, _symbolic, _unique_name, keras1_names
+from ..layers.base import Layer, _symbolic, _unique_name, get_mask, keras1_names, set_mask
 from ..layers.core import Activation, Dense
 from ..saving import load_weights, save_model, save_weights
 
@@ -46,6 +46,58 @@ def _check_finite(name, a):
         bad = np.argwhere(~np.isfinite(a.reshape(len(a), -1)))[0][0] if a.ndim else 0
         raise ValueError(f"{name} contains NaN or inf (first at row {bad}); clean or impute the data first")
 
+
+
+def _mask_lead(what, mask, out_shape, y_shape):
+    """Check an output's mask (batch, time) against the output and its targets."""
+    k = mask.ndim
+    if len(out_shape) <= k or tuple(out_shape[:k]) != mask.shape:
+        raise ValueError(f"{what}: the output of shape {tuple(out_shape)} carries a mask of shape {mask.shape}; a "
+                         "masked output has the mask's axes then its own (batch, time, classes or features)")
+    if tuple(y_shape[:k]) != mask.shape:
+        raise ValueError(f"{what}: the targets of shape {tuple(y_shape)} do not match the output's masked axes "
+                         f"{mask.shape} (output {tuple(out_shape)}): give one target per time step")
+
+
+def _masked_loss_args(what, mask, out, y, w, reduction):
+    """Keras's masked loss (losses/loss.py apply_mask): every masked position becomes a sample of
+    its own, weighted by mask x sample weight; for the mean reductions the weights are scaled by
+    positions / real positions, so the loss is sum(w l) over the real positions / their number.
+    Returns (y, out, weights) with the masked axes flattened into one."""
+    y = y.detach().numpy() if isinstance(y, _C.Tensor) else np.asarray(y)
+    w = w.detach().numpy() if isinstance(w, _C.Tensor) else w
+    _mask_lead(what, mask, out.shape, np.shape(y))
+    k, n = mask.ndim, int(mask.size)
+    out2 = out.reshape(n, *tuple(out.shape)[k:])
+    y2 = np.ascontiguousarray(np.asarray(y).reshape((n,) + np.shape(y)[k:]))
+    m = mask.astype(np.float64)
+    if w is not None:  # one weight per sample, on each of its steps
+        m = m * np.asarray(w, dtype=np.float64).reshape((-1,) + (1,) * (k - 1))
+    if reduction in ("sum_over_batch_size", "mean"):
+        valid = float(mask.sum())
+        m = m * (n / valid) if valid else m
+    return y2, out2, np.ascontiguousarray(m.reshape(n), dtype=out.dtype.name)
+
+
+def _apply_loss(what, fn, y, out, w):
+    """``fn(y, out, sample_weight=w)``, masked as Keras masks it when ``out`` carries a mask:
+    the padded steps contribute nothing."""
+    mask = get_mask(out)
+    if mask is None:
+        return fn(y, out, sample_weight=w)
+    yb, ob, wb = _masked_loss_args(what, mask, out, y, w, getattr(fn, "reduction", "sum_over_batch_size"))
+    return fn(_C.tensor(yb, dtype=out.dtype), ob, sample_weight=_C.from_numpy(wb))
+
+
+def _masked_metric_args(what, mask, p, y, w):
+    """The real positions only, each as a sample (with its sample's weight): a metric's mean is
+    then over the real steps, as a masked loss is (Keras 2 masked every compiled metric this way;
+    Keras 3 masks only weighted ones, so its 'accuracy' counts the padding)."""
+    _mask_lead(what, mask, p.shape, np.shape(y))
+    yb = np.asarray(y)[mask]
+    wb = None if w is None else np.broadcast_to(
+        np.asarray(w).reshape((-1,) + (1,) * (mask.ndim - 1)), mask.shape)[mask]
+    return yb, p[mask], wb
 
 
 def _dedupe(items):
@@ -587,10 +639,10 @@ class Model(Layer):
         loss, parts, results = None, [], []
         for i, out in enumerate(outs):
             fn = self._fused[i] if logits[i] else self._output_losses[i]
+            mask = get_mask(out)
             if fn is not None:
-                y = _C.from_numpy(ybs[i])
-                w = None if wbs[i] is None else _C.from_numpy(wbs[i])
-                part = fn(y, out, sample_weight=w)
+                part = _apply_loss(f"loss of output {self._output_names[i]!r}", fn, _C.from_numpy(ybs[i]), out,
+                                   None if wbs[i] is None else _C.from_numpy(wbs[i]))
                 if part.dim() != 0:
                     raise ValueError(f"{self._output_loss_names[i]}: the loss gave shape {tuple(part.shape)}, not a "
                                      "scalar; a loss object must reduce its values (reduction "
@@ -605,6 +657,7 @@ class Model(Layer):
                 if outputs:  # the fused loss never formed the probabilities
                     with no_grad():
                         out = self._fusion_layers[i].activation(out)
+                    set_mask(out, mask)  # for the metrics
                 else:
                     out = None
             results.append(out)
@@ -1049,7 +1102,13 @@ class Model(Layer):
         for m, weighted, k in metric_objs:
             if k not in outn:
                 outn[k] = outs[k].detach().numpy()
-            m.update_state(ybs[k], outn[k], wbs[k] if weighted else None)
+            mask = get_mask(outs[k])
+            if mask is None:
+                m.update_state(ybs[k], outn[k], wbs[k] if weighted else None)
+                continue
+            y, p, w = _masked_metric_args(f"metric {m.name}", mask, outn[k], ybs[k], wbs[k] if weighted else None)
+            if len(p):  # a batch of padding only adds nothing
+                m.update_state(y, p, w)
 
     # ---------------------------------------------------------------- evaluate / predict
     def _evaluate_arrays(self, xs, ys, sws=None, batch_size=32, y_for_metrics=None, callbacks=None, batches=None):
@@ -1209,7 +1268,7 @@ class Model(Layer):
                 continue
             if i >= len(preds) or i >= len(ys) or ys[i] is None:
                 raise ValueError(f"{self.name}.{what}: output {i} has a compiled loss but no y / y_pred for it")
-            part = fn(ys[i], preds[i], sample_weight=None if several else sample_weight)
+            part = _apply_loss(f"{self.name}.{what}", fn, ys[i], preds[i], None if several else sample_weight)
             part = part * w if w != 1.0 else part
             total = part if total is None else total + part
         return total
