@@ -102,9 +102,8 @@ def main():
     maxlen = 12
 
     def encode(ts):
-        # TextVectorization pads at the end; re-pad at the front ('pre') so the LSTM's last step is
-        # the sentence's last token. Once masks are merged: Embedding(..., mask_zero=True) below and
-        # padding at either end works.
+        # TextVectorization pads at the end; re-pad at the front ('pre'), Keras's habit. With
+        # Embedding(mask_zero=True) below the LSTM skips the pads, so either end would do.
         rows = [[i for i in r if i != 0] for r in vec(ts)]
         return pad_sequences(rows, maxlen=maxlen, padding="pre", truncating="pre")
 
@@ -116,7 +115,7 @@ def main():
 
     cell = LSTM if args.cell == "lstm" else GRU
     model = Sequential([
-        Embedding(vec.vocabulary_size(), 16, input_shape=(maxlen,)),  # mask_zero=True here after the masks merge
+        Embedding(vec.vocabulary_size(), 16, mask_zero=True, input_shape=(maxlen,)),  # id 0 = padding
         cell(args.units),
         Dense(1, activation="sigmoid"),
     ])

@@ -70,8 +70,8 @@ def main():
     tag_id = {t: i for i, t in enumerate(TAGS)}
 
     def encode(pairs):
-        # post padding; the padded steps have tag 0, which the loss ignores (ignore_class=0).
-        # After the masks merge: Embedding(..., mask_zero=True) so the LSTMs skip the pads too.
+        # post padding; Embedding(mask_zero=True) masks the padded steps, so the LSTMs skip them
+        # and the loss and accuracy leave them out (their tag 0 is also ignore_class).
         x = pad_sequences([ids[ids != 0] for ids in vec([" ".join(w) for w, _ in pairs])], maxlen=maxlen,
                           padding="post")
         y = pad_sequences([[tag_id[t] for t in tags] for _, tags in pairs], maxlen=maxlen, padding="post")
@@ -85,12 +85,12 @@ def main():
           f"{vec.vocabulary_size()} words, tags {TAGS[1:]}")
 
     def feed_forward():  # one word at a time: no memory
-        return Sequential([Embedding(vec.vocabulary_size(), 16, input_shape=(maxlen,)),
+        return Sequential([Embedding(vec.vocabulary_size(), 16, mask_zero=True, input_shape=(maxlen,)),
                            TimeDistributed(Dense(args.units, activation="relu")),
                            TimeDistributed(Dense(len(TAGS), activation="softmax"))])
 
     def bidirectional():
-        return Sequential([Embedding(vec.vocabulary_size(), 16, input_shape=(maxlen,)),
+        return Sequential([Embedding(vec.vocabulary_size(), 16, mask_zero=True, input_shape=(maxlen,)),
                            Bidirectional(LSTM(args.units, return_sequences=True)),
                            TimeDistributed(Dense(len(TAGS), activation="softmax"))])
 
