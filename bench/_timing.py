@@ -1,6 +1,9 @@
 """Shared timing helpers: interleaved A/B repeats and medians (these 2-core machines drift by
 10-50% between runs, so candidates are timed alternately within one run)."""
+import json
 import statistics
+import subprocess
+import sys
 import time
 
 
@@ -32,3 +35,28 @@ def table(headers, rows):
     for r in rows:
         out.append("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |")
     return "\n".join(out)
+
+
+def worker_median(fn, calls, steps, warmup=2):
+    """One benchmark worker's figure: fn warmed up, then timed ``steps`` times; the median of the
+    seconds per unit (fn does ``calls`` units: batches, say). Printed as JSON for ``measure``."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) / calls)
+    print(json.dumps(statistics.median(times)))
+
+
+def measure(script, frameworks, key, n, repeats, threads, steps):
+    """{framework: median over ``repeats`` workers}: each worker is ``script --worker framework key
+    n threads steps`` in its own process, the frameworks alternating (A, B, A, B, ...)."""
+    times = {k: [] for k in frameworks}
+    for _ in range(repeats):
+        for fw in frameworks:
+            out = subprocess.run([sys.executable, script, "--worker", fw, key, str(n), str(threads), str(steps)],
+                                 check=True, capture_output=True, text=True).stdout
+            times[fw].append(json.loads(out.strip().splitlines()[-1]))
+    return {k: statistics.median(v) for k, v in times.items()}

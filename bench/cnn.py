@@ -24,17 +24,13 @@ median; the table shows the median over --repeats workers per framework. On thes
 machines figures drift 10-50% between runs: read the ratios of one run.
 """
 import argparse
-import json
 import os
-import statistics
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import numpy as np  # noqa: E402
 
-from _timing import table  # noqa: E402
+from _timing import measure, table, worker_median  # noqa: E402
 
 BATCH = 64
 # name: (C, H, W, O, k, stride, padding, groups)
@@ -156,24 +152,7 @@ def worker(framework, key, n, threads, steps):
         torch = import_torch()
         torch.set_num_threads(threads)
         fn, calls = torch_case(key, n)
-    for _ in range(2):
-        fn()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) / calls)
-    print(json.dumps(statistics.median(times)))
-
-
-def measure(frameworks, key, n, repeats, threads, steps):
-    times = {k: [] for k in frameworks}
-    for _ in range(repeats):
-        for fw in frameworks:  # interleaved: A, B, A, B, ...
-            out = subprocess.run([sys.executable, __file__, "--worker", fw, key, str(n), str(threads), str(steps)],
-                                 check=True, capture_output=True, text=True).stdout
-            times[fw].append(json.loads(out.strip().splitlines()[-1]))
-    return {k: statistics.median(v) for k, v in times.items()}
+    worker_median(fn, calls, steps)
 
 
 def main():
@@ -205,7 +184,7 @@ def main():
     frameworks = ["pydl"] + (["torch"] if torch is not None else [])
     rows = []
     for key in keys:
-        t = measure(frameworks, key, n, repeats, threads, steps)
+        t = measure(__file__, frameworks, key, n, repeats, threads, steps)
         rows.append([LABELS[key], f"{t['pydl'] * 1e3:.2f}",
                      f"{t['torch'] * 1e3:.2f}" if "torch" in t else "-",
                      f"{t['torch'] / t['pydl']:.2f}x" if "torch" in t else "-"])

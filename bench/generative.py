@@ -20,19 +20,15 @@ their median; the table shows the median over --repeats workers per framework. O
 machines figures drift 10-50% between runs: read the ratios of one run.
 """
 import argparse
-import json
 import os
-import statistics
-import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "examples"))
 import numpy as np  # noqa: E402
 
-from _timing import table  # noqa: E402
+from _timing import measure, table, worker_median  # noqa: E402
 
 BATCH = {"ae": 128, "vae": 128, "dcgan": 64}
 LABELS = {
@@ -164,24 +160,7 @@ def worker(framework, key, n, threads, steps):
         torch = import_torch()
         torch.set_num_threads(threads)
         fn, calls = torch_case(key, n)
-    for _ in range(2):
-        fn()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) / calls)
-    print(json.dumps(statistics.median(times)))
-
-
-def measure(frameworks, key, n, repeats, threads, steps):
-    times = {k: [] for k in frameworks}
-    for _ in range(repeats):
-        for fw in frameworks:  # interleaved: A, B, A, B, ...
-            out = subprocess.run([sys.executable, __file__, "--worker", fw, key, str(n), str(threads), str(steps)],
-                                 check=True, capture_output=True, text=True).stdout
-            times[fw].append(json.loads(out.strip().splitlines()[-1]))
-    return {k: statistics.median(v) for k, v in times.items()}
+    worker_median(fn, calls, steps)
 
 
 def main():
@@ -213,7 +192,7 @@ def main():
     rows = []
     for key in keys:
         n = BATCH[key] * (4 if args.quick else 16)
-        t = measure(frameworks, key, n, repeats, threads, steps)
+        t = measure(__file__, frameworks, key, n, repeats, threads, steps)
         rows.append([LABELS[key], f"{t['pydl'] * 1e3:.2f}",
                      f"{t['torch'] * 1e3:.2f}" if "torch" in t else "-",
                      f"{t['torch'] / t['pydl']:.2f}x" if "torch" in t else "-"])

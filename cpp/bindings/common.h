@@ -33,6 +33,13 @@ std::pair<Tensor, Tensor> as_pair(py::handle a, py::handle b);
 // promote: as_operand gives them the tensor's dtype). The cast is differentiable.
 std::pair<Tensor, Tensor> promote(Tensor a, Tensor b);
 
+// An op's several outputs (a std::vector<Tensor>) as a Python tuple.
+inline py::tuple as_tuple(const std::vector<Tensor>& v) {
+  py::tuple t(v.size());
+  for (size_t i = 0; i < v.size(); ++i) t[i] = py::cast(v[i]);
+  return t;
+}
+
 // Checked conversions of arguments; the TypeError names the op, the argument and what came.
 double number_arg(py::handle obj, const char* op, const char* name);
 Shape shape_arg(py::handle obj, const char* op);  // an int or a sequence of ints

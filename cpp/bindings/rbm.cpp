@@ -5,16 +5,6 @@
 
 namespace pydl::bind {
 
-namespace {
-
-py::tuple as_tuple(const std::vector<Tensor>& v) {
-  py::tuple t(v.size());
-  for (size_t i = 0; i < v.size(); ++i) t[i] = py::cast(v[i]);
-  return t;
-}
-
-}  // namespace
-
 void bind_rbm(py::module_& m) {
   m.def("rbm_hidden",
         [](const Tensor& v, const Tensor& w, const Tensor& c, bool sample) {

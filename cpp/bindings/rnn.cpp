@@ -11,12 +11,6 @@ Tensor optional(py::object o, const char* op, const char* name) {
   return o.is_none() ? Tensor() : tensor_arg(o, op, name);
 }
 
-py::tuple as_tuple(const std::vector<Tensor>& v) {
-  py::tuple t(v.size());
-  for (size_t i = 0; i < v.size(); ++i) t[i] = py::cast(v[i]);
-  return t;
-}
-
 }  // namespace
 
 void bind_rnn(py::module_& m) {
