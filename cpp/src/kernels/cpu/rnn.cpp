@@ -95,7 +95,7 @@ __attribute__((always_inline)) inline void forward_gates(const RnnGeom& geom, in
                                                          const T* ahp, const T* c0, const T* zeros, T* hs, T* cs,
                                                          T* gates, T* extra) {
   const Geom g(geom);
-  const int64_t TT = g.T, U = g.U, GU = g.G() * g.U;
+  const int64_t B = g.B, TT = g.T, U = g.U, GU = g.G() * g.U;
   const bool lstm = g.cell == RnnCell::LSTM;
   for (int64_t n = n0; n < n1; ++n) {
     // sample n's h_{s-1} and c_{s-1} (zeros without an initial state), chosen outside the j loop so
@@ -104,7 +104,7 @@ __attribute__((always_inline)) inline void forward_gates(const RnnGeom& geom, in
     const T* crow = s > 0 ? cs + (n * TT + s - 1) * U : (c0 ? c0 + n * U : zeros);
 #pragma omp simd
     for (int64_t j = 0; j < U; ++j) {
-      const T* a = axp + (n * TT + t) * GU;
+      const T* a = axp + (t * B + n) * GU;
       const T* r = ahp + n * GU;
       T* gt = gates + (n * TT + s) * GU;
       const int64_t o = (n * TT + s) * U + j;
@@ -241,12 +241,26 @@ void rnn_forward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, cons
                       T* hs, T* cs, T* gates, T* extra) {
   const int64_t B = g.B, TT = g.T, U = g.U, GU = g.G() * g.U;
   const bool gru = g.cell == RnnCell::GRU;
-  // ax[n, t] = x[n, t] W + b_in, by input time t: one GEMM over every sample and step
+  // ax[t, n] = x[n, t] W (+ b_in for the GRU), time-major (each step reads one contiguous block):
+  // x copied time-major, then one GEMM over every sample and step. The SimpleRNN's and the
+  // LSTM's bias is added to ah at each step instead (a + r is all they use; a pass over the
+  // whole of ax saved). The GRU's input bias stays in ax: r multiplies h U + b_rh only.
+  const T* xt = x;
+  std::unique_ptr<T[]> xt_buf;
+  if (B > 1 && TT > 1) {
+    xt_buf = scratch<T>(B * TT * g.I);
+    for (int64_t t = 0; t < TT; ++t)
+      for (int64_t n = 0; n < B; ++n) std::copy(x + (n * TT + t) * g.I, x + (n * TT + t + 1) * g.I,
+                                                xt_buf.get() + (t * B + n) * g.I);
+    xt = xt_buf.get();
+  }
+  const T* b_in = gru ? b : nullptr;
+  const T* b_step = gru ? (b ? b + GU : nullptr) : b;  // added to ah = h_{s-1} U at each step
   auto ax = scratch<T>(B * TT * GU);
   auto ah = scratch<T>(B * GU);
-  if (b)
-    for (int64_t r = 0; r < B * TT; ++r) std::copy(b, b + GU, ax.get() + r * GU);
-  gemm_fast<T>(false, false, B * TT, GU, g.I, T(1), x, g.I, w, GU, b ? T(1) : T(0), ax.get(), GU);
+  if (b_in)
+    for (int64_t r = 0; r < B * TT; ++r) std::copy(b_in, b_in + GU, ax.get() + r * GU);
+  gemm_fast<T>(false, false, B * TT, GU, g.I, T(1), xt, g.I, w, GU, b_in ? T(1) : T(0), ax.get(), GU);
   const int nt = rnn_threads(B, B * TT * GU * U);
   const int64_t ws_n = step_workspace<T>(B, nt, GU, U);
   auto ws = scratch<T>(ws_n * nt);
@@ -262,16 +276,15 @@ void rnn_forward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, cons
     T* wsp = ws.get() + ws_n * tid;
     for (int64_t s = 0; s < TT && n0 < n1; ++s) {
       const int64_t t = g.tin(s);
-      // ah = h_{s-1} U + b_rec (GRU), h_{s-1} being row s-1 of hs (row stride T*U) or h0
+      // ah = h_{s-1} U + b_step, h_{s-1} being row s-1 of hs (row stride T*U) or h0
       const T* hp = s > 0 ? hs + (s - 1) * U : h0;
       const int64_t ldh = s > 0 ? TT * U : U;
-      const T* brec = gru && b ? b + GU : nullptr;
-      if (brec)
-        for (int64_t n = n0; n < n1; ++n) std::copy(brec, brec + GU, ahw + n * GU);
+      if (b_step)
+        for (int64_t n = n0; n < n1; ++n) std::copy(b_step, b_step + GU, ahw + n * GU);
       if (hp)
-        gemm_fast_serial<T>(false, false, n1 - n0, GU, U, T(1), hp + n0 * ldh, ldh, u, GU, brec ? T(1) : T(0),
+        gemm_fast_serial<T>(false, false, n1 - n0, GU, U, T(1), hp + n0 * ldh, ldh, u, GU, b_step ? T(1) : T(0),
                             ahw + n0 * GU, GU, wsp);
-      else if (!brec)
+      else if (!b_step)
         std::fill(ahw + n0 * GU, ahw + n1 * GU, T(0));
       fwd(g, s, t, n0, n1, hp, ldh, axp, ahp, c0, zeros.data(), hs, cs, gates, extra);
     }
