@@ -141,7 +141,9 @@ __attribute__((always_inline)) inline void forward_gates(const RnnGeom& geom, in
   }
 }
 
-template <typename T, class Geom>
+// Masked: whether a mask is given; a separate copy, so that the loop without a mask has no
+// per-row check at all.
+template <typename T, class Geom, bool Masked>
 __attribute__((always_inline)) inline void backward_gates(const RnnGeom& geom, int64_t s, int64_t t, int64_t n0,
                                                           int64_t n1, const T* gates, const T* extra, const T* cs,
                                                           const T* c0, const T* zeros, const T* hpp, const T* dhs,
@@ -153,7 +155,7 @@ __attribute__((always_inline)) inline void backward_gates(const RnnGeom& geom, i
   for (int64_t n = n0; n < n1; ++n) {
     // unconditional loads in the j loop (see forward_gates): dL/dh_s from the sequence, c_{s-1}
     const T* dhsrow = dhs ? dhs + (n * TT + s) * U : zeros;
-    if (mask && !g.keep(mask, n, s)) {
+    if (Masked && !g.keep(mask, n, s)) {
       // a masked step (h_s = h_{s-1}, c_s = c_{s-1}): dL/dh_s passes to h_{s-1}, dL/dc_s stays as it
       // is, nothing reaches x_t or the weights (dax, dah zero; the dah Uᵀ that follows adds 0)
       T* a = daxp + (n * TT + t) * GU;
@@ -213,13 +215,13 @@ using BackwardGates = void (*)(const RnnGeom&, int64_t, int64_t, int64_t, int64_
                                   const T* zeros, T* hs, T* cs, T* gates, T* extra) {                         \
     forward_gates<T, Geom>(geom, s, t, n0, n1, hp, ldh, axp, ahp, c0, zeros, hs, cs, gates, extra);           \
   }                                                                                                           \
-  template <typename T, class Geom>                                                                           \
+  template <typename T, class Geom, bool Masked>                                                              \
   TARGET void backward_gates_##ISA(const RnnGeom& geom, int64_t s, int64_t t, int64_t n0, int64_t n1,        \
                                    const T* gates, const T* extra, const T* cs, const T* c0,                 \
                                    const T* zeros, const T* hpp, const T* dhs, const T* mask, T* dhp,        \
                                    T* dcp, T* daxp, T* dahs, T* dahg) {                                       \
-    backward_gates<T, Geom>(geom, s, t, n0, n1, gates, extra, cs, c0, zeros, hpp, dhs, mask, dhp, dcp, daxp,  \
-                            dahs, dahg);                                                                      \
+    backward_gates<T, Geom, Masked>(geom, s, t, n0, n1, gates, extra, cs, c0, zeros, hpp, dhs, mask, dhp, dcp, \
+                                    daxp, dahs, dahg);                                                        \
   }
 PYDL_FOR_EACH_ISA(PYDL_RNN_GATES)
 #undef PYDL_RNN_GATES
@@ -235,7 +237,15 @@ struct ForwardCopies {
 template <typename T, class Geom>
 struct BackwardCopies {
   static BackwardGates<T> get() {
-    return pick(&backward_gates_generic<T, Geom>, &backward_gates_avx2<T, Geom>, &backward_gates_avx512<T, Geom>);
+    return pick(&backward_gates_generic<T, Geom, false>, &backward_gates_avx2<T, Geom, false>,
+                &backward_gates_avx512<T, Geom, false>);
+  }
+};
+template <typename T, class Geom>
+struct BackwardMaskedCopies {  // with a mask
+  static BackwardGates<T> get() {
+    return pick(&backward_gates_generic<T, Geom, true>, &backward_gates_avx2<T, Geom, true>,
+                &backward_gates_avx512<T, Geom, true>);
   }
 };
 
@@ -283,7 +293,8 @@ void rnn_forward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, cons
   const int64_t ws_n =
       std::max(step_workspace<T>(B, nt, GU, U), rdrop ? step_workspace<T>(B, nt, U, U) : int64_t(0));
   auto ws = scratch<T>(ws_n * nt);
-  auto hd = scratch<T>(rdrop ? B * U : 0);
+  std::unique_ptr<T[]> hd;  // allocated only when used (the buffers' layout then stays rnnperf's)
+  if (rdrop) hd = scratch<T>(B * U);
   const T* axp = ax.get();
   T* ahw = ah.get();
   const T* ahp = ah.get();
@@ -354,7 +365,8 @@ void rnn_backward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, con
   const int64_t ws_n =
       std::max(step_workspace<T>(B, nt, U, GU), rdrop ? step_workspace<T>(B, nt, U, U) : int64_t(0));
   auto ws = scratch<T>(ws_n * nt);
-  auto dhq = scratch<T>(rdrop ? B * U : 0);
+  std::unique_ptr<T[]> dhq;
+  if (rdrop) dhq = scratch<T>(B * U);
   T* dhqw = dhq.get();
   T* dhp = dh.get();
   T* dcp = dc.get();
@@ -364,7 +376,8 @@ void rnn_backward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, con
   T* hpw = hprev.get();
   const T* hpp = hprev.get();
   const T* utp = ut.get();
-  const BackwardGates<T> bwd = choose_gates<T, BackwardCopies>(g);
+  const BackwardGates<T> bwd =
+      mask ? choose_gates<T, BackwardMaskedCopies>(g) : choose_gates<T, BackwardCopies>(g);
   const std::vector<T> zeros(static_cast<size_t>(U), T(0));
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
