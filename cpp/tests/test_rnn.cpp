@@ -10,6 +10,10 @@
 #include <random>
 #include <vector>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 using namespace pydl::kernels;
 
 namespace {
@@ -252,6 +256,43 @@ TEST(masked_steps_carry_the_state) {
           if (cell == RnnCell::LSTM) CHECK_CLOSE(c.cs[(g.T + g.T - 1) * g.U + j], c.c0[g.U + j], 0.0);
         }
     }
+}
+
+// The fast kernels split the batch rows over threads (one region per call): every element is
+// computed by one thread with the same operations, so 1 and 3 threads give identical bits, for
+// an uneven split (37 rows), a vector tail (100 units), the compile-time default activations and
+// the runtime-branching loop, without and with masks and recurrent dropout.
+template <typename T>
+void fast_is_thread_count_independent(RnnCell cell, RnnAct act, RnnAct rec_act, bool masked_dropped = false) {
+#ifdef _OPENMP
+  RnnGeom g{37, 4, 3, 100, cell, act, rec_act, masked_dropped};
+  Case<T> c(g, true, true, masked_dropped, masked_dropped);
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(1);
+  c.forward(true);
+  auto hs = c.hs, cs = c.cs, gates = c.gates;
+  auto one = c.backward(true);
+  omp_set_num_threads(3);
+  c.forward(true);
+  auto three = c.backward(true);
+  omp_set_num_threads(before);
+  CHECK(c.hs == hs);
+  CHECK(c.cs == cs);
+  CHECK(c.gates == gates);
+  for (size_t a = 0; a < one.size(); ++a) CHECK(one[a] == three[a]);
+#else
+  (void)cell, (void)act, (void)rec_act, (void)masked_dropped;
+#endif
+}
+
+TEST(fast_results_do_not_depend_on_the_thread_count) {
+  for (RnnCell cell : {RnnCell::Simple, RnnCell::LSTM, RnnCell::GRU}) {
+    fast_is_thread_count_independent<float>(cell, RnnAct::Tanh, RnnAct::Sigmoid);
+    fast_is_thread_count_independent<double>(cell, RnnAct::Tanh, RnnAct::Sigmoid);
+    fast_is_thread_count_independent<float>(cell, RnnAct::Relu, RnnAct::Tanh);
+    fast_is_thread_count_independent<float>(cell, RnnAct::Tanh, RnnAct::Sigmoid, true);
+    fast_is_thread_count_independent<double>(cell, RnnAct::Relu, RnnAct::Tanh, true);
+  }
 }
 
 RUN_ALL_TESTS()

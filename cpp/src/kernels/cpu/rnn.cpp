@@ -1,199 +1,439 @@
 // Fast recurrent kernels: the input projection of all B*T rows is one GEMM (x W + b_in); each step
-// then does one GEMM for the recurrent part (h_{s-1} U) and an OpenMP pass over the gates. Backward
-// runs the steps in reverse with one GEMM per step (dL/dh_{s-1} = dah Uᵀ), then three GEMMs over
-// the whole sequence (dx = dax Wᵀ, dW = xᵀ dax, dU = h_prevᵀ dah). Equations: reference/rnn.cpp.
+// then does one GEMM for the recurrent part (h_{s-1} U) and a pass over the gates. Backward runs
+// the steps in reverse with one GEMM per step (dL/dh_{s-1} = dah Uᵀ), then three GEMMs over the
+// whole sequence (dx = dax Wᵀ, dW = xᵀ dax, dU = h_prevᵀ dah). Equations: reference/rnn.cpp.
+//
+// Threads over the batch rows: sample n's recurrence reads only sample n's earlier steps, so each
+// thread runs whole sequences for its rows, per step a serial GEMM (gemm_fast_serial) on those
+// rows and the gate pass, in one OpenMP region per call with no barrier between steps. (The
+// per-step GEMMs of the course's shapes, 32 x 4U x U, are too small for gemm_fast's own threads:
+// one region per step and per gate pass cost more than they saved, bench/rnn.py.) Every buffer is
+// taken before the region. Each element is computed by one thread with the same operations
+// whichever thread count runs: results do not depend on it.
+//
+// Masks and recurrent dropout (rnn.h) never enter the vectorised j loops: a masked step is a
+// per-row check outside them (forward: the gate pass runs as usual, then the row's h and c are
+// overwritten with the carried ones; backward: the row skips the gate pass and its gradients pass
+// through), and recurrent dropout swaps a step's single GEMM for one GEMM per gate on h_{s-1} * m_q
+// (forward) or a pass adding (dah_q U_qᵀ) * m_q (backward). Without them, the loops are as before.
 #include <algorithm>
+#include <memory>
 #include <vector>
 
+#include "kernels/cpu/isa.h"
+#include "kernels/cpu/vec_math.h"
 #include "kernels/kernels.h"
 #include "kernels/rnn.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace pydl::kernels {
 
 namespace {
 
-// Run elementwise passes in parallel only when they are big enough to pay for the threads.
-constexpr int64_t kParallelMin = 1 << 14;
+// Threads only pay off above ~this many multiply-adds in the recurrent GEMMs of one call.
+constexpr int64_t kParallelMinWork = int64_t(1) << 20;
+
+int rnn_threads(int64_t B, int64_t work) {
+#ifdef _OPENMP
+  if (omp_in_parallel() || work < kParallelMinWork) return 1;
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), B)));
+#else
+  (void)B, (void)work;
+  return 1;
+#endif
+}
+
+inline int thread_id() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+// An uninitialised buffer (every element is written before it is read; std::vector would zero it).
+template <typename T>
+std::unique_ptr<T[]> scratch(int64_t n) {
+  return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(n, 1))]);
+}
+
+// GEMM workspace for one thread whose row count is B / nt rounded down or up.
+template <typename T>
+int64_t step_workspace(int64_t B, int nt, int64_t N, int64_t K) {
+  const int64_t lo = B / nt, hi = (B + nt - 1) / nt;
+  return std::max(gemm_workspace_size<T>(false, false, std::max<int64_t>(lo, 1), N, K),
+                  gemm_workspace_size<T>(false, false, hi, N, K));
+}
+
+// ------------------------------------------------------------------ the gate passes
+// One step's gates for the batch rows [n0, n1): forward (the activations from the pre-activations
+// ax + ah) and backward (the pre-activation gradients dax / dah from the saved gates). `Geom` is
+// RnnGeom, or FixedGeom, whose static members shadow the cell and the activations with
+// compile-time constants: the loops read g.cell / g.act / g.rec_act either way, and with
+// FixedGeom every branch on them folds away and the j loop vectorises (`omp simd`; float's
+// rnn_act below is branch-free). Each copy is compiled for AVX2 and AVX-512 (isa.h).
+
+template <RnnCell C, RnnAct A, RnnAct RA>
+struct FixedGeom : RnnGeom {
+  static constexpr RnnCell cell = C;
+  static constexpr RnnAct act = A, rec_act = RA;
+  explicit FixedGeom(const RnnGeom& geom) : RnnGeom(geom) {}
+};
+
+// float activations in plain arithmetic (vec_math.h: relative error ~1e-7, as the elementwise
+// kernels'), so the gate loops vectorise; this overload wins over rnn.h's template for float,
+// double keeps the template's libm form.
+inline float rnn_act(RnnAct a, float v) {
+  switch (a) {
+    case RnnAct::Tanh: return tanh_vec(v);
+    case RnnAct::Sigmoid: return sigmoid_vec(v);
+    case RnnAct::Relu: return v > 0 ? v : 0.0f;
+    default: return v;
+  }
+}
+
+template <typename T, class Geom>
+__attribute__((always_inline)) inline void forward_gates(const RnnGeom& geom, int64_t s, int64_t t, int64_t n0,
+                                                         int64_t n1, const T* hp, int64_t ldh, const T* axp,
+                                                         const T* ahp, const T* c0, const T* zeros, T* hs, T* cs,
+                                                         T* gates, T* extra) {
+  const Geom g(geom);
+  const int64_t B = g.B, TT = g.T, U = g.U, GU = g.G() * g.U;
+  const bool lstm = g.cell == RnnCell::LSTM;
+  for (int64_t n = n0; n < n1; ++n) {
+    // sample n's h_{s-1} and c_{s-1} (zeros without an initial state), chosen outside the j loop so
+    // that its loads are unconditional (a conditional load stops vectorisation)
+    const T* hrow = hp ? hp + n * ldh : zeros;
+    const T* crow = s > 0 ? cs + (n * TT + s - 1) * U : (c0 ? c0 + n * U : zeros);
+#pragma omp simd
+    for (int64_t j = 0; j < U; ++j) {
+      const T* a = axp + (t * B + n) * GU;
+      const T* r = ahp + n * GU;
+      T* gt = gates + (n * TT + s) * GU;
+      const int64_t o = (n * TT + s) * U + j;
+      const T prev_h = hrow[j];
+      if (g.cell == RnnCell::Simple) {
+        hs[o] = gt[j] = rnn_act(g.act, a[j] + r[j]);
+      } else if (lstm) {
+        const T ig = rnn_act(g.rec_act, a[j] + r[j]);
+        const T fg = rnn_act(g.rec_act, a[U + j] + r[U + j]);
+        const T cg = rnn_act(g.act, a[2 * U + j] + r[2 * U + j]);
+        const T og = rnn_act(g.rec_act, a[3 * U + j] + r[3 * U + j]);
+        const T cp = crow[j];
+        const T c = fg * cp + ig * cg;
+        const T tc = rnn_act(g.act, c);
+        gt[j] = ig, gt[U + j] = fg, gt[2 * U + j] = cg, gt[3 * U + j] = og;
+        cs[o] = c;
+        extra[o] = tc;
+        hs[o] = og * tc;
+      } else {
+        const T z = rnn_act(g.rec_act, a[j] + r[j]);
+        const T rr = rnn_act(g.rec_act, a[U + j] + r[U + j]);
+        const T hh = rnn_act(g.act, a[2 * U + j] + rr * r[2 * U + j]);
+        gt[j] = z, gt[U + j] = rr, gt[2 * U + j] = hh;
+        extra[o] = r[2 * U + j];
+        hs[o] = z * prev_h + (T(1) - z) * hh;
+      }
+    }
+  }
+}
+
+// Masked: whether a mask is given; a separate copy, so that the loop without a mask has no
+// per-row check at all.
+template <typename T, class Geom, bool Masked>
+__attribute__((always_inline)) inline void backward_gates(const RnnGeom& geom, int64_t s, int64_t t, int64_t n0,
+                                                          int64_t n1, const T* gates, const T* extra, const T* cs,
+                                                          const T* c0, const T* zeros, const T* hpp, const T* dhs,
+                                                          const T* mask, T* dhp, T* dcp, T* daxp, T* dahs,
+                                                          T* dahg) {
+  const Geom g(geom);
+  const int64_t TT = g.T, U = g.U, GU = g.G() * g.U;
+  const bool lstm = g.cell == RnnCell::LSTM;
+  for (int64_t n = n0; n < n1; ++n) {
+    // unconditional loads in the j loop (see forward_gates): dL/dh_s from the sequence, c_{s-1}
+    const T* dhsrow = dhs ? dhs + (n * TT + s) * U : zeros;
+    if (Masked && !g.keep(mask, n, s)) {
+      // a masked step (h_s = h_{s-1}, c_s = c_{s-1}): dL/dh_s passes to h_{s-1}, dL/dc_s stays as it
+      // is, nothing reaches x_t or the weights (dax, dah zero; the dah Uᵀ that follows adds 0)
+      T* a = daxp + (n * TT + t) * GU;
+      T* ah = g.cell == RnnCell::GRU ? dahg + (n * TT + s) * GU : dahs + n * GU;
+      std::fill(a, a + GU, T(0));
+      std::fill(ah, ah + GU, T(0));
+      for (int64_t j = 0; j < U; ++j) dhp[n * U + j] += dhsrow[j];
+      continue;
+    }
+    const T* crow = s > 0 ? cs + (n * TT + s - 1) * U : (c0 ? c0 + n * U : zeros);
+#pragma omp simd
+    for (int64_t j = 0; j < U; ++j) {
+      const int64_t o = (n * TT + s) * U + j;
+      const T* gt = gates + (n * TT + s) * GU;
+      T* a = daxp + (n * TT + t) * GU;
+      const T d = dhp[n * U + j] + dhsrow[j];
+      if (g.cell == RnnCell::Simple) {
+        dahs[n * GU + j] = a[j] = d * rnn_act_grad(g.act, gt[j]);
+        dhp[n * U + j] = T(0);
+      } else if (lstm) {
+        const T ig = gt[j], fg = gt[U + j], cg = gt[2 * U + j], og = gt[3 * U + j];
+        const T tc = extra[o];
+        const T dct = dcp[n * U + j] + d * og * rnn_act_grad(g.act, tc);
+        const T cp = crow[j];
+        a[j] = dct * cg * rnn_act_grad(g.rec_act, ig);
+        a[U + j] = dct * cp * rnn_act_grad(g.rec_act, fg);
+        a[2 * U + j] = dct * ig * rnn_act_grad(g.act, cg);
+        a[3 * U + j] = d * tc * rnn_act_grad(g.rec_act, og);
+        for (int64_t q = 0; q < 4; ++q) dahs[n * GU + q * U + j] = a[q * U + j];
+        dcp[n * U + j] = dct * fg;
+        dhp[n * U + j] = T(0);
+      } else {
+        const T z = gt[j], r = gt[U + j], hh = gt[2 * U + j];
+        const T da = d * (T(1) - z) * rnn_act_grad(g.act, hh);
+        T* ah = dahg + (n * TT + s) * GU;
+        ah[j] = a[j] = d * (hpp[o] - hh) * rnn_act_grad(g.rec_act, z);
+        ah[U + j] = a[U + j] = da * extra[o] * rnn_act_grad(g.rec_act, r);
+        a[2 * U + j] = da;
+        ah[2 * U + j] = da * r;
+        dhp[n * U + j] = d * z;
+      }
+    }
+  }
+}
+
+template <typename T>
+using ForwardGates = void (*)(const RnnGeom&, int64_t, int64_t, int64_t, int64_t, const T*, int64_t, const T*,
+                              const T*, const T*, const T*, T*, T*, T*, T*);
+template <typename T>
+using BackwardGates = void (*)(const RnnGeom&, int64_t, int64_t, int64_t, int64_t, const T*, const T*, const T*,
+                               const T*, const T*, const T*, const T*, const T*, T*, T*, T*, T*, T*);
+
+#define PYDL_RNN_GATES(ISA, TARGET)                                                                            \
+  template <typename T, class Geom>                                                                           \
+  TARGET void forward_gates_##ISA(const RnnGeom& geom, int64_t s, int64_t t, int64_t n0, int64_t n1,         \
+                                  const T* hp, int64_t ldh, const T* axp, const T* ahp, const T* c0,        \
+                                  const T* zeros, T* hs, T* cs, T* gates, T* extra) {                         \
+    forward_gates<T, Geom>(geom, s, t, n0, n1, hp, ldh, axp, ahp, c0, zeros, hs, cs, gates, extra);           \
+  }                                                                                                           \
+  template <typename T, class Geom, bool Masked>                                                              \
+  TARGET void backward_gates_##ISA(const RnnGeom& geom, int64_t s, int64_t t, int64_t n0, int64_t n1,        \
+                                   const T* gates, const T* extra, const T* cs, const T* c0,                 \
+                                   const T* zeros, const T* hpp, const T* dhs, const T* mask, T* dhp,        \
+                                   T* dcp, T* daxp, T* dahs, T* dahg) {                                       \
+    backward_gates<T, Geom, Masked>(geom, s, t, n0, n1, gates, extra, cs, c0, zeros, hpp, dhs, mask, dhp, dcp, \
+                                    daxp, dahs, dahg);                                                        \
+  }
+PYDL_FOR_EACH_ISA(PYDL_RNN_GATES)
+#undef PYDL_RNN_GATES
+
+// The gate passes for this CPU and geometry: compile-time copies for Keras's default activations
+// (tanh, sigmoid) of each cell, the runtime-branching loops for any other choice.
+template <typename T, class Geom>
+struct ForwardCopies {
+  static ForwardGates<T> get() {
+    return pick(&forward_gates_generic<T, Geom>, &forward_gates_avx2<T, Geom>, &forward_gates_avx512<T, Geom>);
+  }
+};
+template <typename T, class Geom>
+struct BackwardCopies {
+  static BackwardGates<T> get() {
+    return pick(&backward_gates_generic<T, Geom, false>, &backward_gates_avx2<T, Geom, false>,
+                &backward_gates_avx512<T, Geom, false>);
+  }
+};
+template <typename T, class Geom>
+struct BackwardMaskedCopies {  // with a mask
+  static BackwardGates<T> get() {
+    return pick(&backward_gates_generic<T, Geom, true>, &backward_gates_avx2<T, Geom, true>,
+                &backward_gates_avx512<T, Geom, true>);
+  }
+};
+
+template <typename T, template <typename, class> class Copies>
+auto choose_gates(const RnnGeom& g) -> decltype(Copies<T, RnnGeom>::get()) {
+  using LstmDefault = FixedGeom<RnnCell::LSTM, RnnAct::Tanh, RnnAct::Sigmoid>;
+  using GruDefault = FixedGeom<RnnCell::GRU, RnnAct::Tanh, RnnAct::Sigmoid>;
+  using SimpleTanh = FixedGeom<RnnCell::Simple, RnnAct::Tanh, RnnAct::Sigmoid>;  // rec_act unused
+  const bool defaults = g.act == RnnAct::Tanh && g.rec_act == RnnAct::Sigmoid;
+  if (defaults && g.cell == RnnCell::LSTM) return Copies<T, LstmDefault>::get();
+  if (defaults && g.cell == RnnCell::GRU) return Copies<T, GruDefault>::get();
+  if (g.cell == RnnCell::Simple && g.act == RnnAct::Tanh) return Copies<T, SimpleTanh>::get();
+  return Copies<T, RnnGeom>::get();
+}
 
 }  // namespace
 
 template <typename T>
 void rnn_forward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, const T* b, const T* h0, const T* c0,
                       const T* mask, const T* rdrop, T* hs, T* cs, T* gates, T* extra) {
-  const int64_t B = g.B, TT = g.T, U = g.U, GU = g.G() * g.U;
+  const int64_t B = g.B, TT = g.T, U = g.U, G = g.G(), GU = G * g.U;
   const bool gru = g.cell == RnnCell::GRU, lstm = g.cell == RnnCell::LSTM;
-  // ax[n, t] = x[n, t] W + b_in, by input time t: one GEMM over every sample and step
-  std::vector<T> ax(static_cast<size_t>(B * TT * GU)), ah(static_cast<size_t>(B * GU));
-  std::vector<T> hdrop(rdrop ? static_cast<size_t>(B * U) : 0);  // h_{s-1} * one gate's dropout mask
-  if (b)
-    for (int64_t r = 0; r < B * TT; ++r) std::copy(b, b + GU, ax.data() + r * GU);
-  gemm_fast<T>(false, false, B * TT, GU, g.I, T(1), x, g.I, w, GU, b ? T(1) : T(0), ax.data(), GU);
-  for (int64_t s = 0; s < TT; ++s) {
-    const int64_t t = g.tin(s);
-    // ah = h_{s-1} U + b_rec (GRU), h_{s-1} being row s-1 of hs (row stride T*U) or h0
-    const T* hp = s > 0 ? hs + (s - 1) * U : h0;
-    const int64_t ldh = s > 0 ? TT * U : U;
-    const T* brec = gru && b ? b + GU : nullptr;
-    if (brec)
-      for (int64_t n = 0; n < B; ++n) std::copy(brec, brec + GU, ah.data() + n * GU);
-    if (hp && rdrop) {
-      // recurrent dropout: gate q gets (h_{s-1} * m_q) U_q, one GEMM per gate
-      for (int64_t q = 0; q < g.G(); ++q) {
-        for (int64_t n = 0; n < B; ++n)
-          for (int64_t j = 0; j < U; ++j) hdrop[n * U + j] = hp[n * ldh + j] * rdrop[n * GU + q * U + j];
-        gemm_fast<T>(false, false, B, U, U, T(1), hdrop.data(), U, u + q * U, GU, brec ? T(1) : T(0),
-                     ah.data() + q * U, GU);
+  // ax[t, n] = x[n, t] W (+ b_in for the GRU), time-major (each step reads one contiguous block):
+  // x copied time-major, then one GEMM over every sample and step. The SimpleRNN's and the
+  // LSTM's bias is added to ah at each step instead (a + r is all they use; a pass over the
+  // whole of ax saved). The GRU's input bias stays in ax: r multiplies h U + b_rh only.
+  const T* xt = x;
+  std::unique_ptr<T[]> xt_buf;
+  if (B > 1 && TT > 1) {
+    xt_buf = scratch<T>(B * TT * g.I);
+    for (int64_t t = 0; t < TT; ++t)
+      for (int64_t n = 0; n < B; ++n) std::copy(x + (n * TT + t) * g.I, x + (n * TT + t + 1) * g.I,
+                                                xt_buf.get() + (t * B + n) * g.I);
+    xt = xt_buf.get();
+  }
+  const T* b_in = gru ? b : nullptr;
+  const T* b_step = gru ? (b ? b + GU : nullptr) : b;  // added to ah = h_{s-1} U at each step
+  auto ax = scratch<T>(B * TT * GU);
+  auto ah = scratch<T>(B * GU);
+  if (b_in)
+    for (int64_t r = 0; r < B * TT; ++r) std::copy(b_in, b_in + GU, ax.get() + r * GU);
+  gemm_fast<T>(false, false, B * TT, GU, g.I, T(1), xt, g.I, w, GU, b_in ? T(1) : T(0), ax.get(), GU);
+  const int nt = rnn_threads(B, B * TT * GU * U);
+  // recurrent dropout: one (U, U) GEMM per gate on hd = h_{s-1} * m_q (each thread its own rows)
+  const int64_t ws_n =
+      std::max(step_workspace<T>(B, nt, GU, U), rdrop ? step_workspace<T>(B, nt, U, U) : int64_t(0));
+  auto ws = scratch<T>(ws_n * nt);
+  std::unique_ptr<T[]> hd;  // allocated only when used (the buffers' layout then stays rnnperf's)
+  if (rdrop) hd = scratch<T>(B * U);
+  const T* axp = ax.get();
+  T* ahw = ah.get();
+  const T* ahp = ah.get();
+  T* hdw = hd.get();
+  const ForwardGates<T> fwd = choose_gates<T, ForwardCopies>(g);
+  const std::vector<T> zeros(static_cast<size_t>(U), T(0));
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int tid = thread_id();
+    const int64_t n0 = B * tid / nt, n1 = B * (tid + 1) / nt;  // this thread's batch rows
+    T* wsp = ws.get() + ws_n * tid;
+    for (int64_t s = 0; s < TT && n0 < n1; ++s) {
+      const int64_t t = g.tin(s);
+      // ah = h_{s-1} U + b_step, h_{s-1} being row s-1 of hs (row stride T*U) or h0
+      const T* hp = s > 0 ? hs + (s - 1) * U : h0;
+      const int64_t ldh = s > 0 ? TT * U : U;
+      if (b_step)
+        for (int64_t n = n0; n < n1; ++n) std::copy(b_step, b_step + GU, ahw + n * GU);
+      if (hp && rdrop) {
+        // gate q sees (h_{s-1} * m_q) U_q (GRU: ah's candidate block is then what r multiplies)
+        for (int64_t q = 0; q < G; ++q) {
+          for (int64_t n = n0; n < n1; ++n)
+            for (int64_t j = 0; j < U; ++j) hdw[n * U + j] = hp[n * ldh + j] * rdrop[n * GU + q * U + j];
+          gemm_fast_serial<T>(false, false, n1 - n0, U, U, T(1), hdw + n0 * U, U, u + q * U, GU,
+                              b_step ? T(1) : T(0), ahw + n0 * GU + q * U, GU, wsp);
+        }
+      } else if (hp) {
+        gemm_fast_serial<T>(false, false, n1 - n0, GU, U, T(1), hp + n0 * ldh, ldh, u, GU, b_step ? T(1) : T(0),
+                            ahw + n0 * GU, GU, wsp);
+      } else if (!b_step) {
+        std::fill(ahw + n0 * GU, ahw + n1 * GU, T(0));
       }
-    } else if (hp) {
-      gemm_fast<T>(false, false, B, GU, U, T(1), hp, ldh, u, GU, brec ? T(1) : T(0), ah.data(), GU);
-    } else if (!brec) {
-      std::fill(ah.begin(), ah.end(), T(0));
+      fwd(g, s, t, n0, n1, hp, ldh, axp, ahp, c0, zeros.data(), hs, cs, gates, extra);
+      if (mask)  // a masked step: the states carry through unchanged (its gates are computed, never read)
+        for (int64_t n = n0; n < n1; ++n) {
+          if (g.keep(mask, n, s)) continue;
+          const T* hrow = hp ? hp + n * ldh : zeros.data();
+          std::copy(hrow, hrow + U, hs + (n * TT + s) * U);
+          if (lstm) {
+            const T* crow = s > 0 ? cs + (n * TT + s - 1) * U : (c0 ? c0 + n * U : zeros.data());
+            std::copy(crow, crow + U, cs + (n * TT + s) * U);
+          }
+        }
     }
-    const T* axp = ax.data();
-    const T* ahp = ah.data();
-#pragma omp parallel for collapse(2) if (B * U * g.G() >= kParallelMin)
-    for (int64_t n = 0; n < B; ++n)
-      for (int64_t j = 0; j < U; ++j) {
-        const T* a = axp + (n * TT + t) * GU;
-        const T* r = ahp + n * GU;
-        T* gt = gates + (n * TT + s) * GU;
-        const int64_t o = (n * TT + s) * U + j;
-        const T prev_h = hp ? hp[n * ldh + j] : T(0);
-        if (g.cell == RnnCell::Simple) {
-          hs[o] = gt[j] = rnn_act(g.act, a[j] + r[j]);
-        } else if (lstm) {
-          const T ig = rnn_act(g.rec_act, a[j] + r[j]);
-          const T fg = rnn_act(g.rec_act, a[U + j] + r[U + j]);
-          const T cg = rnn_act(g.act, a[2 * U + j] + r[2 * U + j]);
-          const T og = rnn_act(g.rec_act, a[3 * U + j] + r[3 * U + j]);
-          const T cp = s > 0 ? cs[o - U] : (c0 ? c0[n * U + j] : T(0));
-          const T c = fg * cp + ig * cg;
-          const T tc = rnn_act(g.act, c);
-          gt[j] = ig, gt[U + j] = fg, gt[2 * U + j] = cg, gt[3 * U + j] = og;
-          cs[o] = c;
-          extra[o] = tc;
-          hs[o] = og * tc;
-        } else {
-          const T z = rnn_act(g.rec_act, a[j] + r[j]);
-          const T rr = rnn_act(g.rec_act, a[U + j] + r[U + j]);
-          const T hh = rnn_act(g.act, a[2 * U + j] + rr * r[2 * U + j]);
-          gt[j] = z, gt[U + j] = rr, gt[2 * U + j] = hh;
-          extra[o] = r[2 * U + j];
-          hs[o] = z * prev_h + (T(1) - z) * hh;
-        }
-        if (mask && !g.keep(mask, n, s)) {  // a masked step: the states carry through
-          hs[o] = prev_h;
-          if (lstm) cs[o] = s > 0 ? cs[o - U] : (c0 ? c0[n * U + j] : T(0));
-        }
-      }
   }
 }
 
 template <typename T>
 void rnn_backward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, const T* h0, const T* c0,
-                       const T* mask, const T* rdrop, const T* hs, const T* cs, const T* gates, const T* extra, const T* dhs, const T* dh_last,
-                       const T* dc_last, T* dx, T* dw, T* du, T* db, T* dh0, T* dc0) {
-  const int64_t B = g.B, TT = g.T, U = g.U, GU = g.G() * g.U;
+                       const T* mask, const T* rdrop, const T* hs, const T* cs, const T* gates, const T* extra,
+                       const T* dhs, const T* dh_last, const T* dc_last, T* dx, T* dw, T* du, T* db, T* dh0,
+                       T* dc0) {
+  const int64_t B = g.B, TT = g.T, U = g.U, G = g.G(), GU = G * g.U;
   const bool gru = g.cell == RnnCell::GRU, lstm = g.cell == RnnCell::LSTM;
   // dax by input time t (so dx and dW are plain GEMMs); dah and hprev by step s
-  std::vector<T> dax(static_cast<size_t>(B * TT * GU));
-  std::vector<T> dah_gru(gru ? static_cast<size_t>(B * TT * GU) : 0);
-  std::vector<T> hprev(static_cast<size_t>(B * TT * U));
-  std::vector<T> dh(static_cast<size_t>(B * U)), dc(static_cast<size_t>(B * U));
-  std::vector<T> dah_step(gru ? 0 : static_cast<size_t>(B * GU));  // SimpleRNN / LSTM: dah = dax
-  std::vector<T> dhq(rdrop ? static_cast<size_t>(B * U) : 0);       // one gate's dah_q U_qᵀ
-  for (int64_t k = 0; k < B * U; ++k) {
-    dh[k] = dh_last ? dh_last[k] : T(0);
-    dc[k] = dc_last ? dc_last[k] : T(0);
-  }
-  for (int64_t n = 0; n < B; ++n)
-    for (int64_t s = 0; s < TT; ++s)
-      for (int64_t j = 0; j < U; ++j)
-        hprev[(n * TT + s) * U + j] = s > 0 ? hs[(n * TT + s - 1) * U + j] : (h0 ? h0[n * U + j] : T(0));
-  T* dhp = dh.data();
-  T* dcp = dc.data();
-  T* daxp = dax.data();
-  T* dahg = dah_gru.data();
-  T* dahs = dah_step.data();
-  const T* hpp = hprev.data();
-  for (int64_t s = TT - 1; s >= 0; --s) {
-    const int64_t t = g.tin(s);
-#pragma omp parallel for collapse(2) if (B * U * g.G() >= kParallelMin)
-    for (int64_t n = 0; n < B; ++n)
-      for (int64_t j = 0; j < U; ++j) {
-        const int64_t o = (n * TT + s) * U + j;
-        const T* gt = gates + (n * TT + s) * GU;
-        T* a = daxp + (n * TT + t) * GU;
-        const T d = dhp[n * U + j] + (dhs ? dhs[o] : T(0));
-        if (mask && !g.keep(mask, n, s)) {  // h_s = h_{s-1}, c_s = c_{s-1}: the gradient passes through
-          for (int64_t q = 0; q < g.G(); ++q) {
-            a[q * U + j] = T(0);
-            if (gru) dahg[(n * TT + s) * GU + q * U + j] = T(0);
-            else dahs[n * GU + q * U + j] = T(0);
-          }
-          dhp[n * U + j] = d;
-        } else if (g.cell == RnnCell::Simple) {
-          dahs[n * GU + j] = a[j] = d * rnn_act_grad(g.act, gt[j]);
-          dhp[n * U + j] = T(0);
-        } else if (lstm) {
-          const T ig = gt[j], fg = gt[U + j], cg = gt[2 * U + j], og = gt[3 * U + j];
-          const T tc = extra[o];
-          const T dct = dcp[n * U + j] + d * og * rnn_act_grad(g.act, tc);
-          const T cp = s > 0 ? cs[o - U] : (c0 ? c0[n * U + j] : T(0));
-          a[j] = dct * cg * rnn_act_grad(g.rec_act, ig);
-          a[U + j] = dct * cp * rnn_act_grad(g.rec_act, fg);
-          a[2 * U + j] = dct * ig * rnn_act_grad(g.act, cg);
-          a[3 * U + j] = d * tc * rnn_act_grad(g.rec_act, og);
-          for (int64_t q = 0; q < 4; ++q) dahs[n * GU + q * U + j] = a[q * U + j];
-          dcp[n * U + j] = dct * fg;
-          dhp[n * U + j] = T(0);
-        } else {
-          const T z = gt[j], r = gt[U + j], hh = gt[2 * U + j];
-          const T da = d * (T(1) - z) * rnn_act_grad(g.act, hh);
-          T* ah = dahg + (n * TT + s) * GU;
-          ah[j] = a[j] = d * (hpp[o] - hh) * rnn_act_grad(g.rec_act, z);
-          ah[U + j] = a[U + j] = da * extra[o] * rnn_act_grad(g.rec_act, r);
-          a[2 * U + j] = da;
-          ah[2 * U + j] = da * r;
-          dhp[n * U + j] = d * z;
+  auto dax = scratch<T>(B * TT * GU);
+  auto dah_gru = scratch<T>(gru ? B * TT * GU : 0);
+  auto hprev = scratch<T>(B * TT * U);
+  auto dh = scratch<T>(B * U), dc = scratch<T>(B * U);
+  auto dah_step = scratch<T>(gru ? 0 : B * GU);  // SimpleRNN / LSTM: dah = dax
+  // Uᵀ (G*U, U), once: the per-step dah Uᵀ then reads it row-major, unpacked (a transposed B
+  // would be packed again at every step)
+  auto ut = scratch<T>(GU * U);
+  for (int64_t k = 0; k < GU; ++k)
+    for (int64_t j = 0; j < U; ++j) ut[k * U + j] = u[j * GU + k];
+  const int nt = rnn_threads(B, B * TT * GU * U);
+  // recurrent dropout: dL/dh_{s-1} += Σ_q (dah_q U_qᵀ) * m_q, one (U, U) GEMM per gate into dhq
+  const int64_t ws_n =
+      std::max(step_workspace<T>(B, nt, U, GU), rdrop ? step_workspace<T>(B, nt, U, U) : int64_t(0));
+  auto ws = scratch<T>(ws_n * nt);
+  std::unique_ptr<T[]> dhq;
+  if (rdrop) dhq = scratch<T>(B * U);
+  T* dhqw = dhq.get();
+  T* dhp = dh.get();
+  T* dcp = dc.get();
+  T* daxp = dax.get();
+  T* dahg = dah_gru.get();
+  T* dahs = dah_step.get();
+  T* hpw = hprev.get();
+  const T* hpp = hprev.get();
+  const T* utp = ut.get();
+  const BackwardGates<T> bwd =
+      mask ? choose_gates<T, BackwardMaskedCopies>(g) : choose_gates<T, BackwardCopies>(g);
+  const std::vector<T> zeros(static_cast<size_t>(U), T(0));
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int tid = thread_id();
+    const int64_t n0 = B * tid / nt, n1 = B * (tid + 1) / nt;  // this thread's batch rows
+    T* wsp = ws.get() + ws_n * tid;
+    for (int64_t k = n0 * U; k < n1 * U; ++k) {
+      dhp[k] = dh_last ? dh_last[k] : T(0);
+      dcp[k] = dc_last ? dc_last[k] : T(0);
+    }
+    for (int64_t n = n0; n < n1; ++n)
+      for (int64_t s = 0; s < TT; ++s)
+        for (int64_t j = 0; j < U; ++j)
+          hpw[(n * TT + s) * U + j] = s > 0 ? hs[(n * TT + s - 1) * U + j] : (h0 ? h0[n * U + j] : T(0));
+    for (int64_t s = TT - 1; s >= 0 && n0 < n1; --s) {
+      const int64_t t = g.tin(s);
+      bwd(g, s, t, n0, n1, gates, extra, cs, c0, zeros.data(), hpp, dhs, mask, dhp, dcp, daxp, dahs, dahg);
+      // dL/dh_{s-1} (+)= dah Uᵀ  (with recurrent dropout: Σ_q (dah_q U_qᵀ) * m_q)
+      const T* ah = gru ? dahg + s * GU : dahs;
+      const int64_t lda = gru ? TT * GU : GU;
+      if (rdrop) {
+        for (int64_t q = 0; q < G; ++q) {
+          gemm_fast_serial<T>(false, false, n1 - n0, U, U, T(1), ah + n0 * lda + q * U, lda, utp + q * U * U, U,
+                              T(0), dhqw + n0 * U, U, wsp);
+          for (int64_t n = n0; n < n1; ++n)
+            for (int64_t j = 0; j < U; ++j) dhp[n * U + j] += dhqw[n * U + j] * rdrop[n * GU + q * U + j];
         }
+      } else {
+        gemm_fast_serial<T>(false, false, n1 - n0, U, GU, T(1), ah + n0 * lda, lda, utp, U, T(1), dhp + n0 * U,
+                            U, wsp);
       }
-    // dL/dh_{s-1} (+)= dah Uᵀ  (with recurrent dropout: the sum over gates of (dah_q U_qᵀ) * m_q)
-    const T* ah = gru ? dahg + s * GU : dahs;
-    const int64_t lda = gru ? TT * GU : GU;
-    if (rdrop) {
-      for (int64_t q = 0; q < g.G(); ++q) {
-        gemm_fast<T>(false, true, B, U, U, T(1), ah + q * U, lda, u + q * U, GU, T(0), dhq.data(), U);
-        for (int64_t n = 0; n < B; ++n)
-          for (int64_t j = 0; j < U; ++j) dhp[n * U + j] += dhq[n * U + j] * rdrop[n * GU + q * U + j];
-      }
-    } else {
-      gemm_fast<T>(false, true, B, U, GU, T(1), ah, lda, u, GU, T(1), dhp, U);
     }
   }
   const T* dah_all = daxp;  // SimpleRNN / LSTM: dah = dax, reordered to steps when go_backwards
-  std::vector<T> dah_steps;
+  std::unique_ptr<T[]> dah_steps;
   if (gru) {
     dah_all = dahg;
   } else if (g.go_backwards) {
-    dah_steps.resize(dax.size());
+    dah_steps = scratch<T>(B * TT * GU);
     for (int64_t n = 0; n < B; ++n)
       for (int64_t s = 0; s < TT; ++s)
         std::copy(daxp + (n * TT + g.tin(s)) * GU, daxp + (n * TT + g.tin(s) + 1) * GU,
-                  dah_steps.data() + (n * TT + s) * GU);
-    dah_all = dah_steps.data();
+                  dah_steps.get() + (n * TT + s) * GU);
+    dah_all = dah_steps.get();
   }
   const int64_t R = B * TT;
   gemm_fast<T>(false, true, R, g.I, GU, T(1), daxp, GU, w, GU, T(0), dx, g.I);     // dx = dax Wᵀ
   gemm_fast<T>(true, false, g.I, GU, R, T(1), x, g.I, daxp, GU, T(0), dw, GU);     // dW = xᵀ dax
   if (rdrop) {  // dU_q = (h_prev * m_q)ᵀ dah_q, gate by gate
-    std::vector<T> hq(static_cast<size_t>(R * U));
-    for (int64_t q = 0; q < g.G(); ++q) {
+    auto hq = scratch<T>(R * U);
+    for (int64_t q = 0; q < G; ++q) {
       for (int64_t n = 0; n < B; ++n)
         for (int64_t s = 0; s < TT; ++s)
           for (int64_t j = 0; j < U; ++j)
             hq[(n * TT + s) * U + j] = hpp[(n * TT + s) * U + j] * rdrop[n * GU + q * U + j];
-      gemm_fast<T>(true, false, U, U, R, T(1), hq.data(), U, dah_all + q * U, GU, T(0), du + q * U, GU);
+      gemm_fast<T>(true, false, U, U, R, T(1), hq.get(), U, dah_all + q * U, GU, T(0), du + q * U, GU);
     }
   } else {
     gemm_fast<T>(true, false, U, GU, R, T(1), hpp, U, dah_all, GU, T(0), du, GU);  // dU = h_prevᵀ dah
