@@ -50,13 +50,13 @@ def worker_median(fn, calls, steps, warmup=2):
     print(json.dumps(statistics.median(times)))
 
 
-def measure(script, frameworks, key, n, repeats, threads, steps):
-    """{framework: median over ``repeats`` workers}: each worker is ``script --worker framework key
-    n threads steps`` in its own process, the frameworks alternating (A, B, A, B, ...)."""
+def measure(script, frameworks, args, repeats):
+    """{framework: median over ``repeats`` workers}: each worker is ``script --worker framework
+    *args`` in its own process, the frameworks alternating (A, B, A, B, ...)."""
     times = {k: [] for k in frameworks}
     for _ in range(repeats):
         for fw in frameworks:
-            out = subprocess.run([sys.executable, script, "--worker", fw, key, str(n), str(threads), str(steps)],
+            out = subprocess.run([sys.executable, script, "--worker", fw, *map(str, args)],
                                  check=True, capture_output=True, text=True).stdout
             times[fw].append(json.loads(out.strip().splitlines()[-1]))
     return {k: statistics.median(v) for k, v in times.items()}

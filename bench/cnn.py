@@ -184,7 +184,7 @@ def main():
     frameworks = ["pydl"] + (["torch"] if torch is not None else [])
     rows = []
     for key in keys:
-        t = measure(__file__, frameworks, key, n, repeats, threads, steps)
+        t = measure(__file__, frameworks, [key, n, threads, steps], repeats)
         rows.append([LABELS[key], f"{t['pydl'] * 1e3:.2f}",
                      f"{t['torch'] * 1e3:.2f}" if "torch" in t else "-",
                      f"{t['torch'] / t['pydl']:.2f}x" if "torch" in t else "-"])

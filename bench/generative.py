@@ -192,7 +192,7 @@ def main():
     rows = []
     for key in keys:
         n = BATCH[key] * (4 if args.quick else 16)
-        t = measure(__file__, frameworks, key, n, repeats, threads, steps)
+        t = measure(__file__, frameworks, [key, n, threads, steps], repeats)
         rows.append([LABELS[key], f"{t['pydl'] * 1e3:.2f}",
                      f"{t['torch'] * 1e3:.2f}" if "torch" in t else "-",
                      f"{t['torch'] / t['pydl']:.2f}x" if "torch" in t else "-"])

@@ -23,17 +23,13 @@ median; the table shows the median over --repeats workers per framework. On a sh
 absolute times drift a lot: read the ratios of one run.
 """
 import argparse
-import json
 import os
-import statistics
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import numpy as np  # noqa: E402
 
-from _timing import table  # noqa: E402
+from _timing import measure, table, worker_median  # noqa: E402
 
 BATCH = 32
 VOCAB, EMBED, TEXT_LEN = 10000, 64, 80
@@ -159,24 +155,7 @@ def worker(framework, key, mode, n, threads, steps):
         torch = import_torch()
         torch.set_num_threads(threads)
         fn, calls = torch_case(key, mode, n)
-    for _ in range(2):
-        fn()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) / calls)
-    print(json.dumps(statistics.median(times)))
-
-
-def measure(frameworks, key, mode, n, repeats, threads, steps):
-    times = {k: [] for k in frameworks}
-    for _ in range(repeats):
-        for fw in frameworks:  # interleaved: A, B, A, B, ...
-            out = subprocess.run([sys.executable, __file__, "--worker", fw, key, mode, str(n), str(threads),
-                                  str(steps)], check=True, capture_output=True, text=True).stdout
-            times[fw].append(json.loads(out.strip().splitlines()[-1]))
-    return {k: statistics.median(v) for k, v in times.items()}
+    worker_median(fn, calls, steps)
 
 
 def parse_list(text, allowed, what):
@@ -226,7 +205,7 @@ def main():
         for mode in modes:
             row = [f"{LABELS[key]} {mode}"]
             for th in thread_counts:
-                t = measure(frameworks, key, mode, n, repeats, th, steps)
+                t = measure(__file__, frameworks, [key, mode, n, th, steps], repeats)
                 row += [f"{t['pydl'] * 1e3:.2f}", f"{t['torch'] * 1e3:.2f}" if "torch" in t else "-",
                         f"{t['torch'] / t['pydl']:.2f}x" if "torch" in t else "-"]
             rows.append(row)
