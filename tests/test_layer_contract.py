@@ -81,8 +81,11 @@ TABLE = {
     "GlobalAveragePooling2D": Row(lambda **k: L.GlobalAveragePooling2D(**k), (3, 4, 5), (3,), 0),
     "MaxPooling1D": Row(lambda **k: L.MaxPooling1D(**k), (2, 9), (2, 4), 0),
     # the mean / max over the 5 steps of 3 channels
-    "GlobalAveragePooling1D": Row(lambda **k: L.GlobalAveragePooling1D(**k), (3, 5), (3,), 0),
-    "GlobalMaxPooling1D": Row(lambda **k: L.GlobalMaxPooling1D(**k), (3, 5), (3,), 0),
+    # data_format has no default for these two (either would be silently wrong for someone)
+    "GlobalAveragePooling1D": Row(lambda **k: L.GlobalAveragePooling1D(**{"data_format": "channels_first", **k}),
+                                  (3, 5), (3,), 0),
+    "GlobalMaxPooling1D": Row(lambda **k: L.GlobalMaxPooling1D(**{"data_format": "channels_first", **k}),
+                              (3, 5), (3,), 0),
     # no step of the contract's data is all zeros, so nothing is masked: the identity
     "Masking": Row(lambda **k: L.Masking(**k), (4, 3), (4, 3), 0),
     "UpSampling2D": Row(lambda **k: L.UpSampling2D((2, 3), interpolation="bilinear", **k), (2, 3, 4), (2, 6, 12), 0),
@@ -149,7 +152,8 @@ VARIANTS = {
     "GlobalAveragePooling2D/keepdims": Row(lambda **k: L.GlobalAveragePooling2D(keepdims=True, **k), (3, 4, 5),
                                            (3, 1, 1), 0),
     # keepdims keeps the steps axis, of size 1
-    "GlobalAveragePooling1D/keepdims": Row(lambda **k: L.GlobalAveragePooling1D(keepdims=True, **k), (3, 5),
+    "GlobalAveragePooling1D/keepdims": Row(lambda **k: L.GlobalAveragePooling1D(
+        **{"data_format": "channels_first", "keepdims": True, **k}), (3, 5),
                                            (3, 1), 0),
     "UpSampling2D/nearest": Row(lambda **k: L.UpSampling2D(2, **k), (1, 2, 3), (1, 4, 6), 0),
     # (batch, features): gamma (no beta: center=False) and the two moving statistics, 5 each

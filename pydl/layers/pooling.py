@@ -120,13 +120,21 @@ class MaxPooling1D(Layer):
 
 
 class _GlobalPooling1D(Layer):
-    """Over the steps of (N, channels, steps) sequences, as pydl's other 1-D layers, or of
-    (N, steps, features) ones with data_format='channels_last' (Keras's default layout, which
-    Embedding and the recurrent layers give)."""
+    """Over the steps of (N, steps, features) sequences with data_format='channels_last' (what
+    Embedding and the recurrent layers give), or of (N, channels, steps) ones with
+    'channels_first' (pydl's Conv1D and MaxPooling1D). data_format must be given (see __init__)."""
 
-    def __init__(self, data_format="channels_first", keepdims=False, **kwargs):
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
         owner = type(self).__name__
+        if data_format is None:
+            # Keras's default is channels_last, pydl's 1-D layers are channels_first: either default
+            # would make someone's model average over the wrong axis without a word, so ask.
+            raise ValueError(f"{owner}: give data_format: 'channels_last' for (batch, steps, features) sequences "
+                             "(what Embedding and the recurrent layers give; Keras's default), or 'channels_first' "
+                             "for (batch, channels, steps) (what pydl's Conv1D and MaxPooling1D give). There is no "
+                             "default: the two layouts give shapes that both look plausible, so a wrong guess "
+                             "would pool over the wrong axis silently")
         self.data_format = _data_format_arg(owner, data_format)
         if not isinstance(keepdims, bool):
             raise TypeError(f"{owner}: keepdims must be a bool, got {keepdims!r}")
