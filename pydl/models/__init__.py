@@ -7,7 +7,9 @@ its two subclasses only say how layers are wired: ``Sequential`` (a stack) and `
 is a layer too, so models nest (``Sequential([generator, discriminator])``).
 
 model.py holds the base class (the training loop), sequential.py and functional.py the two
-wirings, as Keras 3's models/ package does.
+wirings, as Keras 3's models/ package does; subclassing.py the third way (a Model subclass with
+its own call), custom_step.py fit and evaluate around a custom train_step / test_step, and
+rbm.py the restricted Boltzmann machine with greedy pretraining.
 """
 from .model import Model  # noqa: F401
 from .sequential import Sequential  # noqa: F401

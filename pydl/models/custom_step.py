@@ -217,3 +217,89 @@ def evaluate_custom(model, x, y, batch_size, verbose, sample_weight, return_dict
         return logs
     vals = list(logs.values())
     return vals[0] if len(vals) == 1 else vals
+
+
+class CustomStepAPI:
+    """Mixed into Model: the methods a custom step is written with (Keras 3's ``train_step`` /
+    ``test_step`` and what they call), and the defaults fit and evaluate fall back on."""
+
+    def _overrides(self, method):
+        return getattr(type(self), method) is not getattr(CustomStepAPI, method)
+
+    def train_step(self, data):
+        """What ``fit`` does with one batch. ``data`` is what fit's batches hold: ``x``, ``(x, y)`` or
+        ``(x, y, sample_weight)`` as pydl tensors. Override it for a custom step (a VAE, a GAN):
+        fit then calls yours for each batch and logs the dict it returns (numbers or 0-d
+        tensors). The pattern, as Keras 3's PyTorch backend writes it::
+
+            def train_step(self, data):
+                x, y = data
+                self.zero_grad()
+                y_pred = self(x, training=True)
+                loss = self.compute_loss(y=y, y_pred=y_pred)
+                loss.backward()
+                self.optimizer.apply([w.grad for w in self.trainable_weights], self.trainable_weights)
+                self.loss_tracker.update_state(loss)        # a pydl.metrics.Mean attribute
+                return {"loss": self.loss_tracker.result()}
+
+        This default runs the built-in step (``train_on_batch``) and returns its logs."""
+        x, y, sw = unpack(data, "train_step")
+        return self.train_on_batch(x, y, sample_weight=sw, return_dict=True)
+
+    def test_step(self, data):
+        """What ``evaluate`` (and fit's validation) does with one batch; override it beside a
+        custom ``train_step`` (then evaluate calls it and logs its dict)."""
+        x, y, sw = unpack(data, "test_step")
+        return self.test_on_batch(x, y, sample_weight=sw, return_dict=True)
+
+    def zero_grad(self):
+        """Clear every weight's ``.grad`` (PyTorch's ``model.zero_grad()``), before ``backward``."""
+        for w in self.weights:
+            w.grad = None
+
+    def _compiled_part(self, y, y_pred, sample_weight, what):
+        """The compiled losses of (y, y_pred), each times its loss weight, summed; None if none."""
+        from .model import _apply_loss  # (model.py imports this module)
+        preds = y_pred if isinstance(y_pred, (list, tuple)) else [y_pred]
+        several = len(self._output_names) > 1
+        ys = list(y) if several and isinstance(y, (list, tuple)) else [y]
+        total = None
+        for i, (fn, w) in enumerate(zip(self._output_losses, self._loss_weights)):
+            if fn is None:
+                continue
+            if i >= len(preds) or i >= len(ys) or ys[i] is None:
+                raise ValueError(f"{self.name}.{what}: output {i} has a compiled loss but no y / y_pred for it")
+            part = _apply_loss(f"{self.name}.{what}", fn, ys[i], preds[i], None if several else sample_weight)
+            part = part * w if w != 1.0 else part
+            total = part if total is None else total + part
+        return total
+
+    @staticmethod
+    def _plus(total, terms):
+        for t in terms:
+            total = t if total is None else total + t
+        return total
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Keras 3's ``compute_loss``: the compiled loss of (y, y_pred) times its loss weight, plus
+        the weight penalties and the ``add_loss`` / activity terms of the last call. ``y_pred``
+        is given (a custom train_step computed it) or, when None, computed as ``self(x)``."""
+        if y_pred is None:
+            if x is None:
+                raise ValueError(f"{self.name}.compute_loss: give y_pred, or x to compute it from")
+            y_pred = self(x, training=training)
+        total = self._plus(self._compiled_part(y, y_pred, sample_weight, "compute_loss"), self._regularization())
+        if total is None:
+            raise ValueError(f"{self.name}.compute_loss: there is no loss: compile with loss=..., or compute the loss "
+                             "in train_step yourself")
+        return total
+
+    def compiled_loss(self, y, y_pred, sample_weight=None, regularization_losses=None):
+        """Keras 2's ``self.compiled_loss(y, y_pred, sample_weight, regularization_losses)``: the
+        compiled loss(es) plus the terms given in ``regularization_losses`` (Keras 2 passes
+        ``self.losses``; Keras 3 replaced this with ``compute_loss``)."""
+        total = self._plus(self._compiled_part(y, y_pred, sample_weight, "compiled_loss"),
+                           list(regularization_losses or []))
+        if total is None:
+            raise ValueError(f"{self.name}.compiled_loss: the model was compiled without a loss")
+        return total

@@ -20,10 +20,11 @@ from .. import optimizers as _optimizers
 from ..autograd import no_grad
 from ..data import BatchIterator
 from ..data import sequence as _sequence
-from .._registry import camel_to_snake
 from ..layers.base import Layer, _symbolic, _unique_name, get_mask, keras1_names, set_mask
 from ..layers.core import Activation, Dense
 from ..saving import load_weights, save_model, save_weights
+from .custom_step import CustomStepAPI
+from .subclassing import SubclassingAPI
 
 
 def _as_array(name, a):
@@ -109,7 +110,7 @@ def _dedupe(items):
     return out
 
 
-class Model(Layer):
+class Model(SubclassingAPI, CustomStepAPI, Layer):
     """The base of every model: compile, fit, evaluate, predict, weights, trainable, summary,
     saving. A subclass says how its layers are wired by giving ``layers``, ``_input_names``,
     ``_output_names``, ``_ensure_built(shapes, name)`` and ``_run(inputs, training, logits)``.
@@ -118,34 +119,6 @@ class Model(Layer):
     Keras 3 does): ``inputs`` one ``pydl.Input(...)`` or a list of them, ``outputs`` one symbolic
     tensor or a list, computed from the inputs by calling layers on them.
     """
-
-    def __init__(self, *args, name=None, trainable=True, **kwargs):
-        """The subclassing API (Keras 3's): ``class VAE(pydl.models.Model)`` whose ``__init__``
-        calls ``super().__init__(name=...)`` and assigns layers, models and metrics as attributes
-        (they are tracked: the model's weights are theirs), and defines ``call(inputs,
-        training=None)`` and/or its own ``train_step(data)`` / ``test_step(data)`` (see
-        pydl/models/custom_step.py). Sequential and Functional do not come through here."""
-        if args:
-            raise TypeError(f"{type(self).__name__}: Model(inputs, outputs) builds a functional model; a subclass of "
-                            f"Model calls super().__init__(name=..., trainable=...) with keywords only")
-        if kwargs:
-            raise TypeError(f"{type(self).__name__}: unexpected argument(s) {sorted(kwargs)} for Model.__init__; "
-                            "valid: name, trainable")
-        self._init_model(name, camel_to_snake(type(self).__name__))
-        self._tracked, self._tracked_metrics, self._own_losses = [], [], []
-        self._subclass_input_shape = None
-        self._subclassed = True
-        self.trainable = trainable
-
-    def __setattr__(self, name, value):
-        # the subclassing API tracks the layers, models and metrics it is given as attributes
-        if not name.startswith("_") and self.__dict__.get("_subclassed"):
-            for v in (value if isinstance(value, (list, tuple)) else [value]):
-                if isinstance(v, Layer) and v is not self and all(v is not t for t in self._tracked):
-                    self._tracked.append(v)
-                elif isinstance(v, _metrics.Metric) and all(v is not m for m in self._tracked_metrics):
-                    self._tracked_metrics.append(v)
-        object.__setattr__(self, name, value)
 
     def __new__(cls, *args, **kwargs):
         if cls is Model:
@@ -175,94 +148,6 @@ class Model(Layer):
     # ---------------------------------------------------------------- structure
     _single_input = True
     _single_output = True
-
-    # The wiring of a subclassed model (the subclassing API); Sequential and Functional override
-    # every one of these.
-    @property
-    def layers(self):
-        """A subclassed model's layers and models, in the order they were assigned."""
-        return list(self._tracked)
-
-    @property
-    def built(self):
-        return self._subclass_input_shape is not None or (bool(self._tracked) and all(l.built for l in self._tracked))
-
-    @property
-    def _input_names(self):
-        return ["input"]
-
-    @property
-    def _output_names(self):
-        return ["output"]
-
-    @property
-    def _input_dtype(self):
-        return _C.float64 if any(l.dtype == _C.float64 for l in self._tracked if not isinstance(l, Model)) \
-            else _C.float32
-
-    @property
-    def _output_dtype(self):
-        return self._input_dtype
-
-    def _fusable_output_layers(self):
-        return [None]
-
-    def _output_shapes(self):
-        return None  # known only by running call()
-
-    @property
-    def metrics(self):
-        """A subclassed model's Metric attributes (the trackers a custom ``train_step`` updates;
-        fit resets them at each epoch). A subclass may define its own ``metrics`` property, as
-        the Keras examples do."""
-        if not self.__dict__.get("_subclassed"):
-            raise NotImplementedError(f"{self.name}.metrics lists a subclassed model's trackers; a "
-                                      f"{type(self).__name__}'s compiled metrics are in its fit history")
-        return list(self._tracked_metrics)
-
-    def _has_call(self):
-        return type(self).call is not Layer.call
-
-    def _ensure_built(self, shapes, name):
-        """A subclassed model builds on its first data: one call on a batch of zeros."""
-        if self._subclass_input_shape is not None:
-            return
-        if not self._has_call():
-            if self.built:
-                return
-            raise ValueError(f"{name}: {self.name} defines no call(), so it cannot be run on data; define "
-                             "call(self, inputs, training=None), or call its sub-models yourself in train_step")
-        shape = tuple(shapes[0])
-        with no_grad():
-            self._invoke([_C.zeros(*((1,) + shape[1:]), dtype=self._input_dtype)], False)
-        self._subclass_input_shape = shape[1:]
-
-    def _invoke(self, xs, training):
-        import inspect
-        self._own_losses = []  # add_loss terms of this call only
-        x = xs[0] if len(xs) == 1 else list(xs)
-        if "training" in inspect.signature(self.call).parameters:
-            return self.call(x, training=training)
-        return self.call(x)
-
-    def _run(self, xs, training=False, logits=None):
-        if logits and any(logits):
-            raise ValueError(f"{self.name}: a subclassed model has no fused output")
-        return [self._invoke(xs, training)]
-
-    def summary(self, print_fn=print):
-        """A subclassed model's tracked layers with their parameter counts."""
-        self._summary_check()
-        rows = [(f"{l.name} ({type(l).__name__})", f"{l.count_params():,}" if l.built else "unbuilt")
-                for l in self.layers]
-        self._summary_table(("Layer (type)", "Param #"), rows, print_fn)
-
-    def get_config(self):
-        if self.__dict__.get("_subclassed"):
-            raise NotImplementedError(f"{self.name}: a subclassed model cannot be saved whole (its call() is Python "
-                                      "code that a model file never carries); use save_weights / load_weights, or "
-                                      "save its sub-models, which are Sequential or functional")
-        return super().get_config()
 
     def _leaf_flags(self, trainable=True):
         """(layer, trainable) for every layer that is not a model, looking inside nested models;
@@ -345,22 +230,6 @@ class Model(Layer):
         """The activity penalties and ``add_loss`` terms of the last call, from every layer inside
         (and a subclassed model's own ``add_loss`` terms)."""
         return [t for leaf in self._leaf_layers() for t in leaf.losses] + self._own_loss_terms()
-
-    def add_loss(self, loss):
-        """``self.add_loss(term)`` inside a subclassed model's ``call`` (Keras's): a scalar tensor
-        added to the loss of this call. In a layer's ``call``, use the layer's ``add_loss``."""
-        from ..layers.base import _loss_term
-        if not self.__dict__.get("_subclassed"):
-            raise NotImplementedError(f"{self.name}.add_loss: only a subclassed model's call() adds its own loss "
-                                      "terms; compute the term in a layer's call() and call self.add_loss there")
-        self._own_losses.append(_loss_term(self.name, loss))
-
-    def _own_loss_terms(self):
-        terms = list(self.__dict__.get("_own_losses", []))
-        for layer in self.layers:
-            if isinstance(layer, Model):
-                terms += layer._own_loss_terms()
-        return terms
 
     @losses.setter
     def losses(self, value):
@@ -1219,89 +1088,6 @@ class Model(Layer):
         cl.call("on_predict_end", {})
         result = [np.concatenate([b[k] for b in outs]) for k in range(len(outs[0]))]
         return result[0] if self._single_output else result
-
-    # ---------------------------------------------------------------- custom training steps (Keras 3)
-    def _overrides(self, method):
-        return getattr(type(self), method) is not getattr(Model, method)
-
-    def train_step(self, data):
-        """What ``fit`` does with one batch. ``data`` is what fit's batches hold: ``x``, ``(x, y)`` or
-        ``(x, y, sample_weight)`` as pydl tensors. Override it for a custom step (a VAE, a GAN):
-        fit then calls yours for each batch and logs the dict it returns (numbers or 0-d
-        tensors). The pattern, as Keras 3's PyTorch backend writes it::
-
-            def train_step(self, data):
-                x, y = data
-                self.zero_grad()
-                y_pred = self(x, training=True)
-                loss = self.compute_loss(y=y, y_pred=y_pred)
-                loss.backward()
-                self.optimizer.apply([w.grad for w in self.trainable_weights], self.trainable_weights)
-                self.loss_tracker.update_state(loss)        # a pydl.metrics.Mean attribute
-                return {"loss": self.loss_tracker.result()}
-
-        This default runs the built-in step (``train_on_batch``) and returns its logs."""
-        from .custom_step import unpack
-        x, y, sw = unpack(data, "train_step")
-        return self.train_on_batch(x, y, sample_weight=sw, return_dict=True)
-
-    def test_step(self, data):
-        """What ``evaluate`` (and fit's validation) does with one batch; override it beside a
-        custom ``train_step`` (then evaluate calls it and logs its dict)."""
-        from .custom_step import unpack
-        x, y, sw = unpack(data, "test_step")
-        return self.test_on_batch(x, y, sample_weight=sw, return_dict=True)
-
-    def zero_grad(self):
-        """Clear every weight's ``.grad`` (PyTorch's ``model.zero_grad()``), before ``backward``."""
-        for w in self.weights:
-            w.grad = None
-
-    def _compiled_part(self, y, y_pred, sample_weight, what):
-        """The compiled losses of (y, y_pred), each times its loss weight, summed; None if none."""
-        preds = y_pred if isinstance(y_pred, (list, tuple)) else [y_pred]
-        several = len(self._output_names) > 1
-        ys = list(y) if several and isinstance(y, (list, tuple)) else [y]
-        total = None
-        for i, (fn, w) in enumerate(zip(self._output_losses, self._loss_weights)):
-            if fn is None:
-                continue
-            if i >= len(preds) or i >= len(ys) or ys[i] is None:
-                raise ValueError(f"{self.name}.{what}: output {i} has a compiled loss but no y / y_pred for it")
-            part = _apply_loss(f"{self.name}.{what}", fn, ys[i], preds[i], None if several else sample_weight)
-            part = part * w if w != 1.0 else part
-            total = part if total is None else total + part
-        return total
-
-    @staticmethod
-    def _plus(total, terms):
-        for t in terms:
-            total = t if total is None else total + t
-        return total
-
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Keras 3's ``compute_loss``: the compiled loss of (y, y_pred) times its loss weight, plus
-        the weight penalties and the ``add_loss`` / activity terms of the last call. ``y_pred``
-        is given (a custom train_step computed it) or, when None, computed as ``self(x)``."""
-        if y_pred is None:
-            if x is None:
-                raise ValueError(f"{self.name}.compute_loss: give y_pred, or x to compute it from")
-            y_pred = self(x, training=training)
-        total = self._plus(self._compiled_part(y, y_pred, sample_weight, "compute_loss"), self._regularization())
-        if total is None:
-            raise ValueError(f"{self.name}.compute_loss: there is no loss: compile with loss=..., or compute the loss "
-                             "in train_step yourself")
-        return total
-
-    def compiled_loss(self, y, y_pred, sample_weight=None, regularization_losses=None):
-        """Keras 2's ``self.compiled_loss(y, y_pred, sample_weight, regularization_losses)``: the
-        compiled loss(es) plus the terms given in ``regularization_losses`` (Keras 2 passes
-        ``self.losses``; Keras 3 replaced this with ``compute_loss``)."""
-        total = self._plus(self._compiled_part(y, y_pred, sample_weight, "compiled_loss"),
-                           list(regularization_losses or []))
-        if total is None:
-            raise ValueError(f"{self.name}.compiled_loss: the model was compiled without a loss")
-        return total
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on (x, y); ``class_weight`` as in ``fit`` (multiplying ``sample_weight``)."""
