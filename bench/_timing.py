@@ -60,3 +60,25 @@ def measure(script, frameworks, args, repeats):
                                  check=True, capture_output=True, text=True).stdout
             times[fw].append(json.loads(out.strip().splitlines()[-1]))
     return {k: statistics.median(v) for k, v in times.items()}
+
+
+def import_torch():
+    """PyTorch, or None when it is not installed (the benchmarks then time pydl alone)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def run_worker(framework, threads, steps, pydl_case, torch_case, *case_args):
+    """A benchmark worker: the framework's thread count set, ``(fn, calls) = <framework>_case(*case_args)``
+    built, then timed by ``worker_median``. Each worker runs in its own process (``measure``)."""
+    if framework == "pydl":
+        import pydl
+        pydl.set_num_threads(threads)
+        fn, calls = pydl_case(*case_args)
+    else:
+        import_torch().set_num_threads(threads)
+        fn, calls = torch_case(*case_args)
+    worker_median(fn, calls, steps)

@@ -30,7 +30,7 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 import numpy as np  # noqa: E402
 
-from _timing import measure, table, worker_median  # noqa: E402
+from _timing import import_torch, measure, run_worker, table  # noqa: E402
 
 BATCH = 64
 # name: (C, H, W, O, k, stride, padding, groups)
@@ -51,13 +51,6 @@ LABELS = {
     "dw": "depthwise 3x3, 64x28x28",
 }
 
-
-def import_torch():
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
 
 
 def cnn_data(n):
@@ -144,15 +137,7 @@ def torch_case(key, n):
 
 
 def worker(framework, key, n, threads, steps):
-    if framework == "pydl":
-        import pydl
-        pydl.set_num_threads(threads)
-        fn, calls = pydl_case(key, n)
-    else:
-        torch = import_torch()
-        torch.set_num_threads(threads)
-        fn, calls = torch_case(key, n)
-    worker_median(fn, calls, steps)
+    run_worker(framework, threads, steps, pydl_case, torch_case, key, n)
 
 
 def main():

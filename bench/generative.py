@@ -28,7 +28,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "examples"))
 import numpy as np  # noqa: E402
 
-from _timing import measure, table, worker_median  # noqa: E402
+from _timing import import_torch, measure, run_worker, table  # noqa: E402
 
 BATCH = {"ae": 128, "vae": 128, "dcgan": 64}
 LABELS = {
@@ -38,13 +38,6 @@ LABELS = {
 }
 LATENT_VAE = 16
 
-
-def import_torch():
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
 
 
 def data(key, n):
@@ -152,15 +145,7 @@ def torch_case(key, n):
 
 
 def worker(framework, key, n, threads, steps):
-    if framework == "pydl":
-        import pydl
-        pydl.set_num_threads(threads)
-        fn, calls = pydl_case(key, n)
-    else:
-        torch = import_torch()
-        torch.set_num_threads(threads)
-        fn, calls = torch_case(key, n)
-    worker_median(fn, calls, steps)
+    run_worker(framework, threads, steps, pydl_case, torch_case, key, n)
 
 
 def main():

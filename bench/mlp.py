@@ -28,19 +28,12 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import numpy as np  # noqa: E402
 
-from _timing import table  # noqa: E402
+from _timing import import_torch, table  # noqa: E402
 from mlp_numpy import NumpyMLP  # noqa: E402
 
 # pydl and torch are imported only by the workers that time them (see the docstring).
 pydl = torch = None
 
-
-def import_torch():
-    try:
-        import torch as t
-    except ImportError:
-        return None
-    return t
 
 CASES = {
     "a": dict(sizes=[784, 500, 500, 10], hidden="sigmoid", output="softmax", loss="mse", opt="sgd", lr=0.1, batch=100),

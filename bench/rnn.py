@@ -29,7 +29,7 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 import numpy as np  # noqa: E402
 
-from _timing import measure, table, worker_median  # noqa: E402
+from _timing import import_torch, measure, run_worker, table  # noqa: E402
 
 BATCH = 32
 VOCAB, EMBED, TEXT_LEN = 10000, 64, 80
@@ -48,13 +48,6 @@ LABELS = {
 }
 MODES = ("train", "infer")
 
-
-def import_torch():
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
 
 
 def data(key, n):
@@ -147,15 +140,7 @@ def torch_case(key, mode, n):
 
 
 def worker(framework, key, mode, n, threads, steps):
-    if framework == "pydl":
-        import pydl
-        pydl.set_num_threads(threads)
-        fn, calls = pydl_case(key, mode, n)
-    else:
-        torch = import_torch()
-        torch.set_num_threads(threads)
-        fn, calls = torch_case(key, mode, n)
-    worker_median(fn, calls, steps)
+    run_worker(framework, threads, steps, pydl_case, torch_case, key, mode, n)
 
 
 def parse_list(text, allowed, what):

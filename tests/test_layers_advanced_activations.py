@@ -15,3 +15,5 @@ def test_leaky_relu_layer():
         assert LeakyReLU(alpha=0.1).negative_slope == 0.1
     with pytest.raises(ValueError, match="negative_slope"):
         LeakyReLU(-1)
+    with pytest.raises(TypeError, match="both negative_slope=0.1 and alpha=0.2"):
+        LeakyReLU(negative_slope=0.1, alpha=0.2)

@@ -12,6 +12,9 @@ class LeakyReLU(Layer):
     def __init__(self, negative_slope=0.3, alpha=None, **kwargs):
         super().__init__(**kwargs)
         if alpha is not None:
+            if negative_slope != 0.3:
+                raise TypeError(f"LeakyReLU: got both negative_slope={negative_slope!r} and alpha={alpha!r} (Keras 2's "
+                                "name for it); give negative_slope only")
             import warnings
             warnings.warn("LeakyReLU: alpha= is Keras 2's name; use negative_slope=", DeprecationWarning, stacklevel=2)
             negative_slope = alpha
