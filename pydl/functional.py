@@ -418,7 +418,7 @@ def _rnn_dropout(rdrop, x, op):
 
 
 def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="tanh", go_backwards=False,
-               mask=None, recurrent_dropout=None, zero_output_for_mask=False):
+               mask=None, recurrent_dropout=None, zero_output_for_mask=False, return_sequences=True):
     """A SimpleRNN over the whole sequence ``x`` (batch, time, features), one C++ op:
 
     h_s = activation(x_t kernel + h_{s-1} recurrent_kernel + bias),  h_{-1} = initial_state (or 0),
@@ -436,17 +436,21 @@ def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, activ
     ``go_backwards`` it is reversed with the sequence. ``recurrent_dropout`` (batch, u), already
     scaled by 1/(1-p): h_{s-1} * recurrent_dropout replaces h_{s-1} in the product with
     recurrent_kernel, the same at every step (no gradient flows to it).
+
+    ``return_sequences=False``: the sequence output is None (only the last state is wanted, as a
+    Keras layer without return_sequences); inference then never keeps the steps' states.
     """
     op = "simple_rnn"
     return tuple(_C.simple_rnn(x, kernel, recurrent_kernel, bias, initial_state, _rnn_activation(activation, op, "activation"),
                                _rnn_flag(go_backwards, op, "go_backwards"), _rnn_mask(mask, x, op),
                                _rnn_dropout(recurrent_dropout, x, op),
-                               _rnn_flag(zero_output_for_mask, op, "zero_output_for_mask")))
+                               _rnn_flag(zero_output_for_mask, op, "zero_output_for_mask"),
+                               _rnn_flag(return_sequences, op, "return_sequences")))
 
 
 def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="tanh",
          recurrent_activation="sigmoid", go_backwards=False, mask=None, recurrent_dropout=None,
-         zero_output_for_mask=False):
+         zero_output_for_mask=False, return_sequences=True):
     """An LSTM over ``x`` (batch, time, features), Keras's equations and gate order i, f, c, o:
 
     i = ra(x W_i + h U_i + b_i), f = ra(x W_f + h U_f + b_f), g = a(x W_c + h U_c + b_c),
@@ -456,7 +460,8 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation=
     (4u,) or None; ``initial_state`` None or ``(h0, c0)``, each (batch, u). Returns
     ``(sequence, last h, last c)``.
 
-    ``mask``, ``zero_output_for_mask`` as in ``simple_rnn`` (a masked step carries h and c).
+    ``mask``, ``zero_output_for_mask``, ``return_sequences`` as in ``simple_rnn`` (a masked step
+    carries h and c).
     ``recurrent_dropout`` (batch, 4u): one scaled mask per gate in the order i, f, c, o, as Keras's
     LSTMCell (implementation 1): gate q uses (h_{s-1} * m_q) U_q; c_{s-1} is not dropped.
     """
@@ -474,12 +479,13 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation=
                          _rnn_activation(recurrent_activation, op, "recurrent_activation"),
                          _rnn_flag(go_backwards, op, "go_backwards"), _rnn_mask(mask, x, op),
                          _rnn_dropout(recurrent_dropout, x, op),
-                         _rnn_flag(zero_output_for_mask, op, "zero_output_for_mask")))
+                         _rnn_flag(zero_output_for_mask, op, "zero_output_for_mask"),
+                         _rnn_flag(return_sequences, op, "return_sequences")))
 
 
 def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="tanh",
         recurrent_activation="sigmoid", go_backwards=False, mask=None, recurrent_dropout=None,
-        zero_output_for_mask=False):
+        zero_output_for_mask=False, return_sequences=True):
     """A GRU over ``x`` (batch, time, features) as Keras 3's default (reset_after=True), gates
     z (update), r (reset), h (candidate):
 
@@ -489,7 +495,8 @@ def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="
     kernel (in, 3u), recurrent_kernel (u, 3u), bias (2, 3u) = [input bias; recurrent bias] or None.
     Returns ``(sequence, last h)``.
 
-    ``mask``, ``zero_output_for_mask`` as in ``simple_rnn``. ``recurrent_dropout`` (batch, 3u): one
+    ``mask``, ``zero_output_for_mask``, ``return_sequences`` as in ``simple_rnn``.
+    ``recurrent_dropout`` (batch, 3u): one
     scaled mask per gate z, r, h, as Keras's GRUCell (implementation 1): (h_{s-1} * m_z) U_z,
     (h_{s-1} * m_r) U_r, (h_{s-1} * m_h) U_h; the update z * h_{s-1} uses the undropped h_{s-1}.
     """
@@ -498,4 +505,5 @@ def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None, activation="
                         _rnn_activation(recurrent_activation, op, "recurrent_activation"),
                         _rnn_flag(go_backwards, op, "go_backwards"), _rnn_mask(mask, x, op),
                         _rnn_dropout(recurrent_dropout, x, op),
-                        _rnn_flag(zero_output_for_mask, op, "zero_output_for_mask")))
+                        _rnn_flag(zero_output_for_mask, op, "zero_output_for_mask"),
+                        _rnn_flag(return_sequences, op, "return_sequences")))

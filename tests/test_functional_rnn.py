@@ -313,6 +313,47 @@ def test_masked_forward_matches_numpy(cell, go_backwards, zero_output, dropped, 
             np.testing.assert_allclose(g.numpy(), e, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("masked, dropped, init, go_backwards", [
+    (False, False, False, False), (True, False, True, True), (True, True, True, False), (False, True, False, True)])
+def test_inference_forward_matches_the_recorded_forward(cell, masked, dropped, init, go_backwards):
+    # Without a gradient to record, the fast kernel saves nothing and (SimpleRNN, LSTM without
+    # recurrent dropout) projects [x_t, h_{s-1}] in one GEMM per step: the same outputs as the forward
+    # that records for backward. Sizes large enough for the threaded path and the weight panels.
+    B, T, I, U = 37, 5, 9, 70
+    v = make(cell, B, T, I, U, True, init, seed=31)
+    G = {"simple": 1, "lstm": 4, "gru": 3}[cell]
+    kw = dict(go_backwards=go_backwards, mask=rand_mask(B, T, 5) if masked else None,
+              recurrent_dropout=rand_rdrop(B, G * U, 6) if dropped else None)
+    # float32: the fused GEMM sums x_t W and h U in one chain, in another order than x_t W + h U, so
+    # the results differ by rounding: about eps * sum |terms| (~80 terms of ~0.5: 2.4e-6) per
+    # pre-activation, carried through the steps
+    for dtype, tol in ((pydl.float64, 1e-12), (pydl.float32, 5e-5)):
+        recorded, _ = run(cell, v, dtype, requires_grad=True, **kw)
+        inferred, _ = run(cell, v, dtype, **kw)
+        assert len(recorded) == len(inferred)
+        for r, i in zip(recorded, inferred):
+            assert not i.requires_grad and r.requires_grad
+            np.testing.assert_allclose(i.numpy(), r.detach().numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("masked, requires_grad", [(False, False), (True, False), (True, True)])
+def test_return_sequences_false_gives_the_last_states_only(cell, masked, requires_grad, backend):
+    # return_sequences=False: no sequence output (None); the last states are those of the full run
+    B, T, I, U = 4, 6, 3, 18
+    v = make(cell, B, T, I, U, True, True, seed=41)
+    kw = dict(mask=rand_mask(B, T, 7) if masked else None)
+    full, _ = run(cell, v, pydl.float64, **kw)
+    last, t = run(cell, v, pydl.float64, requires_grad=requires_grad, return_sequences=False, **kw)
+    assert last[0] is None and len(last) == len(full)
+    for got, want_ in zip(last[1:], full[1:]):
+        np.testing.assert_allclose(got.detach().numpy(), want_.numpy(), rtol=1e-12, atol=1e-12)
+    if requires_grad:  # a loss on the last h still trains the whole sequence
+        last[1].sum().backward()
+        assert t["x"].grad is not None and np.abs(t["x"].grad.numpy()[:, 0]).sum() > 0
+
+
 def test_mask_semantics_by_hand():
     # one sample, one unit: the masked step 1 repeats the state after step 0, the last h is that state
     v = make("simple", 1, 3, 2, 1, True, True, seed=8)

@@ -1,4 +1,4 @@
-// Recurrent kernels: fast against reference (forward and backward, every cell, bias or none,
+// Recurrent kernels: fast against reference (forward with and without saving for backward, backward, every cell, bias or none,
 // initial states or none, go_backwards, masks, recurrent dropout, float and double), one step of each cell against values
 // worked out by hand, and the reference backward against central differences of a scalar loss.
 #include "check.h"
@@ -67,6 +67,32 @@ struct Case {
       rnn_forward_reference<T>(g, x.data(), w.data(), u.data(), ptr(b), ptr(h0), ptr(c0), ptr(mask), ptr(rdrop),
                                hs.data(), ptr(cs), gates.data(), ptr(extra));
   }
+  // the fast kernel's inference forward: gates and extras not saved (null), hs written, and the
+  // LSTM's last cell state into c_last (B, U)
+  // (all_states false: the last h only, into h_last (B, U), hs untouched)
+  std::vector<T> c_last, h_last;
+  void infer(bool all_states = true) {
+    if (g.cell == RnnCell::LSTM) c_last.assign(g.B * g.U, T(-7));
+    h_last.assign(g.B * g.U, T(-7));
+    RnnGeom gi = g;
+    gi.all_states = all_states;
+    rnn_forward_fast<T>(gi, x.data(), w.data(), u.data(), ptr(b), ptr(h0), ptr(c0), ptr(mask), ptr(rdrop),
+                        all_states ? hs.data() : h_last.data(), ptr(c_last), nullptr, nullptr);
+  }
+  // step T-1 of a (B, T, U) sequence
+  std::vector<T> last_of(const std::vector<T>& seq) const {
+    std::vector<T> r;
+    for (int64_t n = 0; n < g.B; ++n)
+      for (int64_t j = 0; j < g.U; ++j) r.push_back(seq[(n * g.T + g.T - 1) * g.U + j]);
+    return r;
+  }
+  // step T-1 of the LSTM's saved cells (B, T, U) -> (B, U)
+  std::vector<T> last_cells() const {
+    std::vector<T> r;
+    for (int64_t n = 0; n < g.B; ++n)
+      for (int64_t j = 0; j < g.U; ++j) r.push_back(cs.empty() ? T(0) : cs[(n * g.T + g.T - 1) * g.U + j]);
+    return cs.empty() ? std::vector<T>() : r;
+  }
   // dx, dw, du, db, dh0, dc0 concatenated
   std::vector<std::vector<T>> backward(bool fast) {
     const int64_t GU = g.G() * g.U;
@@ -125,6 +151,18 @@ void fast_matches_reference(RnnCell cell, double tol) {
     for (size_t k = 0; k < extra.size(); ++k)
       if (kept(k, g.U)) CHECK_CLOSE(c.extra[k], extra[k], tol);
     auto fast = c.backward(true);
+    // inference (nothing saved) gives the same states: every h, and the last c
+    const std::vector<T> ref_last = c.last_cells();
+    std::fill(c.hs.begin(), c.hs.end(), T(0));
+    c.infer();
+    for (size_t k = 0; k < hs.size(); ++k) CHECK_CLOSE(c.hs[k], hs[k], tol);
+    CHECK(c.c_last.size() == ref_last.size());
+    for (size_t k = 0; k < ref_last.size(); ++k) CHECK_CLOSE(c.c_last[k], ref_last[k], tol);
+    // ... and keeping the last state only (a layer without return_sequences): the same last h and c
+    const std::vector<T> ref_h = c.last_of(hs);
+    c.infer(false);
+    for (size_t k = 0; k < ref_h.size(); ++k) CHECK_CLOSE(c.h_last[k], ref_h[k], tol);
+    for (size_t k = 0; k < ref_last.size(); ++k) CHECK_CLOSE(c.c_last[k], ref_last[k], tol);
     // Gradients are sums over every step and sample, with cancellation: compare each array
     // relative to its largest entry (what float rounding scales with).
     for (size_t a = 0; a < ref.size(); ++a) {
@@ -275,10 +313,25 @@ void fast_is_thread_count_independent(RnnCell cell, RnnAct act, RnnAct rec_act, 
   omp_set_num_threads(3);
   c.forward(true);
   auto three = c.backward(true);
-  omp_set_num_threads(before);
   CHECK(c.hs == hs);
   CHECK(c.cs == cs);
   CHECK(c.gates == gates);
+  // the inference forward too (nothing saved), at 1 and 3 threads
+  omp_set_num_threads(1);
+  c.infer();
+  auto hs1 = c.hs, cl1 = c.c_last;
+  omp_set_num_threads(3);
+  c.infer();
+  omp_set_num_threads(before);
+  CHECK(c.hs == hs1);
+  CHECK(c.c_last == cl1);
+  omp_set_num_threads(1);
+  c.infer(false);
+  auto hl1 = c.h_last;
+  omp_set_num_threads(3);
+  c.infer(false);
+  omp_set_num_threads(before);
+  CHECK(c.h_last == hl1);
   for (size_t a = 0; a < one.size(); ++a) CHECK(one[a] == three[a]);
 #else
   (void)cell, (void)act, (void)rec_act, (void)masked_dropped;

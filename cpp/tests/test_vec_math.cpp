@@ -1,12 +1,15 @@
-// The vectorisable float maths of the fast kernels (kernels/cpu/vec_math.h) against the C
-// library in double: relative error over a dense sweep of each function's range, plus the
-// special values (signed zeros, tiny inputs, saturation, infinities, NaN).
+// The vectorisable float maths of the fast kernels (kernels/cpu/vec_math.h, and the AVX-512
+// sigmoid / tanh of the LSTM's gate pass, kernels/cpu/lstm_avx512.h) against the C library in
+// double: relative error over a dense sweep of each function's range, plus the special values
+// (signed zeros, tiny inputs, saturation, infinities, NaN).
 #include <cmath>
 #include <cstdio>
 #include <algorithm>
 #include <limits>
 
 #include "check.h"
+#include "kernels/cpu/isa.h"
+#include "kernels/cpu/lstm_avx512.h"
 #include "kernels/cpu/vec_math.h"
 #include "kernels/math.h"
 
@@ -143,6 +146,61 @@ TEST(sigmoid_vec_matches_the_reference_over_the_whole_range) {
   CHECK(sigmoid_vec(inf) == 1.0f && sigmoid_vec(-inf) == 0.0f && sigmoid_vec(0.0f) == 0.5f);
   CHECK(sigmoid_vec(-0.0f) == 0.5f && sigmoid_vec(-200.0f) == 0.0f && sigmoid_vec(std::numeric_limits<float>::max()) == 1.0f);
   CHECK(std::isnan(sigmoid_vec(std::numeric_limits<float>::quiet_NaN())));
+}
+
+#if PYDL_X86
+namespace {
+// lane 0 of the AVX-512 function on a vector holding x in every lane
+PYDL_TARGET_AVX512 float sigmoid512(float x) {
+  return _mm512_cvtss_f32(pydl::kernels::lstm_avx512::sigmoid(_mm512_set1_ps(x)));
+}
+PYDL_TARGET_AVX512 float tanh512(float x) {
+  return _mm512_cvtss_f32(pydl::kernels::lstm_avx512::tanh(_mm512_set1_ps(x)));
+}
+}  // namespace
+#endif
+
+// The LSTM gate pass's AVX-512 sigmoid and tanh: the same bounds and special values as
+// sigmoid_vec and tanh_vec above (they compute the same formulas with vscalefps for 2^n).
+TEST(lstm_avx512_sigmoid_and_tanh_match_libm) {
+#if PYDL_X86
+  if (pydl::kernels::simd_level() != pydl::kernels::kAvx512) {
+    std::printf("  skipped: this CPU (or PYDL_SIMD) has no AVX-512\n");
+    return;
+  }
+  auto sref = [](double x) { return pydl::kernels::sigmoid_of(x); };
+  double at = 0;
+  double err = max_rel_error(sigmoid512, sref, -87.0, 30.0, 2000003, &at);
+  std::printf("  avx512 sigmoid on [-87, 30]: max relative error %.3g at x = %.9g\n", err, at);
+  CHECK(err < 3.6e-7);
+  const double denorm_min = std::numeric_limits<float>::denorm_min();
+  int bad = 0;
+  for (int i = 0; i <= 100000; ++i) {  // the denormal tail
+    const float x = -87.5f - 20.0f * i / 100000;
+    const double want = sref(double(x)), got = sigmoid512(x);
+    if (std::fabs(got - want) > denorm_min + 3e-7 * want && bad++ < 3)
+      std::printf("  sigmoid512(%.9g) = %.9g, want %.9g\n", x, got, want);
+  }
+  CHECK(bad == 0);
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  CHECK(sigmoid512(inf) == 1.0f && sigmoid512(-inf) == 0.0f && sigmoid512(0.0f) == 0.5f);
+  CHECK(sigmoid512(-0.0f) == 0.5f && sigmoid512(-200.0f) == 0.0f && sigmoid512(std::numeric_limits<float>::max()) == 1.0f);
+  CHECK(std::isnan(sigmoid512(nan)));
+  auto tref = [](double x) { return std::tanh(x); };
+  err = max_rel_error(tanh512, tref, -12.0, 12.0, 2000002, &at);  // even n: x = 0 skipped
+  std::printf("  avx512 tanh on [-12, 12]: max relative error %.3g at x = %.9g\n", err, at);
+  CHECK(err < 5e-7);
+  err = max_rel_error(tanh512, tref, 1e-6, 0.3, 1000000, &at);
+  std::printf("  avx512 tanh on [1e-6, 0.3]: max relative error %.3g at x = %.9g\n", err, at);
+  CHECK(err < 5e-7);
+  for (float tiny : {1e-30f, -1e-30f, 1e-40f, std::numeric_limits<float>::denorm_min()}) CHECK(tanh512(tiny) == tiny);
+  CHECK(tanh512(0.0f) == 0.0f && !std::signbit(tanh512(0.0f)));
+  CHECK(tanh512(-0.0f) == 0.0f && std::signbit(tanh512(-0.0f)));
+  CHECK(tanh512(20.0f) == 1.0f && tanh512(-20.0f) == -1.0f && tanh512(inf) == 1.0f && tanh512(-inf) == -1.0f);
+  CHECK(std::isnan(tanh512(nan)) && tanh512(std::numeric_limits<float>::max()) == 1.0f);
+#else
+  std::printf("  skipped: not an x86 build\n");
+#endif
 }
 
 RUN_ALL_TESTS()

@@ -346,7 +346,7 @@ class SimpleRNN(_RNN):
     def _run(self, x, kernel, states, mask, rdrop):
         return _F.simple_rnn(x, kernel, self.recurrent_kernel, self.bias, states[0], self.activation,
                              self.go_backwards, mask=mask, recurrent_dropout=rdrop,
-                             zero_output_for_mask=self.zero_output_for_mask)
+                             zero_output_for_mask=self.zero_output_for_mask, return_sequences=self.return_sequences)
 
 
 class LSTM(_RNN):
@@ -382,7 +382,7 @@ class LSTM(_RNN):
         init = None if states[0] is None else (states[0], states[1])
         return _F.lstm(x, kernel, self.recurrent_kernel, self.bias, init, self.activation,
                        self.recurrent_activation, self.go_backwards, mask=mask, recurrent_dropout=rdrop,
-                       zero_output_for_mask=self.zero_output_for_mask)
+                       zero_output_for_mask=self.zero_output_for_mask, return_sequences=self.return_sequences)
 
     def get_config(self):
         cfg = super().get_config()
@@ -417,7 +417,7 @@ class GRU(_RNN):
     def _run(self, x, kernel, states, mask, rdrop):
         return _F.gru(x, kernel, self.recurrent_kernel, self.bias, states[0], self.activation,
                       self.recurrent_activation, self.go_backwards, mask=mask, recurrent_dropout=rdrop,
-                      zero_output_for_mask=self.zero_output_for_mask)
+                      zero_output_for_mask=self.zero_output_for_mask, return_sequences=self.return_sequences)
 
     def get_config(self):
         cfg = super().get_config()

@@ -16,6 +16,9 @@
 //   cs (B, T, U)       LSTM: the cells c_s (null otherwise)
 //   gates (B, T, G*U)  the gates after their activations (LSTM i f g o, GRU z r hh; SimpleRNN h_s)
 //   extra (B, T, U)    LSTM: act(c_s);  GRU: h_{s-1} U_h + b_rh (what r multiplies); null for SimpleRNN
+//   rnn_forward_fast also takes gates = extra = null: inference, nothing saved for a backward (the
+//   reference always saves; the ops pass null when no gradient is recorded). cs is then (B, U),
+//   the LSTM's running cell state, which holds c_{T-1} (the last state) on return.
 // Every activation's derivative is taken from its output y (tanh 1-y², sigmoid y(1-y), relu [y>0],
 // linear 1), so forward saves outputs only.
 // Backward kernels overwrite their outputs (dx, dw, du, db, dh0, dc0; any of dh0 / dc0 may be null);
@@ -34,6 +37,10 @@ struct RnnGeom {
   RnnCell cell;
   RnnAct act, rec_act;  // activation (SimpleRNN's only one), recurrent_activation (gates)
   bool go_backwards;
+  // false (rnn_forward_fast's inference only, gates null): hs is (B, U), the running h, which
+  // holds the last state on return; nothing else reads the sequence (a layer without
+  // return_sequences)
+  bool all_states = true;
   int64_t G() const { return cell == RnnCell::Simple ? 1 : cell == RnnCell::LSTM ? 4 : 3; }
   int64_t tin(int64_t s) const { return go_backwards ? T - 1 - s : s; }  // input time of step s
   // whether sample n takes step s (the mask is read at the step's input time, so it reverses with x)

@@ -49,7 +49,8 @@ void zero_masked(const kernels::RnnGeom& g, const Tensor& mask, Tensor& seq) {
 std::vector<Tensor> run_rnn(const char* op, RnnCell cell, const Tensor& x_in, const Tensor& w_in,
                             const Tensor& u_in, const Tensor& b_in, const Tensor& h0_in, const Tensor& c0_in,
                             const Tensor& mask_in, const Tensor& rdrop_in, const std::string& activation,
-                            const std::string& recurrent_activation, bool go_backwards, bool zero_output) {
+                            const std::string& recurrent_activation, bool go_backwards, bool zero_output,
+                            bool return_sequences) {
   check_defined(x_in, op);
   check_defined(w_in, op);
   check_defined(u_in, op);
@@ -113,23 +114,29 @@ std::vector<Tensor> run_rnn(const char* op, RnnCell cell, const Tensor& x_in, co
     rdrop = contiguous(rdrop_in.detach());
   }
   zero_output = zero_output && mask.defined();
-  const kernels::RnnGeom g{B, T, I, U, cell, act, rec, go_backwards};
+  kernels::RnnGeom g{B, T, I, U, cell, act, rec, go_backwards};
   const bool lstm = cell == RnnCell::LSTM;
 
   Tensor x = contiguous(x_in.detach()), w = contiguous(w_in.detach()), u = contiguous(u_in.detach());
   Tensor b = b_in.defined() ? contiguous(b_in.detach()) : Tensor();
   Tensor h0 = h0_in.defined() ? contiguous(h0_in.detach()) : Tensor();
   Tensor c0 = c0_in.defined() ? contiguous(c0_in.detach()) : Tensor();
-  Tensor hs = Tensor::empty({B, T, U}, x.dtype());
-  Tensor cs = lstm ? Tensor::empty({B, T, U}, x.dtype()) : Tensor();
-  Tensor gates = Tensor::empty({B, T, G * U}, x.dtype());
-  Tensor extra = cell == RnnCell::Simple ? Tensor() : Tensor::empty({B, T, U}, x.dtype());
+  // Without a gradient to record, the fast kernel saves nothing for backward (gates, extra null).
+  const bool record = any_requires_grad({&x_in, &w_in, &u_in, &b_in, &h0_in, &c0_in});
+  const bool save = record || !use_fast();
+  // Inference: cs is the running cell state (B, U), the last c on return; without
+  // return_sequences hs is the running h too (the sequence is never kept)
+  g.all_states = save || return_sequences;
+  Tensor hs = g.all_states ? Tensor::empty({B, T, U}, x.dtype()) : Tensor::empty({B, U}, x.dtype());
+  Tensor cs = lstm ? (save ? Tensor::empty({B, T, U}, x.dtype()) : Tensor::empty({B, U}, x.dtype())) : Tensor();
+  Tensor gates = save ? Tensor::empty({B, T, G * U}, x.dtype()) : Tensor();
+  Tensor extra = cell == RnnCell::Simple || !save ? Tensor() : Tensor::empty({B, T, U}, x.dtype());
   if (B > 0) {
     PYDL_DISPATCH(x.dtype(), {
       auto p = [](const Tensor& t) { return t.defined() ? t.data<T>() : static_cast<T*>(nullptr); };
       if (use_fast())
         kernels::rnn_forward_fast<T>(g, x.data<T>(), w.data<T>(), u.data<T>(), p(b), p(h0), p(c0), p(mask),
-                                     p(rdrop), hs.data<T>(), p(cs), gates.data<T>(), p(extra));
+                                     p(rdrop), hs.data<T>(), p(cs), p(gates), p(extra));
       else
         kernels::rnn_forward_reference<T>(g, x.data<T>(), w.data<T>(), u.data<T>(), p(b), p(h0), p(c0), p(mask),
                                           p(rdrop), hs.data<T>(), p(cs), gates.data<T>(), p(extra));
@@ -138,15 +145,15 @@ std::vector<Tensor> run_rnn(const char* op, RnnCell cell, const Tensor& x_in, co
   // The sequence output: the states (a masked step repeats the state carried through, as Keras's
   // default), or with zero_output (Keras's zero_output_for_mask) zeros at the masked steps.
   Tensor seq = hs;
-  if (zero_output && B > 0) {
+  if (zero_output && B > 0 && g.all_states) {
     seq = clone(hs);
     zero_masked(g, mask, seq);
   }
-  std::vector<Tensor> outs{seq, B > 0 ? last_step(hs) : Tensor::zeros({0, U}, x.dtype())};
-  if (lstm) outs.push_back(B > 0 ? last_step(cs) : Tensor::zeros({0, U}, x.dtype()));
+  std::vector<Tensor> outs{seq, B == 0 ? Tensor::zeros({0, U}, x.dtype()) : g.all_states ? last_step(hs) : hs};
+  if (lstm) outs.push_back(B == 0 ? Tensor::zeros({0, U}, x.dtype()) : save ? last_step(cs) : cs);
   // Saving only the internal buffers (and copies of the inputs' values), not the returned sequence:
   // the user may then modify the outputs they get without breaking backward.
-  if (any_requires_grad({&x_in, &w_in, &u_in, &b_in, &h0_in, &c0_in})) {
+  if (record) {
     std::vector<Tensor*> outp;
     for (Tensor& o : outs) outp.push_back(&o);
     const char* name = cell == RnnCell::Simple ? "SimpleRnnBackward" : lstm ? "LstmBackward" : "GruBackward";
@@ -191,6 +198,7 @@ std::vector<Tensor> run_rnn(const char* op, RnnCell cell, const Tensor& x_in, co
                                               keep(5, lstm ? dc0 : Tensor())};
                  });
   }
+  if (!return_sequences) outs[0] = Tensor();  // (recorded, the node's sequence output reaches no loss)
   return outs;
 }
 
@@ -199,25 +207,25 @@ std::vector<Tensor> run_rnn(const char* op, RnnCell cell, const Tensor& x_in, co
 std::vector<Tensor> simple_rnn(const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kernel,
                                const Tensor& bias, const Tensor& h0, const std::string& activation,
                                bool go_backwards, const Tensor& mask, const Tensor& recurrent_dropout,
-                               bool zero_output_for_mask) {
+                               bool zero_output_for_mask, bool return_sequences) {
   return run_rnn("simple_rnn", RnnCell::Simple, x, kernel, recurrent_kernel, bias, h0, Tensor(), mask,
-                 recurrent_dropout, activation, "sigmoid", go_backwards, zero_output_for_mask);
+                 recurrent_dropout, activation, "sigmoid", go_backwards, zero_output_for_mask, return_sequences);
 }
 
 std::vector<Tensor> lstm(const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kernel, const Tensor& bias,
                          const Tensor& h0, const Tensor& c0, const std::string& activation,
                          const std::string& recurrent_activation, bool go_backwards, const Tensor& mask,
-                         const Tensor& recurrent_dropout, bool zero_output_for_mask) {
+                         const Tensor& recurrent_dropout, bool zero_output_for_mask, bool return_sequences) {
   return run_rnn("lstm", RnnCell::LSTM, x, kernel, recurrent_kernel, bias, h0, c0, mask, recurrent_dropout,
-                 activation, recurrent_activation, go_backwards, zero_output_for_mask);
+                 activation, recurrent_activation, go_backwards, zero_output_for_mask, return_sequences);
 }
 
 std::vector<Tensor> gru(const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kernel, const Tensor& bias,
                         const Tensor& h0, const std::string& activation, const std::string& recurrent_activation,
                         bool go_backwards, const Tensor& mask, const Tensor& recurrent_dropout,
-                        bool zero_output_for_mask) {
+                        bool zero_output_for_mask, bool return_sequences) {
   return run_rnn("gru", RnnCell::GRU, x, kernel, recurrent_kernel, bias, h0, Tensor(), mask, recurrent_dropout,
-                 activation, recurrent_activation, go_backwards, zero_output_for_mask);
+                 activation, recurrent_activation, go_backwards, zero_output_for_mask, return_sequences);
 }
 
 }  // namespace pydl::ops

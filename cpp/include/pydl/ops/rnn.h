@@ -12,7 +12,9 @@
 // recurrent_dropout (B, G*units) (undefined: none): per-gate masks, already scaled, multiplying
 // h_{s-1} before each gate's recurrent kernel (G = 1, 4 (i f c o), 3 (z r h)); no gradient flows to it.
 // Each returns {sequence of h (B, T, u), last h (B, u)} (LSTM also the last c (B, u)): a node with
-// several outputs, so a loss on the last state alone trains the whole sequence.
+// several outputs, so a loss on the last state alone trains the whole sequence. With
+// return_sequences false the sequence output is undefined (a layer that returns the last state
+// only), and inference then never keeps the steps' h.
 #pragma once
 #include <string>
 #include <vector>
@@ -24,14 +26,14 @@ namespace pydl::ops {
 std::vector<Tensor> simple_rnn(const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kernel,
                                const Tensor& bias, const Tensor& h0, const std::string& activation,
                                bool go_backwards, const Tensor& mask = Tensor(),
-                               const Tensor& recurrent_dropout = Tensor(), bool zero_output_for_mask = false);
+                               const Tensor& recurrent_dropout = Tensor(), bool zero_output_for_mask = false, bool return_sequences = true);
 std::vector<Tensor> lstm(const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kernel, const Tensor& bias,
                          const Tensor& h0, const Tensor& c0, const std::string& activation,
                          const std::string& recurrent_activation, bool go_backwards, const Tensor& mask = Tensor(),
-                         const Tensor& recurrent_dropout = Tensor(), bool zero_output_for_mask = false);
+                         const Tensor& recurrent_dropout = Tensor(), bool zero_output_for_mask = false, bool return_sequences = true);
 std::vector<Tensor> gru(const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kernel, const Tensor& bias,
                         const Tensor& h0, const std::string& activation, const std::string& recurrent_activation,
                         bool go_backwards, const Tensor& mask = Tensor(), const Tensor& recurrent_dropout = Tensor(),
-                        bool zero_output_for_mask = false);
+                        bool zero_output_for_mask = false, bool return_sequences = true);
 
 }  // namespace pydl::ops
