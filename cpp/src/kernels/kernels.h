@@ -32,6 +32,16 @@ template <typename T>
 void gemm_fast_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
                       int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc, T* workspace);
 
+// C (M, N) = A (M, K) · B (K, N) + beta C (A, B row-major, not transposed) on the calling thread, for
+// a narrow B of at most 192 bytes per row (48 floats, 24 doubles): the recurrent kernels' per-step
+// products against a weight cut into contiguous column panels. On AVX-512 an 8-row x 3-vector
+// register tile reads A and B in place (M = 32 or 16, a batch or half of one, splits into whole
+// 8-row blocks); elsewhere, and for other shapes, gemm_fast_serial (workspace as there). The
+// result is the same FMA chain over k per element as gemm_fast's.
+template <typename T>
+void gemm_panel_serial(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb, T beta,
+                       T* C, int64_t ldc, T* workspace);
+
 // Which SIMD path gemm_fast takes on this CPU ("avx512", "avx2", "generic").
 const char* gemm_simd_path();
 

@@ -1199,6 +1199,21 @@ void gemm_fast_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t 
   gemm_route<T>(1, ws, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+template <typename T>
+void gemm_panel_serial(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb, T beta,
+                       T* C, int64_t ldc, T* workspace) {
+#if PYDL_GEMM_X86
+  constexpr int W = IsaAvx512::kBytes / int(sizeof(T));
+  if (simd_level() == kAvx512 && M > 0 && K > 0 && N > 0 && N <= 3 * W) {
+    // 8 rows x 3 vectors (24 accumulators), op(A) and B read in place; rows in blocks of 8, 4, 2, 1
+    const int nv = static_cast<int>(ceil_div(N, W)), nlast = static_cast<int>(N - (nv - 1) * W);
+    unpacked_block<IsaAvx512, T, false, 8, 3>(M, nv, K, A, lda, B, ldb, C, ldc, nlast, T(1), beta);
+    return;
+  }
+#endif
+  gemm_fast_serial<T>(false, false, M, N, K, T(1), A, lda, B, ldb, beta, C, ldc, workspace);
+}
+
 const char* gemm_simd_path() {
   switch (simd_level()) {
     case kAvx512: return "avx512";
@@ -1217,5 +1232,9 @@ template void gemm_fast_serial<float>(bool, bool, int64_t, int64_t, int64_t, flo
                                       const float*, int64_t, float, float*, int64_t, float*);
 template void gemm_fast_serial<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
                                        const double*, int64_t, double, double*, int64_t, double*);
+template void gemm_panel_serial<float>(int64_t, int64_t, int64_t, const float*, int64_t, const float*, int64_t, float,
+                                       float*, int64_t, float*);
+template void gemm_panel_serial<double>(int64_t, int64_t, int64_t, const double*, int64_t, const double*, int64_t,
+                                        double, double*, int64_t, double*);
 
 }  // namespace pydl::kernels

@@ -77,33 +77,43 @@ int64_t step_workspace(int64_t B, int nt, int64_t N, int64_t K) {
 // kPanelBytes / sizeof(T) columns, each panel contiguous (K, width). The unpacked GEMM that
 // these small products take reads B in place a column block at a time; with B's own row stride
 // (G*U values, 1-2 KB) the K rows of a block fall into a few L1 sets and evict each other, and
-// the contiguous panel measured ~25% faster (32 x 512 x 128: 162 -> 204 GFLOP/s, 1 thread).
+// the contiguous panel measured ~25% faster (32 x 512 x 128: 162 -> 204 GFLOP/s, 1 thread), 48
+// columns wide for gemm_panel_serial's 8 x 48 register tile (a few % more in the LSTM(128) step).
 // Each C element is still one FMA chain over k in order: the same bits as one call over all N.
-constexpr int64_t kPanelBytes = 256;
+constexpr int64_t kPanelBytes = 192;  // gemm_panel_serial's width (48 floats, 24 doubles)
 
 template <typename T>
 struct Panels {
-  int64_t K = 0, N = 0, width = 0;
-  std::unique_ptr<T[]> buf;
-  // row(k) points at row k of the (K, N) matrix
+  int64_t K = 0, N = 0;
+  std::vector<int64_t> cols;  // panel b holds columns [cols[b], cols[b + 1])
+  std::unique_ptr<T[]> buf;   // panel b at buf + cols[b] * K, (K, width) row-major
+  // row(k) points at row k of the (K, N) matrix. Panels are kPanelBytes wide; a last panel of
+  // 1/3 of that (16 floats: an 8 x 1 register tile, a fraction of the multiply rate) is merged
+  // into the one before (64 floats: gemm_fast_serial's 6 x 64 tile).
   template <class Row>
-  Panels(int64_t k, int64_t n, Row row) : K(k), N(n), width(kPanelBytes / int64_t(sizeof(T))) {
+  Panels(int64_t k, int64_t n, Row row) : K(k), N(n) {
+    const int64_t w = kPanelBytes / int64_t(sizeof(T));
+    for (int64_t j0 = 0; j0 < N; j0 += w) cols.push_back(j0);
+    if (cols.size() > 1 && N - cols.back() <= w / 3) cols.pop_back();
+    cols.push_back(N);
     buf = scratch<T>(K * N);
-    for (int64_t j0 = 0; j0 < N; j0 += width) {
-      const int64_t w = std::min(width, N - j0);
+    for (size_t b = 0; b + 1 < cols.size(); ++b) {
+      const int64_t j0 = cols[b], wb = cols[b + 1] - j0;
       T* dst = buf.get() + j0 * K;
-      for (int64_t kk = 0; kk < K; ++kk) std::copy(row(kk) + j0, row(kk) + j0 + w, dst + kk * w);
+      for (int64_t kk = 0; kk < K; ++kk) std::copy(row(kk) + j0, row(kk) + j0 + wb, dst + kk * wb);
     }
   }
   int64_t workspace(int64_t rows) const {
-    return std::max(gemm_workspace_size<T>(false, false, std::max<int64_t>(rows, 1), std::min(width, N), K),
-                    gemm_workspace_size<T>(false, false, std::max<int64_t>(rows, 1), N - (N - 1) / width * width, K));
+    int64_t n = 0;
+    for (size_t b = 0; b + 1 < cols.size(); ++b)
+      n = std::max(n, gemm_workspace_size<T>(false, false, std::max<int64_t>(rows, 1), cols[b + 1] - cols[b], K));
+    return n;
   }
-  // C (rows, N) = A (rows, K) · B + beta C, on the calling thread (gemm_fast_serial per panel)
+  // C (rows, N) = A (rows, K) · B + beta C, on the calling thread (one product per panel)
   void gemm(int64_t rows, const T* A, int64_t lda, T beta, T* C, int64_t ldc, T* ws) const {
-    for (int64_t j0 = 0; j0 < N; j0 += width) {
-      const int64_t w = std::min(width, N - j0);
-      gemm_fast_serial<T>(false, false, rows, w, K, T(1), A, lda, buf.get() + j0 * K, w, beta, C + j0, ldc, ws);
+    for (size_t b = 0; b + 1 < cols.size(); ++b) {
+      const int64_t j0 = cols[b], wb = cols[b + 1] - j0;
+      gemm_panel_serial<T>(rows, wb, K, A, lda, buf.get() + j0 * K, wb, beta, C + j0, ldc, ws);
     }
   }
 };
@@ -534,9 +544,11 @@ void rnn_backward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, con
   for (int64_t k = 0; k < GU; ++k)
     for (int64_t j = 0; j < U; ++j) ut[k * U + j] = u[j * GU + k];
   const int nt = rnn_threads(B, B * TT * GU * U);
+  // Uᵀ in panels for the step GEMM dah Uᵀ (without recurrent dropout)
+  const Panels<T> utp_panels(GU, U, [&](int64_t k) { return ut.get() + k * U; });
   // recurrent dropout: dL/dh_{s-1} += Σ_q (dah_q U_qᵀ) * m_q, one (U, U) GEMM per gate into dhq
   const int64_t ws_n =
-      std::max(step_workspace<T>(B, nt, U, GU), rdrop ? step_workspace<T>(B, nt, U, U) : int64_t(0));
+      std::max(panel_workspace(utp_panels, B, nt), rdrop ? step_workspace<T>(B, nt, U, U) : int64_t(0));
   auto ws = scratch<T>(ws_n * nt);
   std::unique_ptr<T[]> dhq;
   if (rdrop) dhq = scratch<T>(B * U);
@@ -579,8 +591,7 @@ void rnn_backward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, con
             for (int64_t j = 0; j < U; ++j) dhp[n * U + j] += dhqw[n * U + j] * rdrop[n * GU + q * U + j];
         }
       } else {
-        gemm_fast_serial<T>(false, false, n1 - n0, U, GU, T(1), ah + n0 * lda, lda, utp, U, T(1), dhp + n0 * U,
-                            U, wsp);
+        utp_panels.gemm(n1 - n0, ah + n0 * lda, lda, T(1), dhp + n0 * U, U, wsp);
       }
     }
   }
