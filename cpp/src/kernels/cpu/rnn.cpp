@@ -218,8 +218,7 @@ template <typename T, class Geom, bool Masked>
 __attribute__((always_inline)) inline void backward_gates(const RnnGeom& geom, int64_t s, int64_t t, int64_t n0,
                                                           int64_t n1, const T* gates, const T* extra, const T* cs,
                                                           const T* c0, const T* zeros, const T* hpp, const T* dhs,
-                                                          const T* mask, T* dhp, T* dcp, T* daxp, T* dahs,
-                                                          T* dahg) {
+                                                          const T* mask, T* dhp, T* dcp, T* daxp, T* dahg) {
   const Geom g(geom);
   const int64_t TT = g.T, U = g.U, GU = g.G() * g.U;
   const bool lstm = g.cell == RnnCell::LSTM;
@@ -230,9 +229,8 @@ __attribute__((always_inline)) inline void backward_gates(const RnnGeom& geom, i
       // a masked step (h_s = h_{s-1}, c_s = c_{s-1}): dL/dh_s passes to h_{s-1}, dL/dc_s stays as it
       // is, nothing reaches x_t or the weights (dax, dah zero; the dah Uᵀ that follows adds 0)
       T* a = daxp + (n * TT + t) * GU;
-      T* ah = g.cell == RnnCell::GRU ? dahg + (n * TT + s) * GU : dahs + n * GU;
       std::fill(a, a + GU, T(0));
-      std::fill(ah, ah + GU, T(0));
+      if (g.cell == RnnCell::GRU) std::fill(dahg + (n * TT + s) * GU, dahg + (n * TT + s + 1) * GU, T(0));
       for (int64_t j = 0; j < U; ++j) dhp[n * U + j] += dhsrow[j];
       continue;
     }
@@ -244,7 +242,7 @@ __attribute__((always_inline)) inline void backward_gates(const RnnGeom& geom, i
       T* a = daxp + (n * TT + t) * GU;
       const T d = dhp[n * U + j] + dhsrow[j];
       if (g.cell == RnnCell::Simple) {
-        dahs[n * GU + j] = a[j] = d * rnn_act_grad(g.act, gt[j]);
+        a[j] = d * rnn_act_grad(g.act, gt[j]);
         dhp[n * U + j] = T(0);
       } else if (lstm) {
         const T ig = gt[j], fg = gt[U + j], cg = gt[2 * U + j], og = gt[3 * U + j];
@@ -255,7 +253,6 @@ __attribute__((always_inline)) inline void backward_gates(const RnnGeom& geom, i
         a[U + j] = dct * cp * rnn_act_grad(g.rec_act, fg);
         a[2 * U + j] = dct * ig * rnn_act_grad(g.act, cg);
         a[3 * U + j] = d * tc * rnn_act_grad(g.rec_act, og);
-        for (int64_t q = 0; q < 4; ++q) dahs[n * GU + q * U + j] = a[q * U + j];
         dcp[n * U + j] = dct * fg;
         dhp[n * U + j] = T(0);
       } else {
@@ -277,7 +274,7 @@ using ForwardGates = void (*)(const RnnGeom&, int64_t, int64_t, int64_t, int64_t
                               const T*, const T*, const T*, T*, T*, T*, T*);
 template <typename T>
 using BackwardGates = void (*)(const RnnGeom&, int64_t, int64_t, int64_t, int64_t, const T*, const T*, const T*,
-                               const T*, const T*, const T*, const T*, const T*, T*, T*, T*, T*, T*);
+                               const T*, const T*, const T*, const T*, const T*, T*, T*, T*, T*);
 
 #define PYDL_RNN_GATES(ISA, TARGET)                                                                            \
   template <typename T, class Geom, GateMode Mode>                                                            \
@@ -290,9 +287,9 @@ using BackwardGates = void (*)(const RnnGeom&, int64_t, int64_t, int64_t, int64_
   TARGET void backward_gates_##ISA(const RnnGeom& geom, int64_t s, int64_t t, int64_t n0, int64_t n1,        \
                                    const T* gates, const T* extra, const T* cs, const T* c0,                 \
                                    const T* zeros, const T* hpp, const T* dhs, const T* mask, T* dhp,        \
-                                   T* dcp, T* daxp, T* dahs, T* dahg) {                                       \
+                                   T* dcp, T* daxp, T* dahg) {                                                \
     backward_gates<T, Geom, Masked>(geom, s, t, n0, n1, gates, extra, cs, c0, zeros, hpp, dhs, mask, dhp, dcp, \
-                                    daxp, dahs, dahg);                                                        \
+                                    daxp, dahg);                                                              \
   }
 PYDL_FOR_EACH_ISA(PYDL_RNN_GATES)
 #undef PYDL_RNN_GATES
@@ -537,7 +534,6 @@ void rnn_backward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, con
   auto dah_gru = scratch<T>(gru ? B * TT * GU : 0);
   auto hprev = scratch<T>(B * TT * U);
   auto dh = scratch<T>(B * U), dc = scratch<T>(B * U);
-  auto dah_step = scratch<T>(gru ? 0 : B * GU);  // SimpleRNN / LSTM: dah = dax
   // Uᵀ (G*U, U), once: the per-step dah Uᵀ then reads it row-major, unpacked (a transposed B
   // would be packed again at every step)
   auto ut = scratch<T>(GU * U);
@@ -557,7 +553,6 @@ void rnn_backward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, con
   T* dcp = dc.get();
   T* daxp = dax.get();
   T* dahg = dah_gru.get();
-  T* dahs = dah_step.get();
   T* hpw = hprev.get();
   const T* hpp = hprev.get();
   const T* utp = ut.get();
@@ -579,10 +574,11 @@ void rnn_backward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, con
           hpw[(n * TT + s) * U + j] = s > 0 ? hs[(n * TT + s - 1) * U + j] : (h0 ? h0[n * U + j] : T(0));
     for (int64_t s = TT - 1; s >= 0 && n0 < n1; --s) {
       const int64_t t = g.tin(s);
-      bwd(g, s, t, n0, n1, gates, extra, cs, c0, zeros.data(), hpp, dhs, mask, dhp, dcp, daxp, dahs, dahg);
-      // dL/dh_{s-1} (+)= dah Uᵀ  (with recurrent dropout: Σ_q (dah_q U_qᵀ) * m_q)
-      const T* ah = gru ? dahg + s * GU : dahs;
-      const int64_t lda = gru ? TT * GU : GU;
+      bwd(g, s, t, n0, n1, gates, extra, cs, c0, zeros.data(), hpp, dhs, mask, dhp, dcp, daxp, dahg);
+      // dL/dh_{s-1} (+)= dah Uᵀ  (with recurrent dropout: Σ_q (dah_q U_qᵀ) * m_q); the SimpleRNN's
+      // and the LSTM's dah is dax itself (row n at input time t)
+      const T* ah = gru ? dahg + s * GU : daxp + t * GU;
+      const int64_t lda = TT * GU;
       if (rdrop) {
         for (int64_t q = 0; q < G; ++q) {
           gemm_fast_serial<T>(false, false, n1 - n0, U, U, T(1), ah + n0 * lda + q * U, lda, utp + q * U * U, U,
