@@ -1,7 +1,8 @@
 // Fast recurrent kernels: the input projection of all B*T rows is one GEMM (x W + b_in); each step
 // then does one GEMM for the recurrent part (h_{s-1} U) and a pass over the gates. Inference (no
-// gradient recorded: gates = null) saves nothing for backward, keeps the LSTM's c in a (B, U)
-// buffer, and for SimpleRNN / LSTM does one GEMM per step, [x_t, h_{s-1}] [W; U]. The weights the
+// gradient recorded: gates = null) saves nothing for backward and keeps the LSTM's c in a (B, U)
+// buffer. SimpleRNN / LSTM (without recurrent dropout) do one GEMM per step, [x_t, h_{s-1}] [W; U],
+// instead of the input projection and the recurrent product apart. The weights the
 // steps multiply are copied once per call into contiguous column panels (Panels). Backward runs
 // the steps in reverse with one GEMM per step (dL/dh_{s-1} = dah Uᵀ), then three GEMMs over the
 // whole sequence (dx = dax Wᵀ, dW = xᵀ dax, dU = h_prevᵀ dah). Equations: reference/rnn.cpp.
@@ -374,24 +375,26 @@ void rnn_forward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, cons
                       const T* mask, const T* rdrop, T* hs, T* cs, T* gates, T* extra) {
   const int64_t B = g.B, TT = g.T, U = g.U, G = g.G(), GU = G * g.U;
   const bool gru = g.cell == RnnCell::GRU, lstm = g.cell == RnnCell::LSTM;
-  // Saving for backward (gates given): ax[t, n] = x[n, t] W (+ b_in for the GRU) for every step at
-  // once, time-major (each step reads one contiguous block): x copied time-major, then one GEMM
-  // over every sample and step. Inference (gates null): nothing is saved, and each thread
-  // projects its rows of x_t at the step itself into a (B, G*U) buffer that stays in cache (the
-  // whole sequence's ax is B*T*G*U values written once and read back from memory step by step).
-  // The SimpleRNN's and the LSTM's bias is added to ah at each step (a + r is all they use; a
-  // pass over ax saved). The GRU's input bias stays in ax: r multiplies h U + b_rh only.
+  // The input projection when it is not fused into the step GEMM (below: the GRU, recurrent
+  // dropout). Saving for backward (gates given): ax[t, n] = x[n, t] W (+ b_in for the GRU) for
+  // every step at once, time-major (each step reads one contiguous block): x copied time-major,
+  // then one GEMM over every sample and step. Inference (gates null): each thread projects its
+  // rows of x_t at the step itself into a (B, G*U) buffer that stays in cache (the whole
+  // sequence's ax is B*T*G*U values written once and read back from memory step by step).
+  // The SimpleRNN's and the LSTM's bias is added at each step (a + r is all they use; a pass over
+  // ax saved). The GRU's input bias stays in ax: r multiplies h U + b_rh only.
   const bool save = gates != nullptr;
-  // Inference of a SimpleRNN or an LSTM without recurrent dropout: one GEMM per step,
-  // [x_t, h_{s-1}] [W; U] (K = I + U; a separate x_t W with K = I, often 1 or 8, runs far below
-  // the GEMM's speed). The GRU keeps x_t W apart: r multiplies only the recurrent part.
-  const bool fused = !save && !rdrop && !gru;
+  // A SimpleRNN or an LSTM without recurrent dropout: one GEMM per step, [x_t, h_{s-1}] [W; U]
+  // (K = I + U; x W apart, over the whole sequence or per step with K = I, often 1 or 8, runs
+  // below the GEMM's speed and its result goes through memory). The GRU keeps x_t W apart: r
+  // multiplies only the recurrent part.
+  const bool fused = !rdrop && !gru;
   const int64_t KC = g.I + U;
   const T* b_in = gru ? b : nullptr;
   const T* b_step = gru ? (b ? b + GU : nullptr) : b;  // added to ah = h_{s-1} U at each step
   std::unique_ptr<T[]> xt_buf;
   const T* xt = x;
-  if (save && B > 1 && TT > 1) {
+  if (save && !fused && B > 1 && TT > 1) {
     xt_buf = scratch<T>(B * TT * g.I);
     for (int64_t t = 0; t < TT; ++t)
       for (int64_t n = 0; n < B; ++n) std::copy(x + (n * TT + t) * g.I, x + (n * TT + t + 1) * g.I,
@@ -408,7 +411,7 @@ void rnn_forward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, cons
   std::unique_ptr<T[]> acat;
   if (fused) acat = scratch<T>(B * KC);
   auto ah = scratch<T>(B * GU);
-  if (save) {
+  if (save && !fused) {
     if (b_in)
       for (int64_t r = 0; r < B * TT; ++r) std::copy(b_in, b_in + GU, ax.get() + r * GU);
     gemm_fast<T>(false, false, B * TT, GU, g.I, T(1), xt, g.I, w, GU, b_in ? T(1) : T(0), ax.get(), GU);
@@ -426,11 +429,13 @@ void rnn_forward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, cons
   const T* ahp = ah.get();
   T* hdw = hd.get();
   // (fused with a bias: the Infer pass adds the bias row to ah; without one ah is complete)
+  // (saving, fused without a bias: the pass adds a row of zeros)
   const ForwardGates<T> fwd = save                ? choose_gates<T, ForwardCopies>(g)
                               : fused && !b_step ? choose_gates<T, ForwardFusedCopies>(g)
                                                   : choose_gates<T, ForwardInferCopies>(g);
   T* acw = acat.get();
-  const std::vector<T> zeros(static_cast<size_t>(U), T(0));
+  const std::vector<T> zeros(static_cast<size_t>(fused && save && !b_step ? GU : U), T(0));
+  const T* b_row = b_step ? b_step : zeros.data();  // fused: the row the gate pass adds to ah
   // inference of a masked LSTM: the running c of a row masked at step s is kept aside (cprev)
   // before the gate pass overwrites it, and put back after
   // (and so is the running h of a layer without return_sequences, into hprev)
@@ -487,7 +492,7 @@ void rnn_forward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, cons
         const T* hp = s > 0 ? (roll ? hs : hs + (s - 1) * U) : h0;
         const int64_t ldh = s > 0 && !roll ? TT * U : U;
         stash_masked(s, n0, n1);
-        fwd(g, s, 0, n0, n1, hp, ldh, b_step, ahp, c0, zeros.data(), hs, cs, gates, extra);
+        fwd(g, s, 0, n0, n1, hp, ldh, b_row, ahp, c0, zeros.data(), hs, cs, gates, extra);
         carry_masked(s, n0, n1, hp, ldh);
         continue;
       }
