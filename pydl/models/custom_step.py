@@ -13,6 +13,7 @@ import numpy as np
 from .. import _C
 from .. import callbacks as _cb
 from ..data import sequence as _sequence
+from .compiled import _apply_loss
 
 
 def unpack(data, what):
@@ -259,7 +260,6 @@ class CustomStepAPI:
 
     def _compiled_part(self, y, y_pred, sample_weight, what):
         """The compiled losses of (y, y_pred), each times its loss weight, summed; None if none."""
-        from .model import _apply_loss  # (model.py imports this module)
         preds = y_pred if isinstance(y_pred, (list, tuple)) else [y_pred]
         several = len(self._output_names) > 1
         ys = list(y) if several and isinstance(y, (list, tuple)) else [y]
