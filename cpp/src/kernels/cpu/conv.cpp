@@ -7,14 +7,17 @@
 // its own column matrix.
 // Threads: over the images (see "batch parallelism" below), or with fewer images than threads
 // inside the GEMM and over the rows / channels of im2col and col2im. Depthwise convolutions
-// (one input channel per group) take direct loops instead of GEMMs.
+// (one input channel per group) take direct loops instead of GEMMs, and so do stride-1
+// convolutions with at most four output channels (see "direct stride-1 path" below).
 #include "kernels/conv.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <vector>
 
+#include "kernels/cpu/isa.h"
 #include "kernels/kernels.h"
 
 #ifdef _OPENMP
@@ -237,11 +240,229 @@ void depthwise_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* 
   }
 }
 
+
+// ------------------------------------------------------------------ direct stride-1 path
+// With one to four output channels the GEMM after im2col has one to four rows: im2col's kh·kw
+// copies of the input (and col2im's scattered adds in the input gradient) cost more than the
+// arithmetic. For stride 1 these loops copy each input plane once into a zero-padded Hp x Wp
+// plane instead; in the flat index k = i·Wp + j of a Wp-wide output row every tap (p, q) then
+// reads one contiguous slice of it:
+//   out[d, k] = Σ_s Σ_(p,q) wt[d, s, p, q] · src[s, k + p·dh·Wp + q·dw],   k < (Ho - 1)·Wp + Wo
+// and the columns j >= Wo of each output row are discarded. The forward is this with (d, s) =
+// (o, c); the input gradient too, from gy padded, with the kernel flipped and (d, s) = (c, o);
+// the weight gradient takes the dot products of gy (Wp-wide rows, 0 in the columns j >= Wo) with
+// the same slices. Threads over images (forward, input gradient) or input channels (weight
+// gradient); each output element is summed in one fixed order whatever the thread count.
+constexpr int64_t kDirectMaxOut = 4;
+
+inline bool use_direct(const Conv2dGeom& g) {
+  return g.groups == 1 && g.sh == 1 && g.sw == 1 && g.O <= kDirectMaxOut && !is_pointwise(g) && g.N > 0;
+}
+
+// Output values per register block (4 AVX-512 registers) and dot-product vector width.
+template <typename T>
+constexpr int64_t direct_block() { return 256 / sizeof(T); }
+template <typename T>
+constexpr int64_t direct_vec() { return 64 / sizeof(T); }
+
+// a·b + c: one rounding in the AVX2 / AVX-512 copies (which have FMA), two in the generic one
+// (where std::fma would be a library call).
+template <typename T, bool Fma>
+inline __attribute__((always_inline)) T madd(T a, T b, T c) {
+  if constexpr (Fma) return std::fma(a, b, c);
+  else return a * b + c;
+}
+
+// out[k] += Σ_s Σ_t wt[s·ntaps + t] · src[s·plane + off[t] + k] for k < len; each src plane
+// is readable (zeroed slack) direct_block() elements past off[t] + len.
+template <typename T, bool Fma>
+inline __attribute__((always_inline)) void direct_taps(int64_t S, int64_t ntaps, const int64_t* off, const T* src,
+                                                       int64_t plane, const T* wt, T* out, int64_t len) {
+  constexpr int64_t B = direct_block<T>();
+  for (int64_t s = 0; s < S; ++s) {
+    const T* sp = src + s * plane;
+    const T* ws = wt + s * ntaps;
+    for (int64_t k0 = 0; k0 < len; k0 += B) {
+      T acc[B];
+      for (int64_t u = 0; u < B; ++u) acc[u] = T(0);
+      const T* base = sp + k0;
+#pragma GCC unroll 1
+      for (int64_t t = 0; t < ntaps; ++t) {  // (unroll 1 keeps acc in registers)
+        const T wv = ws[t];
+        const T* r = base + off[t];
+        for (int64_t u = 0; u < B; ++u) acc[u] = madd<T, Fma>(wv, r[u], acc[u]);
+      }
+      T* o = out + k0;
+      if (len - k0 >= B)
+        for (int64_t u = 0; u < B; ++u) o[u] += acc[u];
+      else
+        for (int64_t u = 0; u < len - k0; ++u) o[u] += acc[u];
+    }
+  }
+}
+
+// res[t] += Σ_k g[k] · x[off[t] + k] for t < ntaps, k < len (len a multiple of direct_vec());
+// four taps at a time share each load of g.
+template <typename T, bool Fma>
+inline __attribute__((always_inline)) void direct_dots(int64_t ntaps, const int64_t* off, const T* g, const T* x,
+                                                       int64_t len, T* res) {
+  constexpr int64_t V = direct_vec<T>(), TB = 4;
+  for (int64_t t0 = 0; t0 < ntaps; t0 += TB) {
+    const int64_t nt = std::min<int64_t>(TB, ntaps - t0);
+    const T* r[TB];
+    for (int64_t a = 0; a < TB; ++a) r[a] = x + off[t0 + (a < nt ? a : 0)];  // a missing tap repeats the first
+    T acc[TB][V];
+    for (int64_t a = 0; a < TB; ++a)
+      for (int64_t u = 0; u < V; ++u) acc[a][u] = T(0);
+    for (int64_t k = 0; k < len; k += V)
+      for (int64_t a = 0; a < TB; ++a)
+        for (int64_t u = 0; u < V; ++u) acc[a][u] = madd<T, Fma>(g[k + u], r[a][k + u], acc[a][u]);
+    for (int64_t a = 0; a < nt; ++a) {
+      T sum = T(0);
+      for (int64_t u = 0; u < V; ++u) sum += acc[a][u];
+      res[t0 + a] += sum;
+    }
+  }
+}
+
+#define PYDL_CONV_DIRECT(ISA, TARGET, FMA)                                                                     \
+  template <typename T>                                                                                        \
+  TARGET void direct_taps_##ISA(int64_t S, int64_t ntaps, const int64_t* off, const T* src, int64_t plane,    \
+                                const T* wt, T* out, int64_t len) {                                           \
+    direct_taps<T, FMA>(S, ntaps, off, src, plane, wt, out, len);                                             \
+  }                                                                                                            \
+  template <typename T>                                                                                        \
+  TARGET void direct_dots_##ISA(int64_t ntaps, const int64_t* off, const T* g, const T* x, int64_t len, T* res) { \
+    direct_dots<T, FMA>(ntaps, off, g, x, len, res);                                                           \
+  }
+#define PYDL_CONV_DIRECT_NOFMA(ISA, TARGET) PYDL_CONV_DIRECT(ISA, TARGET, false)
+#define PYDL_CONV_DIRECT_FMA(ISA, TARGET) PYDL_CONV_DIRECT(ISA, TARGET, true)
+PYDL_CONV_DIRECT_NOFMA(generic, )
+PYDL_CONV_DIRECT_FMA(avx2, PYDL_TARGET_AVX2)
+PYDL_CONV_DIRECT_FMA(avx512, PYDL_TARGET_AVX512)
+#undef PYDL_CONV_DIRECT_FMA
+#undef PYDL_CONV_DIRECT_NOFMA
+#undef PYDL_CONV_DIRECT
+
+// dst (Hd, Wd)[a, b] = src (Hs, Ws)[a - A, b - B], 0 where that falls outside src; then `slack`
+// zeros after the plane. (A or B may be negative: src rows / columns no output reads are cut.)
+template <typename T>
+void pad_plane(const T* src, int64_t Hs, int64_t Ws, int64_t A, int64_t B, T* dst, int64_t Hd, int64_t Wd,
+               int64_t slack) {
+  const int64_t blo = std::max<int64_t>(0, B), bhi = std::min<int64_t>(Wd, Ws + B);
+  for (int64_t a = 0; a < Hd; ++a) {
+    T* d = dst + a * Wd;
+    const int64_t r = a - A;
+    if (r < 0 || r >= Hs || blo >= bhi) {
+      std::fill(d, d + Wd, T(0));
+      continue;
+    }
+    std::fill(d, d + blo, T(0));
+    std::copy(src + r * Ws + (blo - B), src + r * Ws + (bhi - B), d + blo);
+    std::fill(d + bhi, d + Wd, T(0));
+  }
+  std::fill(dst + Hd * Wd, dst + Hd * Wd + slack, T(0));
+}
+
+// The shared loop of the forward and the input gradient, over images: each image's S source
+// planes (Hs, Ws) padded by (A, B) into (Hp, Wp) planes, then D output planes (Ho, Wo) from wt
+// (D, S, kh, kw) with row step rstep (dh·Wp) and column step cstep (dw), plus bias[d] if given.
+template <typename T>
+void direct_conv(int64_t N, int64_t S, int64_t Hs, int64_t Ws, int64_t A, int64_t B, int64_t Hp, int64_t Wp,
+                 int64_t D, int64_t Ho, int64_t Wo, int64_t kh, int64_t kw, int64_t rstep, int64_t cstep,
+                 const T* src, const T* wt, const T* bias, T* dst) {
+  const int64_t ntaps = kh * kw, plane = Hp * Wp + direct_block<T>(), len = (Ho - 1) * Wp + Wo;
+  std::vector<int64_t> off(static_cast<size_t>(ntaps));
+  for (int64_t p = 0; p < kh; ++p)
+    for (int64_t q = 0; q < kw; ++q) off[p * kw + q] = p * rstep + q * cstep;
+  const auto taps = pick(&direct_taps_generic<T>, &direct_taps_avx2<T>, &direct_taps_avx512<T>);
+  const int nthreads = conv_threads(N);
+  const int64_t per_thread = (S * plane + len + 15) / 16 * 16;
+  std::unique_ptr<T[]> buf(new T[static_cast<size_t>(per_thread * nthreads)]);
+#pragma omp parallel for num_threads(nthreads) schedule(static) if (nthreads > 1)
+  for (int64_t n = 0; n < N; ++n) {
+    T* pad = buf.get() + per_thread * thread_id();
+    T* out = pad + S * plane;
+    for (int64_t s = 0; s < S; ++s) pad_plane<T>(src + (n * S + s) * Hs * Ws, Hs, Ws, A, B, pad + s * plane, Hp, Wp, plane - Hp * Wp);
+    for (int64_t d = 0; d < D; ++d) {
+      std::fill(out, out + len, bias ? bias[d] : T(0));
+      taps(S, ntaps, off.data(), pad, plane, wt + d * S * ntaps, out, len);
+      T* y = dst + (n * D + d) * Ho * Wo;
+      for (int64_t i = 0; i < Ho; ++i) std::copy(out + i * Wp, out + i * Wp + Wo, y + i * Wo);
+    }
+  }
+}
+
+template <typename T>
+void direct_forward(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y) {
+  const int64_t Hp = g.Ho + g.dh * (g.kh - 1), Wp = g.Wo + g.dw * (g.kw - 1);
+  direct_conv<T>(g.N, g.C, g.H, g.W, g.pt, g.pl, Hp, Wp, g.O, g.Ho, g.Wo, g.kh, g.kw, g.dh * Wp, g.dw, x, w, b, y);
+}
+
+// gx[c, h, w] = Σ_(o,p,q) gy[o, h + pt − p·dh, w + pl − q·dw] · w[o, c, p, q]: with gy shifted by
+// (dh·(kh−1) − pt, dw·(kw−1) − pl) into (H + dh·(kh−1), W + dw·(kw−1)) planes, a correlation
+// with the flipped kernel wf[c, o, p', q'] = w[o, c, kh−1−p', kw−1−q'].
+template <typename T>
+void direct_backward_input(const Conv2dGeom& g, const T* gy, const T* w, T* gx) {
+  const int64_t ekh = g.dh * (g.kh - 1), ekw = g.dw * (g.kw - 1), kk = g.kh * g.kw;
+  const int64_t Hp = g.H + ekh, Wp = g.W + ekw;
+  std::vector<T> wf(static_cast<size_t>(g.C * g.O * kk));
+  for (int64_t o = 0; o < g.O; ++o)
+    for (int64_t c = 0; c < g.C; ++c)
+      for (int64_t p = 0; p < g.kh; ++p)
+        for (int64_t q = 0; q < g.kw; ++q)
+          wf[((c * g.O + o) * g.kh + (g.kh - 1 - p)) * g.kw + (g.kw - 1 - q)] = w[((o * g.C + c) * g.kh + p) * g.kw + q];
+  direct_conv<T>(g.N, g.O, g.Ho, g.Wo, ekh - g.pt, ekw - g.pl, Hp, Wp, g.C, g.H, g.W, g.kh, g.kw, g.dh * Wp, g.dw,
+                 gy, wf.data(), nullptr, gx);
+}
+
+// gw[o, c, p, q] = Σ_n Σ_k gyw[n, o, k] · xpad[n, c, k + p·dh·Wp + q·dw], gyw gy in Wp-wide rows
+// (0 in the columns j >= Wo). One thread per input channel c: it owns gw[:, c] and sums over
+// the images in order.
+template <typename T>
+void direct_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw) {
+  constexpr int64_t V = direct_vec<T>();
+  const int64_t Hp = g.Ho + g.dh * (g.kh - 1), Wp = g.Wo + g.dw * (g.kw - 1), kk = g.kh * g.kw;
+  const int64_t len = ((g.Ho - 1) * Wp + g.Wo + V - 1) / V * V, plane = Hp * Wp + V;
+  std::vector<int64_t> off(static_cast<size_t>(kk));
+  for (int64_t p = 0; p < g.kh; ++p)
+    for (int64_t q = 0; q < g.kw; ++q) off[p * g.kw + q] = p * g.dh * Wp + q * g.dw;
+  const auto dots = pick(&direct_dots_generic<T>, &direct_dots_avx2<T>, &direct_dots_avx512<T>);
+  std::fill(gw, gw + g.O * g.C * kk, T(0));
+  const int nthreads = conv_threads(g.C);
+  const int64_t per_thread = (g.O * len + plane + kk + 15) / 16 * 16;
+  std::unique_ptr<T[]> buf(new T[static_cast<size_t>(per_thread * nthreads)]);
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+  {
+    T* gyw = buf.get() + per_thread * thread_id();
+    T* xp = gyw + g.O * len;
+    T* res = xp + plane;
+    const int t = thread_id();  // this thread's input channels [c0, c1)
+    const int64_t c0 = g.C * t / nthreads, c1 = g.C * (t + 1) / nthreads;
+    for (int64_t n = 0; n < g.N && c0 < c1; ++n) {
+      std::fill(gyw, gyw + g.O * len, T(0));
+      for (int64_t o = 0; o < g.O; ++o)
+        for (int64_t i = 0; i < g.Ho; ++i)
+          std::copy(gy + ((n * g.O + o) * g.Ho + i) * g.Wo, gy + ((n * g.O + o) * g.Ho + i + 1) * g.Wo,
+                    gyw + o * len + i * Wp);
+      for (int64_t c = c0; c < c1; ++c) {
+        pad_plane<T>(x + (n * g.C + c) * g.H * g.W, g.H, g.W, g.pt, g.pl, xp, Hp, Wp, V);
+        for (int64_t o = 0; o < g.O; ++o) {
+          std::fill(res, res + kk, T(0));
+          dots(kk, off.data(), gyw + o * len, xp, len, res);
+          T* gwc = gw + (o * g.C + c) * kk;
+          for (int64_t k = 0; k < kk; ++k) gwc[k] += res[k];
+        }
+      }
+    }
+  }
+}
 }  // namespace
 
 template <typename T>
 void conv2d_forward_fast(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y) {
   if (is_depthwise(g)) return depthwise_forward<T>(g, x, w, b, y);
+  if (use_direct(g)) return direct_forward<T>(g, x, w, b, y);
   const int64_t K = g.cg() * g.kh * g.kw, L = g.Ho * g.Wo, og = g.og();
   const bool pointwise = is_pointwise(g);
   const int64_t col_elems = pointwise ? 0 : g.C * g.kh * g.kw * L;
@@ -279,6 +500,7 @@ void conv2d_forward_fast(const Conv2dGeom& g, const T* x, const T* w, const T* b
 template <typename T>
 void conv2d_backward_input_fast(const Conv2dGeom& g, const T* gy, const T* w, T* gx) {
   if (is_depthwise(g)) return depthwise_backward_input<T>(g, gy, w, gx);
+  if (use_direct(g)) return direct_backward_input<T>(g, gy, w, gx);
   const int64_t K = g.cg() * g.kh * g.kw, L = g.Ho * g.Wo, og = g.og(), img = g.C * g.H * g.W;
   const bool pointwise = is_pointwise(g);
   const int64_t col_elems = pointwise ? 0 : g.C * g.kh * g.kw * L;
@@ -313,6 +535,7 @@ void conv2d_backward_input_fast(const Conv2dGeom& g, const T* gy, const T* w, T*
 template <typename T>
 void conv2d_backward_weight_fast(const Conv2dGeom& g, const T* gy, const T* x, T* gw) {
   if (is_depthwise(g)) return depthwise_backward_weight<T>(g, gy, x, gw);
+  if (use_direct(g)) return direct_backward_weight<T>(g, gy, x, gw);
   const int64_t K = g.cg() * g.kh * g.kw, L = g.Ho * g.Wo, og = g.og(), wsize = g.O * K;
   const bool pointwise = is_pointwise(g);
   if (g.N == 0) {
