@@ -12,12 +12,12 @@
 #include "kernels/conv.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <memory>
 #include <vector>
 
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/simd.h"
 #include "kernels/kernels.h"
 
 #ifdef _OPENMP
@@ -259,90 +259,97 @@ inline bool use_direct(const Conv2dGeom& g) {
   return g.groups == 1 && g.sh == 1 && g.sw == 1 && g.O <= kDirectMaxOut && !is_pointwise(g) && g.N > 0;
 }
 
-// Output values per register block (4 AVX-512 registers) and dot-product vector width.
+// Output values per register block (at most 256 bytes: 4 AVX-512 or 8 AVX2 registers), which
+// is also the zeroed slack after each padded plane; dot products run over multiples of
+// direct_vec() (64 bytes).
 template <typename T>
 constexpr int64_t direct_block() { return 256 / sizeof(T); }
 template <typename T>
 constexpr int64_t direct_vec() { return 64 / sizeof(T); }
 
-// a·b + c: one rounding in the AVX2 / AVX-512 copies (which have FMA), two in the generic one
-// (where std::fma would be a library call).
-template <typename T, bool Fma>
-inline __attribute__((always_inline)) T madd(T a, T b, T c) {
-  if constexpr (Fma) return std::fma(a, b, c);
-  else return a * b + c;
-}
-
-// out[k] += Σ_s Σ_t wt[s·ntaps + t] · src[s·plane + off[t] + k] for k < len; each src plane
-// is readable (zeroed slack) direct_block() elements past off[t] + len.
-template <typename T, bool Fma>
-inline __attribute__((always_inline)) void direct_taps(int64_t S, int64_t ntaps, const int64_t* off, const T* src,
-                                                       int64_t plane, const T* wt, T* out, int64_t len) {
-  constexpr int64_t B = direct_block<T>();
-  for (int64_t s = 0; s < S; ++s) {
-    const T* sp = src + s * plane;
-    const T* ws = wt + s * ntaps;
-    for (int64_t k0 = 0; k0 < len; k0 += B) {
-      T acc[B];
-      for (int64_t u = 0; u < B; ++u) acc[u] = T(0);
-      const T* base = sp + k0;
-#pragma GCC unroll 1
-      for (int64_t t = 0; t < ntaps; ++t) {  // (unroll 1 keeps acc in registers)
-        const T wv = ws[t];
-        const T* r = base + off[t];
-        for (int64_t u = 0; u < B; ++u) acc[u] = madd<T, Fma>(wv, r[u], acc[u]);
-      }
-      T* o = out + k0;
-      if (len - k0 >= B)
-        for (int64_t u = 0; u < B; ++u) o[u] += acc[u];
-      else
-        for (int64_t u = 0; u < len - k0; ++u) o[u] += acc[u];
-    }
+// out[k] += Σ_s Σ_t wt[s·ntaps + t] · src[s·plane + off[t] + k] for k < len, NB vectors of
+// outputs held in registers while every tap of a source plane is added in (each tap: one
+// broadcast, NB loads, NB FMAs). Each src plane must be readable NB·W elements past
+// off[t] + len (its zeroed slack). A macro: the target attribute sits on each copy (isa.h).
+#define PYDL_DIRECT_TAPS_BODY(VT, NB)                                                        \
+  using V = typename VT::V;                                                                  \
+  constexpr int64_t W = VT::W;                                                               \
+  static_assert(NB * W <= direct_block<T>(), "a block reads past the planes' slack");        \
+  for (int64_t s = 0; s < S; ++s) {                                                          \
+    const T* sp = src + s * plane;                                                           \
+    const T* ws = wt + s * ntaps;                                                            \
+    for (int64_t k0 = 0; k0 < len; k0 += NB * W) {                                           \
+      V acc[NB];                                                                             \
+      _Pragma("GCC unroll 8") for (int v = 0; v < NB; ++v) acc[v] = VT::zero();              \
+      const T* base = sp + k0;                                                               \
+      for (int64_t t = 0; t < ntaps; ++t) {                                                  \
+        const V wv = VT::set1(ws[t]);                                                        \
+        const T* r = base + off[t];                                                          \
+        _Pragma("GCC unroll 8") for (int v = 0; v < NB; ++v)                                 \
+          acc[v] = VT::fmadd(wv, VT::loadu(r + v * W), acc[v]);                             \
+      }                                                                                      \
+      T* o = out + k0;                                                                       \
+      _Pragma("GCC unroll 8") for (int v = 0; v < NB; ++v) {                                 \
+        const int64_t m = len - k0 - v * W; /* valid lanes of this vector */                 \
+        if (m >= W) VT::storeu(o + v * W, VT::add(VT::loadu(o + v * W), acc[v]));           \
+        else if (m > 0) VT::storen(o + v * W, VT::add(VT::loadn(o + v * W, int(m)), acc[v]), int(m)); \
+      }                                                                                      \
+    }                                                                                        \
   }
-}
 
-// res[t] += Σ_k g[k] · x[off[t] + k] for t < ntaps, k < len (len a multiple of direct_vec());
-// four taps at a time share each load of g.
-template <typename T, bool Fma>
-inline __attribute__((always_inline)) void direct_dots(int64_t ntaps, const int64_t* off, const T* g, const T* x,
-                                                       int64_t len, T* res) {
-  constexpr int64_t V = direct_vec<T>(), TB = 4;
-  for (int64_t t0 = 0; t0 < ntaps; t0 += TB) {
-    const int64_t nt = std::min<int64_t>(TB, ntaps - t0);
-    const T* r[TB];
-    for (int64_t a = 0; a < TB; ++a) r[a] = x + off[t0 + (a < nt ? a : 0)];  // a missing tap repeats the first
-    T acc[TB][V];
-    for (int64_t a = 0; a < TB; ++a)
-      for (int64_t u = 0; u < V; ++u) acc[a][u] = T(0);
-    for (int64_t k = 0; k < len; k += V)
-      for (int64_t a = 0; a < TB; ++a)
-        for (int64_t u = 0; u < V; ++u) acc[a][u] = madd<T, Fma>(g[k + u], r[a][k + u], acc[a][u]);
-    for (int64_t a = 0; a < nt; ++a) {
-      T sum = T(0);
-      for (int64_t u = 0; u < V; ++u) sum += acc[a][u];
-      res[t0 + a] += sum;
-    }
+// res[t] += Σ_k g[k] · x[off[t] + k] for t < ntaps, k < len (len a multiple of direct_vec()):
+// four taps at a time share each load of g; each tap's lanes are summed in lane order.
+#define PYDL_DIRECT_DOTS_BODY(VT)                                                            \
+  using V = typename VT::V;                                                                  \
+  constexpr int64_t W = VT::W, TB = 4;                                                       \
+  for (int64_t t0 = 0; t0 < ntaps; t0 += TB) {                                               \
+    const int64_t nt = std::min<int64_t>(TB, ntaps - t0);                                    \
+    const T* r[TB];                                                                          \
+    for (int64_t a = 0; a < TB; ++a) r[a] = x + off[t0 + (a < nt ? a : 0)]; /* repeats */   \
+    V acc[TB];                                                                               \
+    _Pragma("GCC unroll 4") for (int a = 0; a < TB; ++a) acc[a] = VT::zero();                \
+    for (int64_t k = 0; k < len; k += W) {                                                   \
+      const V gv = VT::loadu(g + k);                                                         \
+      _Pragma("GCC unroll 4") for (int a = 0; a < TB; ++a)                                   \
+        acc[a] = VT::fmadd(gv, VT::loadu(r[a] + k), acc[a]);                                \
+    }                                                                                        \
+    for (int64_t a = 0; a < nt; ++a) {                                                       \
+      T lanes[W];                                                                            \
+      VT::storeu(lanes, acc[a]);                                                             \
+      T sum = T(0);                                                                          \
+      for (int64_t l = 0; l < W; ++l) sum += lanes[l];                                       \
+      res[t0 + a] += sum;                                                                    \
+    }                                                                                        \
   }
-}
 
-#define PYDL_CONV_DIRECT(ISA, TARGET, FMA)                                                                     \
-  template <typename T>                                                                                        \
-  TARGET void direct_taps_##ISA(int64_t S, int64_t ntaps, const int64_t* off, const T* src, int64_t plane,    \
-                                const T* wt, T* out, int64_t len) {                                           \
-    direct_taps<T, FMA>(S, ntaps, off, src, plane, wt, out, len);                                             \
-  }                                                                                                            \
-  template <typename T>                                                                                        \
-  TARGET void direct_dots_##ISA(int64_t ntaps, const int64_t* off, const T* g, const T* x, int64_t len, T* res) { \
-    direct_dots<T, FMA>(ntaps, off, g, x, len, res);                                                           \
-  }
-#define PYDL_CONV_DIRECT_NOFMA(ISA, TARGET) PYDL_CONV_DIRECT(ISA, TARGET, false)
-#define PYDL_CONV_DIRECT_FMA(ISA, TARGET) PYDL_CONV_DIRECT(ISA, TARGET, true)
-PYDL_CONV_DIRECT_NOFMA(generic, )
-PYDL_CONV_DIRECT_FMA(avx2, PYDL_TARGET_AVX2)
-PYDL_CONV_DIRECT_FMA(avx512, PYDL_TARGET_AVX512)
-#undef PYDL_CONV_DIRECT_FMA
-#undef PYDL_CONV_DIRECT_NOFMA
-#undef PYDL_CONV_DIRECT
+#define PYDL_DIRECT_ARGS_TAPS \
+  int64_t S, int64_t ntaps, const int64_t *off, const T *src, int64_t plane, const T *wt, T *out, int64_t len
+#define PYDL_DIRECT_ARGS_DOTS int64_t ntaps, const int64_t *off, const T *g, const T *x, int64_t len, T *res
+template <typename T>
+void direct_taps_generic(PYDL_DIRECT_ARGS_TAPS) { PYDL_DIRECT_TAPS_BODY(VGeneric<T>, 8) }
+template <typename T>
+void direct_dots_generic(PYDL_DIRECT_ARGS_DOTS) { PYDL_DIRECT_DOTS_BODY(VGeneric<T>) }
+#if PYDL_X86
+template <typename T>
+PYDL_TARGET_AVX2 void direct_taps_avx2(PYDL_DIRECT_ARGS_TAPS) { PYDL_DIRECT_TAPS_BODY(V256<T>, 8) }
+template <typename T>
+PYDL_TARGET_AVX2 void direct_dots_avx2(PYDL_DIRECT_ARGS_DOTS) { PYDL_DIRECT_DOTS_BODY(V256<T>) }
+template <typename T>
+PYDL_TARGET_AVX512 void direct_taps_avx512(PYDL_DIRECT_ARGS_TAPS) { PYDL_DIRECT_TAPS_BODY(V512<T>, 4) }
+template <typename T>
+PYDL_TARGET_AVX512 void direct_dots_avx512(PYDL_DIRECT_ARGS_DOTS) { PYDL_DIRECT_DOTS_BODY(V512<T>) }
+#else
+template <typename T>
+void direct_taps_avx2(PYDL_DIRECT_ARGS_TAPS) { direct_taps_generic<T>(S, ntaps, off, src, plane, wt, out, len); }
+template <typename T>
+void direct_dots_avx2(PYDL_DIRECT_ARGS_DOTS) { direct_dots_generic<T>(ntaps, off, g, x, len, res); }
+template <typename T>
+void direct_taps_avx512(PYDL_DIRECT_ARGS_TAPS) { direct_taps_generic<T>(S, ntaps, off, src, plane, wt, out, len); }
+template <typename T>
+void direct_dots_avx512(PYDL_DIRECT_ARGS_DOTS) { direct_dots_generic<T>(ntaps, off, g, x, len, res); }
+#endif
+#undef PYDL_DIRECT_ARGS_TAPS
+#undef PYDL_DIRECT_ARGS_DOTS
 
 // dst (Hd, Wd)[a, b] = src (Hs, Ws)[a - A, b - B], 0 where that falls outside src; then `slack`
 // zeros after the plane. (A or B may be negative: src rows / columns no output reads are cut.)
