@@ -85,6 +85,9 @@ void compare_on(const Conv2dGeom& g, bool with_bias, double tol) {
 
 }  // namespace
 
+template <typename T>
+void compare_transpose_on(const Conv2dGeom& g, bool with_bias, double tol);  // (below)
+
 TEST(fast_matches_reference_double) {
   for (int t = 0; t < 300; ++t) compare_on<double>(random_geom(t % 5 == 0), t % 2 == 0, 1e-12);
 }
@@ -148,6 +151,50 @@ TEST(direct_path_matches_reference) {
   Conv2dGeom rgb{3, 16, 17, 30, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 17, 30};
   compare_on<float>(rgb, true, 1e-4);
   compare_on<double>(rgb, false, 1e-12);
+}
+
+TEST(gather_path_matches_reference) {
+  // groups 1 with at least 16 channels on the vectorised side (output channels: forward and
+  // weight gradient; input channels: input gradient, one pass per stride phase): channel counts
+  // that fill 1, 2 or 4 vectors or leave a ragged block, strides 1 to 3 (phases with no taps
+  // when the stride exceeds the kernel), dilations, paddings up to more than the kernel, and
+  // output sizes that leave a partial tile of positions.
+  for (int t = 0; t < 60; ++t) {
+    Conv2dGeom g{};
+    g.groups = 1;
+    g.N = pick(1, 4);
+    const int64_t many[] = {16, 17, 24, 32, 40, 64, 65};
+    g.C = t % 3 == 0 ? pick(1, 5) : many[pick(0, 6)];
+    g.O = t % 3 == 1 ? pick(1, 5) : many[pick(0, 6)];
+    g.kh = pick(1, 5);
+    g.kw = pick(1, 5);
+    g.sh = pick(1, 3);
+    g.sw = pick(1, 3);
+    g.dh = pick(1, 2);
+    g.dw = pick(1, 2);
+    g.pt = pick(0, 5);
+    g.pl = pick(0, 5);
+    const int64_t pb = pick(0, 5), pr = pick(0, 5);
+    const int64_t eh = g.dh * (g.kh - 1) + 1, ew = g.dw * (g.kw - 1) + 1;
+    g.H = std::max<int64_t>(1, eh - g.pt - pb) + pick(0, 10);
+    g.W = std::max<int64_t>(1, ew - g.pl - pr) + pick(0, 10);
+    g.Ho = (g.H + g.pt + pb - eh) / g.sh + 1;
+    g.Wo = (g.W + g.pl + pr - ew) / g.sw + 1;
+    if (t % 2) compare_on<double>(g, t % 4 == 1, 1e-12);
+    else compare_on<float>(g, t % 4 == 0, 1e-4);
+    if (t % 5 == 0) compare_transpose_on<double>(g, t % 2 == 0, 1e-12);
+  }
+  // The DCGAN's: Conv2DTranspose 64 -> 64 (7 -> 14) and 64 -> 32 (14 -> 28), 4x4 stride 2
+  // padding 1 (given as the convolutions they are the adjoints of), the discriminator's 3x3
+  // stride-2 'same' 32 -> 64.
+  Conv2dGeom t1{3, 64, 14, 14, 64, 4, 4, 2, 2, 1, 1, 1, 1, 1, 7, 7};
+  Conv2dGeom t2{2, 32, 28, 28, 64, 4, 4, 2, 2, 1, 1, 1, 1, 1, 14, 14};
+  Conv2dGeom d2{3, 32, 14, 14, 64, 3, 3, 2, 2, 0, 0, 1, 1, 1, 7, 7};
+  for (const Conv2dGeom& g : {t1, t2, d2}) {
+    compare_on<double>(g, true, 1e-12);
+    compare_transpose_on<double>(g, true, 1e-12);
+    compare_transpose_on<float>(g, false, 1e-4);
+  }
 }
 
 TEST(im2col_col2im_adjoint) {

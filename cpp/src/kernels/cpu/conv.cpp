@@ -464,12 +464,364 @@ void direct_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw)
     }
   }
 }
+
+// ------------------------------------------------------------------ gather path: many channels
+// An implicit GEMM: im2col's column matrix is never written; the register-blocked kernel
+// broadcasts its entries straight from a zero-padded copy of the image. With position l = (i, j)
+// of the output and tap t = (c, p, q),
+//   out[l, v] = Σ_t src[base[l] + toff[t]] · wt[t, v]       (v: output channels, vectorised)
+// base[l] = (i·sh)·Wp + j·sw and toff[t] = c·Hp·Wp + p·dh·Wp + q·dw address the padded image.
+// The forward is this with wt[t, o] = w[o, t]; the weight gradient the transposed product
+//   gwt[t, o] = Σ_n Σ_l src_n[base[l] + toff[t]] · gy_n[o, l];
+// and the input gradient the same kernel once per output phase (h mod sh, w mod sw): on a phase
+// the transposed convolution is a stride-1 correlation of gy with the taps p ≡ h + pt (mod sh),
+//   gx[c, rh + sh·a, rw + sw·b] = Σ_(o, p, q) gy[o, a + δp, b + δq] · w[o, c, p, q],
+//   δp = (rh + pt − p·dh) / sh,
+// so no col2im either. Six positions by one to four vectors of channels per register tile.
+constexpr int64_t kGatherJB = 6;
+
+// out[l·ldo + o0 + ...] = Σ_t src[base[l] + toff[t]] · wt[t·ldw + o0 + ...] for l < L, OB vectors
+// of channels from o0.
+#define PYDL_GATHER_BODY(VT)                                                                 \
+  using V = typename VT::V;                                                                  \
+  constexpr int64_t W = VT::W, JB = kGatherJB;                                               \
+  for (int64_t l0 = 0; l0 < L; l0 += JB) {                                                   \
+    const T* xp[JB];                                                                         \
+    for (int64_t jj = 0; jj < JB; ++jj) xp[jj] = src + base[std::min(l0 + jj, L - 1)];       \
+    V acc[JB][OB];                                                                           \
+    _Pragma("GCC unroll 8") for (int jj = 0; jj < JB; ++jj)                                  \
+      _Pragma("GCC unroll 4") for (int v = 0; v < OB; ++v) acc[jj][v] = VT::zero();          \
+    for (int64_t t = 0; t < ntaps; ++t) {                                                    \
+      const int64_t d = toff[t];                                                             \
+      const T* wr = wt + t * ldw + o0;                                                       \
+      V wv[OB];                                                                              \
+      _Pragma("GCC unroll 4") for (int v = 0; v < OB; ++v) wv[v] = VT::loadu(wr + v * W);    \
+      _Pragma("GCC unroll 8") for (int jj = 0; jj < JB; ++jj) {                              \
+        const V xb = VT::set1(xp[jj][d]);                                                    \
+        _Pragma("GCC unroll 4") for (int v = 0; v < OB; ++v)                                 \
+          acc[jj][v] = VT::fmadd(xb, wv[v], acc[jj][v]);                                     \
+      }                                                                                      \
+    }                                                                                        \
+    const int64_t nl = std::min(JB, L - l0);                                                 \
+    for (int64_t jj = 0; jj < nl; ++jj)                                                      \
+      _Pragma("GCC unroll 4") for (int v = 0; v < OB; ++v)                                   \
+        VT::storeu(out + (l0 + jj) * ldo + o0 + v * W, acc[jj][v]);                          \
+  }
+
+// res[t·ldr + o0 + ...] += Σ_l src[base[l] + toff[t]] · g[l·ldg + o0 + ...] for the taps
+// t0 <= t < t0 + nt (nt <= JB), OB vectors of channels from o0.
+#define PYDL_GATHER_WGRAD_BODY(VT)                                                           \
+  using V = typename VT::V;                                                                  \
+  constexpr int64_t W = VT::W, TB = kGatherJB;                                               \
+  const T* xq[TB];                                                                           \
+  for (int64_t tt = 0; tt < TB; ++tt) xq[tt] = src + toff[t0 + std::min(tt, nt - 1)];        \
+  V acc[TB][OB];                                                                             \
+  _Pragma("GCC unroll 8") for (int tt = 0; tt < TB; ++tt)                                    \
+    _Pragma("GCC unroll 4") for (int v = 0; v < OB; ++v) acc[tt][v] = VT::zero();            \
+  for (int64_t l = 0; l < L; ++l) {                                                          \
+    const int64_t b = base[l];                                                               \
+    const T* gr = g + l * ldg + o0;                                                          \
+    V gv[OB];                                                                                \
+    _Pragma("GCC unroll 4") for (int v = 0; v < OB; ++v) gv[v] = VT::loadu(gr + v * W);      \
+    _Pragma("GCC unroll 8") for (int tt = 0; tt < TB; ++tt) {                                \
+      const V xb = VT::set1(xq[tt][b]);                                                      \
+      _Pragma("GCC unroll 4") for (int v = 0; v < OB; ++v)                                   \
+        acc[tt][v] = VT::fmadd(xb, gv[v], acc[tt][v]);                                       \
+    }                                                                                        \
+  }                                                                                          \
+  for (int64_t tt = 0; tt < nt; ++tt)                                                        \
+    _Pragma("GCC unroll 4") for (int v = 0; v < OB; ++v) {                                   \
+      T* r = res + (t0 + tt) * ldr + o0 + v * W;                                             \
+      VT::storeu(r, VT::add(VT::loadu(r), acc[tt][v]));                                      \
+    }
+
+#define PYDL_GATHER_ARGS                                                                     \
+  int64_t L, const int64_t *base, const T *src, int64_t ntaps, const int64_t *toff, const T *wt, int64_t ldw, \
+      int64_t o0, T *out, int64_t ldo
+#define PYDL_GATHER_WGRAD_ARGS                                                               \
+  int64_t L, const int64_t *base, const T *src, int64_t t0, int64_t nt, const int64_t *toff, const T *g,    \
+      int64_t ldg, int64_t o0, T *res, int64_t ldr
+template <typename T>
+using GatherFn = void (*)(PYDL_GATHER_ARGS);
+template <typename T>
+using GatherWgradFn = void (*)(PYDL_GATHER_WGRAD_ARGS);
+
+template <typename T, int OB>
+void gather_generic(PYDL_GATHER_ARGS) { PYDL_GATHER_BODY(VGeneric<T>) }
+template <typename T, int OB>
+void gather_wgrad_generic(PYDL_GATHER_WGRAD_ARGS) { PYDL_GATHER_WGRAD_BODY(VGeneric<T>) }
+#if PYDL_X86
+template <typename T, int OB>
+PYDL_TARGET_AVX2 void gather_avx2(PYDL_GATHER_ARGS) { PYDL_GATHER_BODY(V256<T>) }
+template <typename T, int OB>
+PYDL_TARGET_AVX2 void gather_wgrad_avx2(PYDL_GATHER_WGRAD_ARGS) { PYDL_GATHER_WGRAD_BODY(V256<T>) }
+template <typename T, int OB>
+PYDL_TARGET_AVX512 void gather_avx512(PYDL_GATHER_ARGS) { PYDL_GATHER_BODY(V512<T>) }
+template <typename T, int OB>
+PYDL_TARGET_AVX512 void gather_wgrad_avx512(PYDL_GATHER_WGRAD_ARGS) { PYDL_GATHER_WGRAD_BODY(V512<T>) }
+#endif
+#undef PYDL_GATHER_ARGS
+#undef PYDL_GATHER_WGRAD_ARGS
+
+// The kernels for this CPU: per channel block, the widest tile that fits the registers (AVX-512:
+// 4, 2 or 1 vectors; AVX2 and the portable copy: 2 or 1), and the vector width W.
+template <typename T>
+struct GatherKernels {
+  int64_t W = 4;
+  GatherFn<T> f4 = nullptr, f2 = nullptr, f1 = nullptr;
+  GatherWgradFn<T> g4 = nullptr, g2 = nullptr, g1 = nullptr;
+  int64_t widest() const { return f4 ? 4 * W : 2 * W; }
+  // the channel blocks [o0, o0 + width) covering Vp channels (a multiple of W)
+  template <typename F>
+  void blocks(int64_t Vp, F&& fn) const {
+    for (int64_t o0 = 0; o0 < Vp;) {
+      const int64_t rest = Vp - o0;
+      const int nb = (f4 && rest >= 4 * W) ? 4 : rest >= 2 * W ? 2 : 1;
+      fn(o0, nb);
+      o0 += nb * W;
+    }
+  }
+  GatherFn<T> f(int nb) const { return nb == 4 ? f4 : nb == 2 ? f2 : f1; }
+  GatherWgradFn<T> g(int nb) const { return nb == 4 ? g4 : nb == 2 ? g2 : g1; }
+};
+
+template <typename T>
+GatherKernels<T> gather_kernels() {
+  GatherKernels<T> k;
+#if PYDL_X86
+  if (simd_level() == kAvx512) {
+    k.W = V512<T>::W;
+    k.f4 = &gather_avx512<T, 4>, k.f2 = &gather_avx512<T, 2>, k.f1 = &gather_avx512<T, 1>;
+    k.g4 = &gather_wgrad_avx512<T, 4>, k.g2 = &gather_wgrad_avx512<T, 2>, k.g1 = &gather_wgrad_avx512<T, 1>;
+    return k;
+  }
+  if (simd_level() == kAvx2) {
+    k.W = V256<T>::W;
+    k.f2 = &gather_avx2<T, 2>, k.f1 = &gather_avx2<T, 1>;
+    k.g2 = &gather_wgrad_avx2<T, 2>, k.g1 = &gather_wgrad_avx2<T, 1>;
+    return k;
+  }
+#endif
+  k.W = VGeneric<T>::W;
+  k.f2 = &gather_generic<T, 2>, k.f1 = &gather_generic<T, 1>;
+  k.g2 = &gather_wgrad_generic<T, 2>, k.g1 = &gather_wgrad_generic<T, 1>;
+  return k;
+}
+
+// Taken for groups 1 and at least 16 channels on the vectorised side (the output channels of
+// the forward and the weight gradient, the input channels of the input gradient), leaving
+// stride-1 convolutions with few output channels to the direct loops above.
+constexpr int64_t kGatherMinChannels = 16;
+inline bool use_gather_out(const Conv2dGeom& g) {
+  return g.groups == 1 && g.O >= kGatherMinChannels && !is_pointwise(g) && g.N > 0;
+}
+inline bool use_gather_in(const Conv2dGeom& g) {
+  return g.groups == 1 && g.C >= kGatherMinChannels && !is_pointwise(g) && g.N > 0;
+}
+
+inline int64_t round_up_to(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
+
+// The padded image of the forward / weight gradient, (C, Hp, Wp), and its position and tap
+// offsets.
+struct GatherGeom {
+  int64_t Hp, Wp, plane, L, ntaps;
+  std::vector<int64_t> base, toff;
+  explicit GatherGeom(const Conv2dGeom& g)
+      : Hp((g.Ho - 1) * g.sh + (g.kh - 1) * g.dh + 1), Wp((g.Wo - 1) * g.sw + (g.kw - 1) * g.dw + 1),
+        plane(Hp * Wp), L(g.Ho * g.Wo), ntaps(g.C * g.kh * g.kw) {
+    base.resize(static_cast<size_t>(L));
+    for (int64_t i = 0; i < g.Ho; ++i)
+      for (int64_t j = 0; j < g.Wo; ++j) base[i * g.Wo + j] = i * g.sh * Wp + j * g.sw;
+    toff.resize(static_cast<size_t>(ntaps));
+    for (int64_t c = 0; c < g.C; ++c)
+      for (int64_t p = 0; p < g.kh; ++p)
+        for (int64_t q = 0; q < g.kw; ++q) toff[(c * g.kh + p) * g.kw + q] = c * plane + p * g.dh * Wp + q * g.dw;
+  }
+  // x_n (C, H, W) into (C, Hp, Wp), shifted by the padding (rows / columns no output reads cut)
+  template <typename T>
+  void pad(const Conv2dGeom& g, const T* xn, T* dst) const {
+    for (int64_t c = 0; c < g.C; ++c) pad_plane<T>(xn + c * g.H * g.W, g.H, g.W, g.pt, g.pl, dst + c * plane, Hp, Wp, 0);
+  }
+};
+
+template <typename T>
+void gather_forward(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y) {
+  const GatherKernels<T> kern = gather_kernels<T>();
+  const GatherGeom gg(g);
+  const int64_t Op = round_up_to(g.O, kern.W), L = gg.L, T_ = gg.ntaps;
+  // wt[t, o] = w[o, t], the channels padded with zeros to Op
+  std::vector<T> wt(static_cast<size_t>(T_ * Op), T(0));
+  for (int64_t o = 0; o < g.O; ++o)
+    for (int64_t t = 0; t < T_; ++t) wt[t * Op + o] = w[o * T_ + t];
+  const int nthreads = conv_threads(g.N);
+  const int64_t per_thread = round_up_to(g.C * gg.plane + L * Op, 16);
+  std::unique_ptr<T[]> buf(new T[static_cast<size_t>(per_thread * nthreads)]);
+#pragma omp parallel for num_threads(nthreads) schedule(static) if (nthreads > 1)
+  for (int64_t n = 0; n < g.N; ++n) {
+    T* xp = buf.get() + per_thread * thread_id();
+    T* out = xp + g.C * gg.plane;  // (L, Op)
+    gg.pad<T>(g, x + n * g.C * g.H * g.W, xp);
+    kern.blocks(Op, [&](int64_t o0, int nb) {
+      kern.f(nb)(L, gg.base.data(), xp, T_, gg.toff.data(), wt.data(), Op, o0, out, Op);
+    });
+    T* yn = y + n * g.O * L;
+    for (int64_t o = 0; o < g.O; ++o) {
+      const T bo = b ? b[o] : T(0);
+      for (int64_t l = 0; l < L; ++l) yn[o * L + l] = out[l * Op + o] + bo;
+    }
+  }
+}
+
+template <typename T>
+void gather_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw) {
+  constexpr int64_t TB = kGatherJB;
+  const GatherKernels<T> kern = gather_kernels<T>();
+  const GatherGeom gg(g);
+  const int64_t Op = round_up_to(g.O, kern.W), L = gg.L, T_ = gg.ntaps, img = g.C * gg.plane;
+  // Images in chunks that stay in L2 (about 512 KB; every tile reads all of a chunk): each
+  // chunk's padded images and transposed gradients gyt[l, o] are made first, then every (tap
+  // block, channel block) tile of gwt (T_, Op) adds the chunk's images in order: the same sums
+  // in the same order whatever the thread count.
+  const int64_t chunk =
+      std::max<int64_t>(1, std::min<int64_t>(g.N, (int64_t(1) << 19) / int64_t(sizeof(T)) / (img + L * Op)));
+  std::unique_ptr<T[]> xs(new T[static_cast<size_t>(chunk * img)]), gyt(new T[static_cast<size_t>(chunk * L * Op)]);
+  std::vector<T> gwt(static_cast<size_t>(T_ * Op), T(0));
+  std::vector<std::pair<int64_t, int>> oblocks;
+  kern.blocks(Op, [&](int64_t o0, int nb) { oblocks.emplace_back(o0, nb); });
+  const int64_t ntb = (T_ + TB - 1) / TB, ntiles = ntb * static_cast<int64_t>(oblocks.size());
+  for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
+    const int64_t nc = std::min(chunk, g.N - n0);
+    const int nt1 = conv_threads(nc);
+#pragma omp parallel for num_threads(nt1) schedule(static) if (nt1 > 1)
+    for (int64_t k = 0; k < nc; ++k) {
+      gg.pad<T>(g, x + (n0 + k) * g.C * g.H * g.W, xs.get() + k * img);
+      const T* gyn = gy + (n0 + k) * g.O * L;
+      T* gt = gyt.get() + k * L * Op;
+      for (int64_t l = 0; l < L; ++l) {
+        for (int64_t o = 0; o < g.O; ++o) gt[l * Op + o] = gyn[o * L + l];
+        for (int64_t o = g.O; o < Op; ++o) gt[l * Op + o] = T(0);
+      }
+    }
+    const int nt2 = conv_threads(ntiles);
+#pragma omp parallel for num_threads(nt2) schedule(static) if (nt2 > 1)
+    for (int64_t tile = 0; tile < ntiles; ++tile) {
+      const int64_t tb = tile % ntb;
+      const auto ob = oblocks[static_cast<size_t>(tile / ntb)];
+      const int64_t t0 = tb * TB, nt = std::min(TB, T_ - t0);
+      for (int64_t k = 0; k < nc; ++k)
+        kern.g(ob.second)(L, gg.base.data(), xs.get() + k * img, t0, nt, gg.toff.data(), gyt.get() + k * L * Op, Op,
+                          ob.first, gwt.data(), Op);
+    }
+  }
+  for (int64_t o = 0; o < g.O; ++o)
+    for (int64_t t = 0; t < T_; ++t) gw[o * T_ + t] = gwt[t * Op + o];
+}
+
+// floor division (the phases' offsets may be negative)
+inline int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+template <typename T>
+void gather_backward_input(const Conv2dGeom& g, const T* gy, const T* w, T* gx) {
+  const GatherKernels<T> kern = gather_kernels<T>();
+  const int64_t Cp = round_up_to(g.C, kern.W), kk = g.kh * g.kw;
+  // One phase per (rh, rw): its rows h = rh + sh·a (a < Ha), its taps p with
+  // (rh + pt − p·dh) ≡ 0 (mod sh) and their row offsets δp (columns alike).
+  struct Axis {
+    std::vector<std::vector<int64_t>> taps, delta;  // per phase
+    std::vector<int64_t> count;                     // outputs per phase
+    int64_t lo = 0, hi = 0;                         // the range of a + δ read
+  };
+  auto axis = [](int64_t s, int64_t pad, int64_t d, int64_t k, int64_t n, int64_t nout) {
+    Axis ax;
+    ax.taps.resize(static_cast<size_t>(s));
+    ax.delta.resize(static_cast<size_t>(s));
+    ax.count.resize(static_cast<size_t>(s));
+    bool any = false;
+    for (int64_t r = 0; r < s; ++r) {
+      ax.count[r] = r < n ? (n - r + s - 1) / s : 0;
+      for (int64_t p = 0; p < k; ++p) {
+        const int64_t num = r + pad - p * d;
+        if (floor_div(num, s) * s != num) continue;
+        const int64_t dl = num / s;
+        ax.taps[r].push_back(p);
+        ax.delta[r].push_back(dl);
+        if (ax.count[r] == 0) continue;
+        const int64_t lo = dl, hi = ax.count[r] - 1 + dl;
+        ax.lo = any ? std::min(ax.lo, lo) : lo;
+        ax.hi = any ? std::max(ax.hi, hi) : hi;
+        any = true;
+      }
+    }
+    // the padded gy covers [lo, hi] and at least gy itself
+    ax.lo = std::min<int64_t>(ax.lo, 0);
+    ax.hi = std::max<int64_t>(ax.hi, nout - 1);
+    return ax;
+  };
+  const Axis ah = axis(g.sh, g.pt, g.dh, g.kh, g.H, g.Ho), aw = axis(g.sw, g.pl, g.dw, g.kw, g.W, g.Wo);
+  const int64_t PT = -ah.lo, PL = -aw.lo, Hg = ah.hi - ah.lo + 1, Wg = aw.hi - aw.lo + 1, planeG = Hg * Wg;
+  // Per phase: tap offsets into the padded gy (O, Hg, Wg), the weights wp[t, c], positions.
+  struct Phase {
+    int64_t rh, rw, Ha, Wb, ntaps;
+    std::vector<int64_t> toff, base;
+    std::vector<T> wp;
+  };
+  std::vector<Phase> phases;
+  int64_t maxL = 0;
+  for (int64_t rh = 0; rh < g.sh; ++rh)
+    for (int64_t rw = 0; rw < g.sw; ++rw) {
+      Phase ph{rh, rw, ah.count[rh], aw.count[rw], 0, {}, {}, {}};
+      if (ph.Ha == 0 || ph.Wb == 0) continue;
+      const auto &tp = ah.taps[rh], &tq = aw.taps[rw], &dp = ah.delta[rh], &dq = aw.delta[rw];
+      ph.ntaps = g.O * static_cast<int64_t>(tp.size() * tq.size());
+      ph.wp.assign(static_cast<size_t>(ph.ntaps * Cp), T(0));
+      int64_t t = 0;
+      for (int64_t o = 0; o < g.O; ++o)
+        for (size_t a = 0; a < tp.size(); ++a)
+          for (size_t b = 0; b < tq.size(); ++b, ++t) {
+            ph.toff.push_back(o * planeG + dp[a] * Wg + dq[b]);
+            for (int64_t c = 0; c < g.C; ++c) ph.wp[t * Cp + c] = w[((o * g.C + c) * g.kh + tp[a]) * g.kw + tq[b]];
+          }
+      for (int64_t a = 0; a < ph.Ha; ++a)
+        for (int64_t b = 0; b < ph.Wb; ++b) ph.base.push_back((a + PT) * Wg + (b + PL));
+      maxL = std::max(maxL, ph.Ha * ph.Wb);
+      phases.push_back(std::move(ph));
+    }
+  const int nthreads = conv_threads(g.N);
+  const int64_t per_thread = round_up_to(g.O * planeG + maxL * Cp, 16);
+  std::unique_ptr<T[]> buf(new T[static_cast<size_t>(per_thread * nthreads)]);
+  (void)kk;
+#pragma omp parallel for num_threads(nthreads) schedule(static) if (nthreads > 1)
+  for (int64_t n = 0; n < g.N; ++n) {
+    T* gp = buf.get() + per_thread * thread_id();
+    T* out = gp + g.O * planeG;
+    for (int64_t o = 0; o < g.O; ++o)
+      pad_plane<T>(gy + (n * g.O + o) * g.Ho * g.Wo, g.Ho, g.Wo, PT, PL, gp + o * planeG, Hg, Wg, 0);
+    T* gxn = gx + n * g.C * g.H * g.W;
+    std::fill(gxn, gxn + g.C * g.H * g.W, T(0));  // (pixels of a phase without taps stay 0)
+    for (const Phase& ph : phases) {
+      if (ph.ntaps == 0) continue;
+      const int64_t L = ph.Ha * ph.Wb;
+      kern.blocks(Cp, [&](int64_t c0, int nb) {
+        kern.f(nb)(L, ph.base.data(), gp, ph.ntaps, ph.toff.data(), ph.wp.data(), Cp, c0, out, Cp);
+      });
+      for (int64_t c = 0; c < g.C; ++c) {
+        T* gc = gxn + c * g.H * g.W;
+        for (int64_t a = 0; a < ph.Ha; ++a) {
+          T* row = gc + (ph.rh + g.sh * a) * g.W + ph.rw;
+          const T* src = out + a * ph.Wb * Cp + c;
+          for (int64_t b = 0; b < ph.Wb; ++b) row[g.sw * b] = src[b * Cp];
+        }
+      }
+    }
+  }
+}
 }  // namespace
 
 template <typename T>
 void conv2d_forward_fast(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y) {
   if (is_depthwise(g)) return depthwise_forward<T>(g, x, w, b, y);
   if (use_direct(g)) return direct_forward<T>(g, x, w, b, y);
+  if (use_gather_out(g)) return gather_forward<T>(g, x, w, b, y);
   const int64_t K = g.cg() * g.kh * g.kw, L = g.Ho * g.Wo, og = g.og();
   const bool pointwise = is_pointwise(g);
   const int64_t col_elems = pointwise ? 0 : g.C * g.kh * g.kw * L;
@@ -508,6 +860,7 @@ template <typename T>
 void conv2d_backward_input_fast(const Conv2dGeom& g, const T* gy, const T* w, T* gx) {
   if (is_depthwise(g)) return depthwise_backward_input<T>(g, gy, w, gx);
   if (use_direct(g)) return direct_backward_input<T>(g, gy, w, gx);
+  if (use_gather_in(g)) return gather_backward_input<T>(g, gy, w, gx);
   const int64_t K = g.cg() * g.kh * g.kw, L = g.Ho * g.Wo, og = g.og(), img = g.C * g.H * g.W;
   const bool pointwise = is_pointwise(g);
   const int64_t col_elems = pointwise ? 0 : g.C * g.kh * g.kw * L;
@@ -543,6 +896,7 @@ template <typename T>
 void conv2d_backward_weight_fast(const Conv2dGeom& g, const T* gy, const T* x, T* gw) {
   if (is_depthwise(g)) return depthwise_backward_weight<T>(g, gy, x, gw);
   if (use_direct(g)) return direct_backward_weight<T>(g, gy, x, gw);
+  if (use_gather_out(g)) return gather_backward_weight<T>(g, gy, x, gw);
   const int64_t K = g.cg() * g.kh * g.kw, L = g.Ho * g.Wo, og = g.og(), wsize = g.O * K;
   const bool pointwise = is_pointwise(g);
   if (g.N == 0) {
