@@ -481,31 +481,43 @@ void direct_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw)
 constexpr int64_t kGatherJB = 6;
 
 // out[l·ldo + o0 + ...] = Σ_t src[base[l] + toff[t]] · wt[t·ldw + o0 + ...] for l < L, OB vectors
-// of channels from o0.
+// of channels from o0. The taps in chunks whose weights stay in L1 (16 KB), each chunk over
+// every position; from the second chunk on a tile starts from what out holds.
 #define PYDL_GATHER_BODY(VT)                                                                 \
   using V = typename VT::V;                                                                  \
   constexpr int64_t W = VT::W, JB = kGatherJB;                                               \
-  for (int64_t l0 = 0; l0 < L; l0 += JB) {                                                   \
-    const T* xp[JB];                                                                         \
-    for (int64_t jj = 0; jj < JB; ++jj) xp[jj] = src + base[std::min(l0 + jj, L - 1)];       \
-    V acc[JB][OB];                                                                           \
-    _Pragma("GCC unroll 8") for (int jj = 0; jj < JB; ++jj)                                  \
-      _Pragma("GCC unroll 4") for (int v = 0; v < OB; ++v) acc[jj][v] = VT::zero();          \
-    for (int64_t t = 0; t < ntaps; ++t) {                                                    \
-      const int64_t d = toff[t];                                                             \
-      const T* wr = wt + t * ldw + o0;                                                       \
-      V wv[OB];                                                                              \
-      _Pragma("GCC unroll 4") for (int v = 0; v < OB; ++v) wv[v] = VT::loadu(wr + v * W);    \
-      _Pragma("GCC unroll 8") for (int jj = 0; jj < JB; ++jj) {                              \
-        const V xb = VT::set1(xp[jj][d]);                                                    \
-        _Pragma("GCC unroll 4") for (int v = 0; v < OB; ++v)                                 \
-          acc[jj][v] = VT::fmadd(xb, wv[v], acc[jj][v]);                                     \
+  constexpr int64_t KC = std::max<int64_t>(16, 16384 / int64_t(OB * W * sizeof(T)));         \
+  for (int64_t k0 = 0; k0 < ntaps || k0 == 0; k0 += KC) {                                    \
+    const int64_t k1 = std::min(ntaps, k0 + KC);                                             \
+    for (int64_t l0 = 0; l0 < L; l0 += JB) {                                                 \
+      const T* xp[JB];                                                                       \
+      for (int64_t jj = 0; jj < JB; ++jj) xp[jj] = src + base[std::min(l0 + jj, L - 1)];     \
+      const int64_t nl = std::min(JB, L - l0);                                               \
+      V acc[JB][OB];                                                                         \
+      if (k0 == 0) {                                                                         \
+        _Pragma("GCC unroll 8") for (int jj = 0; jj < JB; ++jj)                              \
+          _Pragma("GCC unroll 4") for (int v = 0; v < OB; ++v) acc[jj][v] = VT::zero();      \
+      } else {                                                                               \
+        _Pragma("GCC unroll 8") for (int jj = 0; jj < JB; ++jj)                              \
+          _Pragma("GCC unroll 4") for (int v = 0; v < OB; ++v)                               \
+            acc[jj][v] = VT::loadu(out + (l0 + std::min<int64_t>(jj, nl - 1)) * ldo + o0 + v * W); \
       }                                                                                      \
+      for (int64_t t = k0; t < k1; ++t) {                                                    \
+        const int64_t d = toff[t];                                                           \
+        const T* wr = wt + t * ldw + o0;                                                     \
+        V wv[OB];                                                                            \
+        _Pragma("GCC unroll 4") for (int v = 0; v < OB; ++v) wv[v] = VT::loadu(wr + v * W);  \
+        _Pragma("GCC unroll 8") for (int jj = 0; jj < JB; ++jj) {                            \
+          const V xb = VT::set1(xp[jj][d]);                                                  \
+          _Pragma("GCC unroll 4") for (int v = 0; v < OB; ++v)                               \
+            acc[jj][v] = VT::fmadd(xb, wv[v], acc[jj][v]);                                   \
+        }                                                                                    \
+      }                                                                                      \
+      for (int64_t jj = 0; jj < nl; ++jj)                                                    \
+        _Pragma("GCC unroll 4") for (int v = 0; v < OB; ++v)                                 \
+          VT::storeu(out + (l0 + jj) * ldo + o0 + v * W, acc[jj][v]);                        \
     }                                                                                        \
-    const int64_t nl = std::min(JB, L - l0);                                                 \
-    for (int64_t jj = 0; jj < nl; ++jj)                                                      \
-      _Pragma("GCC unroll 4") for (int v = 0; v < OB; ++v)                                   \
-        VT::storeu(out + (l0 + jj) * ldo + o0 + v * W, acc[jj][v]);                          \
+    if (ntaps == 0) break;                                                                   \
   }
 
 // res[t·ldr + o0 + ...] += Σ_l src[base[l] + toff[t]] · g[l·ldg + o0 + ...] for the taps
@@ -608,15 +620,19 @@ GatherKernels<T> gather_kernels() {
   return k;
 }
 
-// Taken for groups 1 and at least 16 channels on the vectorised side (the output channels of
-// the forward and the weight gradient, the input channels of the input gradient), leaving
-// stride-1 convolutions with few output channels to the direct loops above.
-constexpr int64_t kGatherMinChannels = 16;
+// Taken for groups 1 with at least 16 channels on the vectorised side (the output channels of
+// the forward and the weight gradient, the input channels of the input gradient), where it
+// measured faster than im2col + GEMM (bench/cnn.py's and the DCGAN's shapes, 1 thread; 1.2-1.6x
+// but for the input gradient of a 'valid' 3x3 32 -> 64 at 13x13, 7% slower): the forward and
+// weight gradient with at least 64 taps C·kh·kw (with fewer, as a first layer's 1 x 3 x 3,
+// the GEMM is short and im2col cheap).
+constexpr int64_t kGatherMinChannels = 16, kGatherMinTaps = 64;
 inline bool use_gather_out(const Conv2dGeom& g) {
-  return g.groups == 1 && g.O >= kGatherMinChannels && !is_pointwise(g) && g.N > 0;
+  return g.groups == 1 && g.O >= kGatherMinChannels && g.C * g.kh * g.kw >= kGatherMinTaps && !is_pointwise(g) &&
+         g.N > 0;
 }
 inline bool use_gather_in(const Conv2dGeom& g) {
-  return g.groups == 1 && g.C >= kGatherMinChannels && !is_pointwise(g) && g.N > 0;
+  return g.groups == 1 && g.C >= kGatherMinChannels && g.N > 0;
 }
 
 inline int64_t round_up_to(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
