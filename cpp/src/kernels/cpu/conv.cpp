@@ -6,9 +6,16 @@
 // blocks one after another. A 1x1 kernel with stride 1 and no padding needs no im2col: x_n is
 // its own column matrix.
 // Threads: over the images (see "batch parallelism" below), or with fewer images than threads
-// inside the GEMM and over the rows / channels of im2col and col2im. Depthwise convolutions
-// (one input channel per group) take direct loops instead of GEMMs, and so do stride-1
-// convolutions with at most four output channels (see "direct stride-1 path" below).
+// inside the GEMM and over the rows / channels of im2col and col2im. Three other paths, chosen
+// by geometry where they measured faster (each checked against the reference loops in
+// cpp/tests/test_conv.cpp):
+//   depthwise (one input channel per group)            direct loops, no GEMM
+//   stride 1, groups 1, 1-4 output channels             "direct stride-1 path": padded planes
+//                                                       read as shifted slices, no im2col/col2im
+//   groups 1, >= 16 channels on the vectorised side     "gather path": an implicit GEMM whose
+//                                                       kernel reads the padded image itself; the
+//                                                       input gradient per stride phase
+// The rest (grouped convolutions, few channels, 1x1) keeps im2col + GEMM.
 #include "kernels/conv.h"
 
 #include <algorithm>
@@ -479,6 +486,8 @@ void direct_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw)
 //   δp = (rh + pt − p·dh) / sh,
 // so no col2im either. Six positions by one to four vectors of channels per register tile.
 constexpr int64_t kGatherJB = 6;
+// positions per kernel call, at least, when images are small (several images per call)
+constexpr int64_t kGatherGroupPositions = 192;
 
 // out[l·ldo + o0 + ...] = Σ_t src[base[l] + toff[t]] · wt[t·ldw + o0 + ...] for l < L, OB vectors
 // of channels from o0. The taps in chunks whose weights stay in L1 (16 KB), each chunk over
@@ -664,26 +673,40 @@ template <typename T>
 void gather_forward(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* y) {
   const GatherKernels<T> kern = gather_kernels<T>();
   const GatherGeom gg(g);
-  const int64_t Op = round_up_to(g.O, kern.W), L = gg.L, T_ = gg.ntaps;
+  const int64_t Op = round_up_to(g.O, kern.W), L = gg.L, T_ = gg.ntaps, img = g.C * gg.plane;
   // wt[t, o] = w[o, t], the channels padded with zeros to Op
   std::vector<T> wt(static_cast<size_t>(T_ * Op), T(0));
   for (int64_t o = 0; o < g.O; ++o)
     for (int64_t t = 0; t < T_; ++t) wt[t * Op + o] = w[o * T_ + t];
-  const int nthreads = conv_threads(g.N);
-  const int64_t per_thread = round_up_to(g.C * gg.plane + L * Op, 16);
+  // Small images (a 7x7 output: 49 positions, 9 tiles of 6 with 5 idle rows in the last) go
+  // G at a time through one kernel call, their positions one list over G padded images. Each
+  // output is the same sum in the same order in any grouping.
+  // (G also leaves a group per thread: images / threads at most.)
+  const int64_t per_thread_images = (g.N + conv_threads(g.N) - 1) / conv_threads(g.N);
+  const int64_t G = std::max<int64_t>(1, std::min<int64_t>(per_thread_images, kGatherGroupPositions / L));
+  const int64_t ngroups = (g.N + G - 1) / G;
+  std::vector<int64_t> base(static_cast<size_t>(G * L));
+  for (int64_t k = 0; k < G; ++k)
+    for (int64_t l = 0; l < L; ++l) base[k * L + l] = k * img + gg.base[l];
+  const int nthreads = conv_threads(ngroups);
+  const int64_t per_thread = round_up_to(G * (img + L * Op), 16);
   std::unique_ptr<T[]> buf(new T[static_cast<size_t>(per_thread * nthreads)]);
 #pragma omp parallel for num_threads(nthreads) schedule(static) if (nthreads > 1)
-  for (int64_t n = 0; n < g.N; ++n) {
+  for (int64_t gi = 0; gi < ngroups; ++gi) {
+    const int64_t n0 = gi * G, nk = std::min(G, g.N - n0);
     T* xp = buf.get() + per_thread * thread_id();
-    T* out = xp + g.C * gg.plane;  // (L, Op)
-    gg.pad<T>(g, x + n * g.C * g.H * g.W, xp);
+    T* out = xp + G * img;  // (nk·L, Op)
+    for (int64_t k = 0; k < nk; ++k) gg.pad<T>(g, x + (n0 + k) * g.C * g.H * g.W, xp + k * img);
     kern.blocks(Op, [&](int64_t o0, int nb) {
-      kern.f(nb)(L, gg.base.data(), xp, T_, gg.toff.data(), wt.data(), Op, o0, out, Op);
+      kern.f(nb)(nk * L, base.data(), xp, T_, gg.toff.data(), wt.data(), Op, o0, out, Op);
     });
-    T* yn = y + n * g.O * L;
-    for (int64_t o = 0; o < g.O; ++o) {
-      const T bo = b ? b[o] : T(0);
-      for (int64_t l = 0; l < L; ++l) yn[o * L + l] = out[l * Op + o] + bo;
+    for (int64_t k = 0; k < nk; ++k) {
+      T* yn = y + (n0 + k) * g.O * L;
+      const T* ok = out + k * L * Op;
+      for (int64_t o = 0; o < g.O; ++o) {
+        const T bo = b ? b[o] : T(0);
+        for (int64_t l = 0; l < L; ++l) yn[o * L + l] = ok[l * Op + o] + bo;
+      }
     }
   }
 }
@@ -739,7 +762,7 @@ inline int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a +
 template <typename T>
 void gather_backward_input(const Conv2dGeom& g, const T* gy, const T* w, T* gx) {
   const GatherKernels<T> kern = gather_kernels<T>();
-  const int64_t Cp = round_up_to(g.C, kern.W), kk = g.kh * g.kw;
+  const int64_t Cp = round_up_to(g.C, kern.W);
   // One phase per (rh, rw): its rows h = rh + sh·a (a < Ha), its taps p with
   // (rh + pt − p·dh) ≡ 0 (mod sh) and their row offsets δp (columns alike).
   struct Axis {
@@ -802,32 +825,46 @@ void gather_backward_input(const Conv2dGeom& g, const T* gy, const T* w, T* gx) 
       maxL = std::max(maxL, ph.Ha * ph.Wb);
       phases.push_back(std::move(ph));
     }
-  const int nthreads = conv_threads(g.N);
-  const int64_t per_thread = round_up_to(g.O * planeG + maxL * Cp, 16);
+  // Small images go G at a time through each phase's kernel call (as in gather_forward).
+  const int64_t imgG = g.O * planeG;
+  const int64_t per_thread_images = (g.N + conv_threads(g.N) - 1) / conv_threads(g.N);
+  const int64_t G = std::max<int64_t>(1, std::min<int64_t>(per_thread_images, kGatherGroupPositions / std::max<int64_t>(1, maxL)));
+  const int64_t ngroups = (g.N + G - 1) / G;
+  for (Phase& ph : phases) {
+    const int64_t L = ph.Ha * ph.Wb;
+    ph.base.resize(static_cast<size_t>(G * L));
+    for (int64_t k = 1; k < G; ++k)
+      for (int64_t l = 0; l < L; ++l) ph.base[k * L + l] = k * imgG + ph.base[l];
+  }
+  const int nthreads = conv_threads(ngroups);
+  const int64_t per_thread = round_up_to(G * (imgG + maxL * Cp), 16);
   std::unique_ptr<T[]> buf(new T[static_cast<size_t>(per_thread * nthreads)]);
-  (void)kk;
 #pragma omp parallel for num_threads(nthreads) schedule(static) if (nthreads > 1)
-  for (int64_t n = 0; n < g.N; ++n) {
+  for (int64_t gi = 0; gi < ngroups; ++gi) {
+    const int64_t n0 = gi * G, nk = std::min(G, g.N - n0);
     T* gp = buf.get() + per_thread * thread_id();
-    T* out = gp + g.O * planeG;
-    for (int64_t o = 0; o < g.O; ++o)
-      pad_plane<T>(gy + (n * g.O + o) * g.Ho * g.Wo, g.Ho, g.Wo, PT, PL, gp + o * planeG, Hg, Wg, 0);
-    T* gxn = gx + n * g.C * g.H * g.W;
-    std::fill(gxn, gxn + g.C * g.H * g.W, T(0));  // (pixels of a phase without taps stay 0)
+    T* out = gp + G * imgG;  // (nk·L, Cp) for one phase
+    for (int64_t k = 0; k < nk; ++k)
+      for (int64_t o = 0; o < g.O; ++o)
+        pad_plane<T>(gy + ((n0 + k) * g.O + o) * g.Ho * g.Wo, g.Ho, g.Wo, PT, PL, gp + k * imgG + o * planeG, Hg, Wg,
+                     0);
+    // (pixels of a phase without taps stay 0)
+    std::fill(gx + n0 * g.C * g.H * g.W, gx + (n0 + nk) * g.C * g.H * g.W, T(0));
     for (const Phase& ph : phases) {
       if (ph.ntaps == 0) continue;
       const int64_t L = ph.Ha * ph.Wb;
       kern.blocks(Cp, [&](int64_t c0, int nb) {
-        kern.f(nb)(L, ph.base.data(), gp, ph.ntaps, ph.toff.data(), ph.wp.data(), Cp, c0, out, Cp);
+        kern.f(nb)(nk * L, ph.base.data(), gp, ph.ntaps, ph.toff.data(), ph.wp.data(), Cp, c0, out, Cp);
       });
-      for (int64_t c = 0; c < g.C; ++c) {
-        T* gc = gxn + c * g.H * g.W;
-        for (int64_t a = 0; a < ph.Ha; ++a) {
-          T* row = gc + (ph.rh + g.sh * a) * g.W + ph.rw;
-          const T* src = out + a * ph.Wb * Cp + c;
-          for (int64_t b = 0; b < ph.Wb; ++b) row[g.sw * b] = src[b * Cp];
+      for (int64_t k = 0; k < nk; ++k)
+        for (int64_t c = 0; c < g.C; ++c) {
+          T* gc = gx + ((n0 + k) * g.C + c) * g.H * g.W;
+          for (int64_t a = 0; a < ph.Ha; ++a) {
+            T* row = gc + (ph.rh + g.sh * a) * g.W + ph.rw;
+            const T* src = out + (k * L + a * ph.Wb) * Cp + c;
+            for (int64_t b = 0; b < ph.Wb; ++b) row[g.sw * b] = src[b * Cp];
+          }
         }
-      }
     }
   }
 }
