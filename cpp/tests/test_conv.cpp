@@ -7,8 +7,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 using namespace pydl::kernels;
 
@@ -195,6 +200,41 @@ TEST(gather_path_matches_reference) {
     compare_transpose_on<double>(g, true, 1e-12);
     compare_transpose_on<float>(g, false, 1e-4);
   }
+}
+
+TEST(fast_results_do_not_depend_on_threads) {
+  // The direct, gather and im2col paths, all three passes, with 1, 2 and 3 threads: bit for bit
+  // the same (each output summed by one thread in a fixed order; the gather path's grouping of
+  // small images follows the thread count, its sums do not).
+#ifdef _OPENMP
+  const int saved = omp_get_max_threads();
+  const Conv2dGeom cases[] = {
+      {7, 32, 28, 28, 1, 5, 5, 1, 1, 2, 2, 1, 1, 1, 28, 28},   // direct
+      {7, 64, 14, 14, 64, 4, 4, 2, 2, 1, 1, 1, 1, 1, 7, 7},    // gather, input gradient by phases
+      {5, 17, 9, 8, 24, 3, 3, 1, 1, 1, 1, 2, 1, 1, 7, 8},      // gather, stride 1, dilated
+      {5, 6, 9, 8, 10, 3, 3, 2, 1, 1, 1, 1, 1, 2, 5, 8},       // im2col + GEMM (groups 2)
+  };
+  for (const Conv2dGeom& g : cases) {
+    auto x = randn<float>(g.N * g.C * g.H * g.W), w = randn<float>(g.O * g.cg() * g.kh * g.kw);
+    auto b = randn<float>(g.O), gy = randn<float>(g.N * g.O * g.Ho * g.Wo);
+    std::vector<float> first[3];
+    for (int threads = 1; threads <= 3; ++threads) {
+      omp_set_num_threads(threads);
+      std::vector<float> y(gy.size()), gx(x.size()), gw(w.size());
+      conv2d_forward_fast<float>(g, x.data(), w.data(), b.data(), y.data());
+      conv2d_backward_input_fast<float>(g, gy.data(), w.data(), gx.data());
+      conv2d_backward_weight_fast<float>(g, gy.data(), x.data(), gw.data());
+      if (threads == 1) {
+        first[0] = y, first[1] = gx, first[2] = gw;
+        continue;
+      }
+      CHECK(std::memcmp(y.data(), first[0].data(), y.size() * sizeof(float)) == 0);
+      CHECK(std::memcmp(gx.data(), first[1].data(), gx.size() * sizeof(float)) == 0);
+      CHECK(std::memcmp(gw.data(), first[2].data(), gw.size() * sizeof(float)) == 0);
+    }
+  }
+  omp_set_num_threads(saved);
+#endif
 }
 
 TEST(im2col_col2im_adjoint) {

@@ -728,10 +728,13 @@ void gather_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw)
   std::vector<std::pair<int64_t, int>> oblocks;
   kern.blocks(Op, [&](int64_t o0, int nb) { oblocks.emplace_back(o0, nb); });
   const int64_t ntb = (T_ + TB - 1) / TB, ntiles = ntb * static_cast<int64_t>(oblocks.size());
+  // One parallel region for the whole batch: per chunk, the preparation and the tiles are two
+  // work-shared loops (their implicit barriers order them).
+  const int nthreads = conv_threads(std::max(chunk, ntiles));
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
     const int64_t nc = std::min(chunk, g.N - n0);
-    const int nt1 = conv_threads(nc);
-#pragma omp parallel for num_threads(nt1) schedule(static) if (nt1 > 1)
+#pragma omp for schedule(static)
     for (int64_t k = 0; k < nc; ++k) {
       gg.pad<T>(g, x + (n0 + k) * g.C * g.H * g.W, xs.get() + k * img);
       const T* gyn = gy + (n0 + k) * g.O * L;
@@ -741,8 +744,7 @@ void gather_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw)
         for (int64_t o = g.O; o < Op; ++o) gt[l * Op + o] = T(0);
       }
     }
-    const int nt2 = conv_threads(ntiles);
-#pragma omp parallel for num_threads(nt2) schedule(static) if (nt2 > 1)
+#pragma omp for schedule(static)
     for (int64_t tile = 0; tile < ntiles; ++tile) {
       const int64_t tb = tile % ntb;
       const auto ob = oblocks[static_cast<size_t>(tile / ntb)];
