@@ -397,7 +397,8 @@ void direct_conv(int64_t N, int64_t S, int64_t Hs, int64_t Ws, int64_t A, int64_
   for (int64_t n = 0; n < N; ++n) {
     T* pad = buf.get() + per_thread * thread_id();
     T* out = pad + S * plane;
-    for (int64_t s = 0; s < S; ++s) pad_plane<T>(src + (n * S + s) * Hs * Ws, Hs, Ws, A, B, pad + s * plane, Hp, Wp, plane - Hp * Wp);
+    for (int64_t s = 0; s < S; ++s)
+      pad_plane<T>(src + (n * S + s) * Hs * Ws, Hs, Ws, A, B, pad + s * plane, Hp, Wp, plane - Hp * Wp);
     for (int64_t d = 0; d < D; ++d) {
       std::fill(out, out + len, bias ? bias[d] : T(0));
       taps(S, ntaps, off.data(), pad, plane, wt + d * S * ntaps, out, len);
@@ -425,7 +426,8 @@ void direct_backward_input(const Conv2dGeom& g, const T* gy, const T* w, T* gx) 
     for (int64_t c = 0; c < g.C; ++c)
       for (int64_t p = 0; p < g.kh; ++p)
         for (int64_t q = 0; q < g.kw; ++q)
-          wf[((c * g.O + o) * g.kh + (g.kh - 1 - p)) * g.kw + (g.kw - 1 - q)] = w[((o * g.C + c) * g.kh + p) * g.kw + q];
+          wf[((c * g.O + o) * g.kh + (g.kh - 1 - p)) * g.kw + (g.kw - 1 - q)] =
+              w[((o * g.C + c) * g.kh + p) * g.kw + q];
   direct_conv<T>(g.N, g.O, g.Ho, g.Wo, ekh - g.pt, ekw - g.pl, Hp, Wp, g.C, g.H, g.W, g.kh, g.kw, g.dh * Wp, g.dw,
                  gy, wf.data(), nullptr, gx);
 }
@@ -451,15 +453,15 @@ void direct_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw)
     T* gyw = buf.get() + per_thread * thread_id();
     T* xp = gyw + g.O * len;
     T* res = xp + plane;
-    const int t = thread_id();  // this thread's input channels [c0, c1)
-    const int64_t c0 = g.C * t / nthreads, c1 = g.C * (t + 1) / nthreads;
-    for (int64_t n = 0; n < g.N && c0 < c1; ++n) {
+    for (int64_t n = 0; n < g.N; ++n) {
       std::fill(gyw, gyw + g.O * len, T(0));
       for (int64_t o = 0; o < g.O; ++o)
         for (int64_t i = 0; i < g.Ho; ++i)
           std::copy(gy + ((n * g.O + o) * g.Ho + i) * g.Wo, gy + ((n * g.O + o) * g.Ho + i + 1) * g.Wo,
                     gyw + o * len + i * Wp);
-      for (int64_t c = c0; c < c1; ++c) {
+      // the same static split for every image: a thread adds only into its own channels' gw
+#pragma omp for schedule(static) nowait
+      for (int64_t c = 0; c < g.C; ++c) {
         pad_plane<T>(x + (n * g.C + c) * g.H * g.W, g.H, g.W, g.pt, g.pl, xp, Hp, Wp, V);
         for (int64_t o = 0; o < g.O; ++o) {
           std::fill(res, res + kk, T(0));
@@ -665,7 +667,8 @@ struct GatherGeom {
   // x_n (C, H, W) into (C, Hp, Wp), shifted by the padding (rows / columns no output reads cut)
   template <typename T>
   void pad(const Conv2dGeom& g, const T* xn, T* dst) const {
-    for (int64_t c = 0; c < g.C; ++c) pad_plane<T>(xn + c * g.H * g.W, g.H, g.W, g.pt, g.pl, dst + c * plane, Hp, Wp, 0);
+    for (int64_t c = 0; c < g.C; ++c)
+      pad_plane<T>(xn + c * g.H * g.W, g.H, g.W, g.pt, g.pl, dst + c * plane, Hp, Wp, 0);
   }
 };
 
@@ -830,7 +833,8 @@ void gather_backward_input(const Conv2dGeom& g, const T* gy, const T* w, T* gx) 
   // Small images go G at a time through each phase's kernel call (as in gather_forward).
   const int64_t imgG = g.O * planeG;
   const int64_t per_thread_images = (g.N + conv_threads(g.N) - 1) / conv_threads(g.N);
-  const int64_t G = std::max<int64_t>(1, std::min<int64_t>(per_thread_images, kGatherGroupPositions / std::max<int64_t>(1, maxL)));
+  const int64_t G =
+      std::max<int64_t>(1, std::min<int64_t>(per_thread_images, kGatherGroupPositions / std::max<int64_t>(1, maxL)));
   const int64_t ngroups = (g.N + G - 1) / G;
   for (Phase& ph : phases) {
     const int64_t L = ph.Ha * ph.Wb;
