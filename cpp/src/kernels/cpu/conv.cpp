@@ -358,24 +358,17 @@ void direct_dots_avx512(PYDL_DIRECT_ARGS_DOTS) { direct_dots_generic<T>(ntaps, o
 #undef PYDL_DIRECT_ARGS_TAPS
 #undef PYDL_DIRECT_ARGS_DOTS
 
-// dst (Hd, Wd)[a, b] = src (Hs, Ws)[a - A, b - B], 0 where that falls outside src; then `slack`
-// zeros after the plane. (A or B may be negative: src rows / columns no output reads are cut.)
+// dst (Hd, Wd)[a, b] = src (Hs, Ws)[a - A, b - B] where that lies inside src; the rest of dst
+// (its padding) is left alone: every caller zeroes its buffers once, before the first image,
+// and later images overwrite the same interior. (A or B may be negative: src rows / columns no
+// output reads are cut.)
 template <typename T>
-void pad_plane(const T* src, int64_t Hs, int64_t Ws, int64_t A, int64_t B, T* dst, int64_t Hd, int64_t Wd,
-               int64_t slack) {
+void copy_into_padded(const T* src, int64_t Hs, int64_t Ws, int64_t A, int64_t B, T* dst, int64_t Hd, int64_t Wd) {
   const int64_t blo = std::max<int64_t>(0, B), bhi = std::min<int64_t>(Wd, Ws + B);
-  for (int64_t a = 0; a < Hd; ++a) {
-    T* d = dst + a * Wd;
-    const int64_t r = a - A;
-    if (r < 0 || r >= Hs || blo >= bhi) {
-      std::fill(d, d + Wd, T(0));
-      continue;
-    }
-    std::fill(d, d + blo, T(0));
-    std::copy(src + r * Ws + (blo - B), src + r * Ws + (bhi - B), d + blo);
-    std::fill(d + bhi, d + Wd, T(0));
-  }
-  std::fill(dst + Hd * Wd, dst + Hd * Wd + slack, T(0));
+  const int64_t alo = std::max<int64_t>(0, A), ahi = std::min<int64_t>(Hd, Hs + A);
+  if (blo >= bhi) return;
+  for (int64_t a = alo; a < ahi; ++a)
+    std::copy(src + (a - A) * Ws + (blo - B), src + (a - A) * Ws + (bhi - B), dst + a * Wd + blo);
 }
 
 // The shared loop of the forward and the input gradient, over images: each image's S source
@@ -392,13 +385,13 @@ void direct_conv(int64_t N, int64_t S, int64_t Hs, int64_t Ws, int64_t A, int64_
   const auto taps = pick(&direct_taps_generic<T>, &direct_taps_avx2<T>, &direct_taps_avx512<T>);
   const int nthreads = conv_threads(N);
   const int64_t per_thread = (S * plane + len + 15) / 16 * 16;
-  std::unique_ptr<T[]> buf(new T[static_cast<size_t>(per_thread * nthreads)]);
+  std::unique_ptr<T[]> buf(new T[static_cast<size_t>(per_thread * nthreads)]());  // zeroed: padding, slack
 #pragma omp parallel for num_threads(nthreads) schedule(static) if (nthreads > 1)
   for (int64_t n = 0; n < N; ++n) {
     T* pad = buf.get() + per_thread * thread_id();
     T* out = pad + S * plane;
     for (int64_t s = 0; s < S; ++s)
-      pad_plane<T>(src + (n * S + s) * Hs * Ws, Hs, Ws, A, B, pad + s * plane, Hp, Wp, plane - Hp * Wp);
+      copy_into_padded<T>(src + (n * S + s) * Hs * Ws, Hs, Ws, A, B, pad + s * plane, Hp, Wp);
     for (int64_t d = 0; d < D; ++d) {
       std::fill(out, out + len, bias ? bias[d] : T(0));
       taps(S, ntaps, off.data(), pad, plane, wt + d * S * ntaps, out, len);
@@ -447,14 +440,14 @@ void direct_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw)
   std::fill(gw, gw + g.O * g.C * kk, T(0));
   const int nthreads = conv_threads(g.C);
   const int64_t per_thread = (g.O * len + plane + kk + 15) / 16 * 16;
-  std::unique_ptr<T[]> buf(new T[static_cast<size_t>(per_thread * nthreads)]);
+  // zeroed: the columns j >= Wo of gyw, the padding and slack of xp
+  std::unique_ptr<T[]> buf(new T[static_cast<size_t>(per_thread * nthreads)]());
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
     T* gyw = buf.get() + per_thread * thread_id();
     T* xp = gyw + g.O * len;
     T* res = xp + plane;
     for (int64_t n = 0; n < g.N; ++n) {
-      std::fill(gyw, gyw + g.O * len, T(0));
       for (int64_t o = 0; o < g.O; ++o)
         for (int64_t i = 0; i < g.Ho; ++i)
           std::copy(gy + ((n * g.O + o) * g.Ho + i) * g.Wo, gy + ((n * g.O + o) * g.Ho + i + 1) * g.Wo,
@@ -462,7 +455,7 @@ void direct_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw)
       // the same static split for every image: a thread adds only into its own channels' gw
 #pragma omp for schedule(static) nowait
       for (int64_t c = 0; c < g.C; ++c) {
-        pad_plane<T>(x + (n * g.C + c) * g.H * g.W, g.H, g.W, g.pt, g.pl, xp, Hp, Wp, V);
+        copy_into_padded<T>(x + (n * g.C + c) * g.H * g.W, g.H, g.W, g.pt, g.pl, xp, Hp, Wp);
         for (int64_t o = 0; o < g.O; ++o) {
           std::fill(res, res + kk, T(0));
           dots(kk, off.data(), gyw + o * len, xp, len, res);
@@ -664,11 +657,11 @@ struct GatherGeom {
       for (int64_t p = 0; p < g.kh; ++p)
         for (int64_t q = 0; q < g.kw; ++q) toff[(c * g.kh + p) * g.kw + q] = c * plane + p * g.dh * Wp + q * g.dw;
   }
-  // x_n (C, H, W) into (C, Hp, Wp), shifted by the padding (rows / columns no output reads cut)
+  // x_n (C, H, W) into the interior of a zeroed (C, Hp, Wp), shifted by the padding
   template <typename T>
   void pad(const Conv2dGeom& g, const T* xn, T* dst) const {
     for (int64_t c = 0; c < g.C; ++c)
-      pad_plane<T>(xn + c * g.H * g.W, g.H, g.W, g.pt, g.pl, dst + c * plane, Hp, Wp, 0);
+      copy_into_padded<T>(xn + c * g.H * g.W, g.H, g.W, g.pt, g.pl, dst + c * plane, Hp, Wp);
   }
 };
 
@@ -693,7 +686,7 @@ void gather_forward(const Conv2dGeom& g, const T* x, const T* w, const T* b, T* 
     for (int64_t l = 0; l < L; ++l) base[k * L + l] = k * img + gg.base[l];
   const int nthreads = conv_threads(ngroups);
   const int64_t per_thread = round_up_to(G * (img + L * Op), 16);
-  std::unique_ptr<T[]> buf(new T[static_cast<size_t>(per_thread * nthreads)]);
+  std::unique_ptr<T[]> buf(new T[static_cast<size_t>(per_thread * nthreads)]());  // zeroed: the padding
 #pragma omp parallel for num_threads(nthreads) schedule(static) if (nthreads > 1)
   for (int64_t gi = 0; gi < ngroups; ++gi) {
     const int64_t n0 = gi * G, nk = std::min(G, g.N - n0);
@@ -726,7 +719,8 @@ void gather_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw)
   // in the same order whatever the thread count.
   const int64_t chunk =
       std::max<int64_t>(1, std::min<int64_t>(g.N, (int64_t(1) << 19) / int64_t(sizeof(T)) / (img + L * Op)));
-  std::unique_ptr<T[]> xs(new T[static_cast<size_t>(chunk * img)]), gyt(new T[static_cast<size_t>(chunk * L * Op)]);
+  std::unique_ptr<T[]> xs(new T[static_cast<size_t>(chunk * img)]());  // zeroed: the padding
+  std::unique_ptr<T[]> gyt(new T[static_cast<size_t>(chunk * L * Op)]);
   std::vector<T> gwt(static_cast<size_t>(T_ * Op), T(0));
   std::vector<std::pair<int64_t, int>> oblocks;
   kern.blocks(Op, [&](int64_t o0, int nb) { oblocks.emplace_back(o0, nb); });
@@ -844,7 +838,7 @@ void gather_backward_input(const Conv2dGeom& g, const T* gy, const T* w, T* gx) 
   }
   const int nthreads = conv_threads(ngroups);
   const int64_t per_thread = round_up_to(G * (imgG + maxL * Cp), 16);
-  std::unique_ptr<T[]> buf(new T[static_cast<size_t>(per_thread * nthreads)]);
+  std::unique_ptr<T[]> buf(new T[static_cast<size_t>(per_thread * nthreads)]());  // zeroed: the padding
 #pragma omp parallel for num_threads(nthreads) schedule(static) if (nthreads > 1)
   for (int64_t gi = 0; gi < ngroups; ++gi) {
     const int64_t n0 = gi * G, nk = std::min(G, g.N - n0);
@@ -852,8 +846,8 @@ void gather_backward_input(const Conv2dGeom& g, const T* gy, const T* w, T* gx) 
     T* out = gp + G * imgG;  // (nk·L, Cp) for one phase
     for (int64_t k = 0; k < nk; ++k)
       for (int64_t o = 0; o < g.O; ++o)
-        pad_plane<T>(gy + ((n0 + k) * g.O + o) * g.Ho * g.Wo, g.Ho, g.Wo, PT, PL, gp + k * imgG + o * planeG, Hg, Wg,
-                     0);
+        copy_into_padded<T>(gy + ((n0 + k) * g.O + o) * g.Ho * g.Wo, g.Ho, g.Wo, PT, PL, gp + k * imgG + o * planeG,
+                            Hg, Wg);
     // (pixels of a phase without taps stay 0)
     std::fill(gx + n0 * g.C * g.H * g.W, gx + (n0 + nk) * g.C * g.H * g.W, T(0));
     for (const Phase& ph : phases) {
