@@ -718,11 +718,15 @@ void gather_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw)
   const GatherGeom gg(g);
   const int64_t Op = round_up_to(g.O, kern.W), L = gg.L, T_ = gg.ntaps, img = g.C * gg.plane;
   // Images in chunks that stay in L2 (about 512 KB; every tile reads all of a chunk): each
-  // chunk's padded images and transposed gradients gyt[l, o] are made first, then every (tap
-  // block, channel block) tile of gwt (T_, Op) adds the chunk's images in order: the same sums
-  // in the same order whatever the thread count.
+  // chunk's padded images and transposed gradients gyt[k·L + l, o] are made first, then every
+  // (tap block, channel block) tile of gwt (T_, Op) adds the chunk, its images' positions one
+  // list (cbase): the chunks depend on N and the shapes only, so the sums are the same in the
+  // same order whatever the thread count.
   const int64_t chunk =
       std::max<int64_t>(1, std::min<int64_t>(g.N, (int64_t(1) << 19) / int64_t(sizeof(T)) / (img + L * Op)));
+  std::vector<int64_t> cbase(static_cast<size_t>(chunk * L));
+  for (int64_t k = 0; k < chunk; ++k)
+    for (int64_t l = 0; l < L; ++l) cbase[k * L + l] = k * img + gg.base[l];
   std::unique_ptr<T[]> xs(new T[static_cast<size_t>(chunk * img)]());  // zeroed: the padding
   std::unique_ptr<T[]> gyt(new T[static_cast<size_t>(chunk * L * Op)]);
   std::vector<T> gwt(static_cast<size_t>(T_ * Op), T(0));
@@ -750,9 +754,8 @@ void gather_backward_weight(const Conv2dGeom& g, const T* gy, const T* x, T* gw)
       const int64_t tb = tile % ntb;
       const auto ob = oblocks[static_cast<size_t>(tile / ntb)];
       const int64_t t0 = tb * TB, nt = std::min(TB, T_ - t0);
-      for (int64_t k = 0; k < nc; ++k)
-        kern.g(ob.second)(L, gg.base.data(), xs.get() + k * img, t0, nt, gg.toff.data(), gyt.get() + k * L * Op, Op,
-                          ob.first, gwt.data(), Op);
+      kern.g(ob.second)(nc * L, cbase.data(), xs.get(), t0, nt, gg.toff.data(), gyt.get(), Op, ob.first, gwt.data(),
+                        Op);
     }
   }
   for (int64_t o = 0; o < g.O; ++o)
