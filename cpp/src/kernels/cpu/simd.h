@@ -1,7 +1,8 @@
 // Per-ISA vector wrappers, so one kernel body (a macro, since the target attribute must sit on
 // the function itself: see isa.h) serves float and double: V512 (AVX-512), V256 (AVX2 + FMA),
 // and VGeneric, plain four-lane arrays for the portable copy (FMA-free: a·b + c rounds twice,
-// as the reference loops do). Used by the GEMM (gemm.cpp) and the direct convolution (conv.cpp).
+// as the reference loops do). Used by the GEMM (gemm.cpp) and the convolution's direct and gather
+// paths (conv.cpp).
 #pragma once
 #include <cstdint>
 
