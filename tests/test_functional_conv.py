@@ -40,6 +40,14 @@ CASES = [
     ((2, 2, 5, 5), (4, 2, 1, 1), True, 1, 0, (0, 0, 0, 0), 1, 1),                 # 1x1
     ((1, 4, 8, 8), (2, 4, 3, 3), False, 3, 2, (2, 2, 2, 2), 2, 1),
     ((3, 2, 4, 6), (2, 1, 4, 2), True, (1, 3), "valid", (0, 0, 0, 0), (1, 2), 2),
+    # the fast kernel's direct stride-1 loops (1 to 4 output channels): 'same' 5x5 into one
+    # channel (the DCGAN generator's last layer), and a dilated kernel with more padding than it spans
+    ((2, 3, 7, 9), (1, 3, 5, 5), True, 1, "same", (2, 2, 2, 2), 1, 1),
+    ((1, 2, 8, 7), (3, 2, 3, 2), False, 1, (2, 3), (2, 2, 3, 3), (2, 1), 1),
+    # its gather kernels (16 or more channels): stride 2 (the input gradient by stride phases),
+    # and stride 1 with dilation and channel counts that leave a ragged vector block
+    ((2, 16, 6, 5), (16, 16, 3, 3), True, 2, 1, (1, 1, 1, 1), 1, 1),
+    ((1, 17, 7, 6), (18, 17, 2, 3), False, 1, (1, 2), (1, 1, 2, 2), (2, 1), 1),
 ]
 
 

@@ -40,6 +40,10 @@ CASES = [
     ((1, 3, 4, 3), (3, 1, 2, 3), True, (3, 2), (1, 2), (2, 1), (1, 2), 3),   # depthwise, dilated
     ((2, 2, 3, 3), (2, 4, 1, 1), True, 1, 0, 0, 1, 1),                       # 1x1
     ((1, 2, 2, 3), (2, 2, 3, 3), False, 1, 0, (1, 1), (2, 2), 1),             # output_padding < dilation
+    # the DCGAN's 4x4 stride-2 upsampling at 16 channels (the fast kernel's gather path: the
+    # forward by stride phases, no col2im), and a stride-3 one with phases that get no taps
+    ((2, 16, 3, 3), (16, 16, 4, 4), True, 2, 1, 0, 1, 1),
+    ((1, 16, 2, 3), (16, 17, 2, 2), False, 3, 0, 1, 1, 1),
 ]
 
 

@@ -7,8 +7,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 using namespace pydl::kernels;
 
@@ -85,6 +90,9 @@ void compare_on(const Conv2dGeom& g, bool with_bias, double tol) {
 
 }  // namespace
 
+template <typename T>
+void compare_transpose_on(const Conv2dGeom& g, bool with_bias, double tol);  // (below)
+
 TEST(fast_matches_reference_double) {
   for (int t = 0; t < 300; ++t) compare_on<double>(random_geom(t % 5 == 0), t % 2 == 0, 1e-12);
 }
@@ -117,6 +125,116 @@ TEST(fast_matches_reference_batch_and_depthwise) {
   // multiplier 2, stride (2, 1), dilation (1, 2), padding top 2 / left 0: Ho = (11+2+1-3)/2+1, Wo = (12-5)/1+1
   Conv2dGeom dm{3, 5, 11, 12, 10, 3, 3, 2, 1, 2, 0, 1, 2, 5, 6, 8};
   compare_on<double>(dm, true, 1e-12);
+}
+
+TEST(direct_path_matches_reference) {
+  // Stride 1, groups 1, one to four output channels: the direct loops (padded planes, shifted
+  // slices) instead of im2col + GEMM, in all three passes. Paddings from none to more than the
+  // kernel (some taps read only zeros), asymmetric, dilations, one-pixel and wide images, and
+  // more images than threads.
+  for (int t = 0; t < 200; ++t) {
+    Conv2dGeom g = random_geom(false);
+    g.groups = 1;
+    g.N = pick(1, 5);
+    g.C = pick(1, 7);
+    g.O = pick(1, 4);
+    g.sh = g.sw = 1;
+    g.pt = pick(0, 4);
+    g.pl = pick(0, 4);
+    const int64_t pb = pick(0, 4), pr = pick(0, 4);
+    const int64_t eh = g.dh * (g.kh - 1) + 1, ew = g.dw * (g.kw - 1) + 1;
+    g.H = std::max<int64_t>(1, eh - g.pt - pb) + pick(0, 12);
+    g.W = std::max<int64_t>(1, ew - g.pl - pr) + pick(0, 40);
+    g.Ho = g.H + g.pt + pb - eh + 1;
+    g.Wo = g.W + g.pl + pr - ew + 1;
+    if (t % 2) compare_on<double>(g, t % 4 == 1, 1e-12);
+    else compare_on<float>(g, t % 4 == 0, 1e-4);
+  }
+  // The DCGAN generator's last layer (32 -> 1, 5x5, 'same', 28x28) and a 3-channel output.
+  Conv2dGeom gan{5, 32, 28, 28, 1, 5, 5, 1, 1, 2, 2, 1, 1, 1, 28, 28};
+  compare_on<double>(gan, true, 1e-12);
+  Conv2dGeom rgb{3, 16, 17, 30, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 17, 30};
+  compare_on<float>(rgb, true, 1e-4);
+  compare_on<double>(rgb, false, 1e-12);
+}
+
+TEST(gather_path_matches_reference) {
+  // groups 1 with at least 16 channels on the vectorised side (output channels: forward and
+  // weight gradient; input channels: input gradient, one pass per stride phase): channel counts
+  // that fill 1, 2 or 4 vectors or leave a ragged block, strides 1 to 3 (phases with no taps
+  // when the stride exceeds the kernel), dilations, paddings up to more than the kernel, and
+  // output sizes that leave a partial tile of positions.
+  for (int t = 0; t < 60; ++t) {
+    Conv2dGeom g{};
+    g.groups = 1;
+    g.N = pick(1, 4);
+    const int64_t many[] = {16, 17, 24, 32, 40, 64, 65};
+    g.C = t % 3 == 0 ? pick(1, 5) : many[pick(0, 6)];
+    g.O = t % 3 == 1 ? pick(1, 5) : many[pick(0, 6)];
+    g.kh = pick(1, 5);
+    g.kw = pick(1, 5);
+    g.sh = pick(1, 3);
+    g.sw = pick(1, 3);
+    g.dh = pick(1, 2);
+    g.dw = pick(1, 2);
+    g.pt = pick(0, 5);
+    g.pl = pick(0, 5);
+    const int64_t pb = pick(0, 5), pr = pick(0, 5);
+    const int64_t eh = g.dh * (g.kh - 1) + 1, ew = g.dw * (g.kw - 1) + 1;
+    g.H = std::max<int64_t>(1, eh - g.pt - pb) + pick(0, 10);
+    g.W = std::max<int64_t>(1, ew - g.pl - pr) + pick(0, 10);
+    g.Ho = (g.H + g.pt + pb - eh) / g.sh + 1;
+    g.Wo = (g.W + g.pl + pr - ew) / g.sw + 1;
+    if (t % 2) compare_on<double>(g, t % 4 == 1, 1e-12);
+    else compare_on<float>(g, t % 4 == 0, 1e-4);
+    if (t % 5 == 0) compare_transpose_on<double>(g, t % 2 == 0, 1e-12);
+  }
+  // The DCGAN's: Conv2DTranspose 64 -> 64 (7 -> 14) and 64 -> 32 (14 -> 28), 4x4 stride 2
+  // padding 1 (given as the convolutions they are the adjoints of), the discriminator's 3x3
+  // stride-2 'same' 32 -> 64.
+  Conv2dGeom t1{3, 64, 14, 14, 64, 4, 4, 2, 2, 1, 1, 1, 1, 1, 7, 7};
+  Conv2dGeom t2{2, 32, 28, 28, 64, 4, 4, 2, 2, 1, 1, 1, 1, 1, 14, 14};
+  Conv2dGeom d2{3, 32, 14, 14, 64, 3, 3, 2, 2, 0, 0, 1, 1, 1, 7, 7};
+  for (const Conv2dGeom& g : {t1, t2, d2}) {
+    compare_on<double>(g, true, 1e-12);
+    compare_transpose_on<double>(g, true, 1e-12);
+    compare_transpose_on<float>(g, false, 1e-4);
+  }
+}
+
+TEST(fast_results_do_not_depend_on_threads) {
+  // The direct, gather and im2col paths, all three passes, with 1, 2 and 3 threads: bit for bit
+  // the same (each output summed by one thread in a fixed order; the gather path's grouping of
+  // small images follows the thread count, its sums do not).
+#ifdef _OPENMP
+  const int saved = omp_get_max_threads();
+  const Conv2dGeom cases[] = {
+      {7, 32, 28, 28, 1, 5, 5, 1, 1, 2, 2, 1, 1, 1, 28, 28},   // direct
+      {7, 64, 14, 14, 64, 4, 4, 2, 2, 1, 1, 1, 1, 1, 7, 7},    // gather, input gradient by phases
+      {5, 17, 9, 8, 24, 3, 3, 1, 1, 1, 1, 2, 1, 1, 7, 8},      // gather, stride 1, dilated
+      {5, 6, 9, 8, 10, 3, 3, 2, 1, 1, 1, 1, 1, 2, 5, 8},       // im2col + GEMM (groups 2)
+  };
+  for (const Conv2dGeom& g : cases) {
+    auto x = randn<float>(g.N * g.C * g.H * g.W), w = randn<float>(g.O * g.cg() * g.kh * g.kw);
+    auto b = randn<float>(g.O), gy = randn<float>(g.N * g.O * g.Ho * g.Wo);
+    std::vector<float> first[3];
+    for (int threads = 1; threads <= 3; ++threads) {
+      omp_set_num_threads(threads);
+      std::vector<float> y(gy.size()), gx(x.size()), gw(w.size());
+      conv2d_forward_fast<float>(g, x.data(), w.data(), b.data(), y.data());
+      conv2d_backward_input_fast<float>(g, gy.data(), w.data(), gx.data());
+      conv2d_backward_weight_fast<float>(g, gy.data(), x.data(), gw.data());
+      if (threads == 1) {
+        first[0] = y, first[1] = gx, first[2] = gw;
+        continue;
+      }
+      CHECK(std::memcmp(y.data(), first[0].data(), y.size() * sizeof(float)) == 0);
+      CHECK(std::memcmp(gx.data(), first[1].data(), gx.size() * sizeof(float)) == 0);
+      CHECK(std::memcmp(gw.data(), first[2].data(), gw.size() * sizeof(float)) == 0);
+    }
+  }
+  omp_set_num_threads(saved);
+#endif
 }
 
 TEST(im2col_col2im_adjoint) {
