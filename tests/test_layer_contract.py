@@ -72,14 +72,14 @@ TABLE = {
     # depthwise 2 * 3 * 3, pointwise 2 * 4, bias 4
     "SeparableConv2D": Row(lambda **k: L.SeparableConv2D(4, 3, **k), (2, 6, 6), (4, 4, 4), 30, training_grad=True),
     # causal keeps the length; 4 filters * 2 channels * 3 + 4
-    "Conv1D": Row(lambda **k: L.Conv1D(4, 3, padding="causal", dilation_rate=2, **k), (2, 7), (4, 7), 28,
+    "Conv1D": Row(lambda **k: L.Conv1D(4, 3, padding="causal", dilation_rate=2, **{"data_format": "channels_first", **k}), (2, 7), (4, 7), 28,
                   training_grad=True),
     "MaxPooling2D": Row(lambda **k: L.MaxPooling2D(**k), (2, 6, 5), (2, 3, 2), 0),
     # pool 2 stride 1: 5 - 2 + 1 = 4
     "AveragePooling2D": Row(lambda **k: L.AveragePooling2D(2, strides=1, **k), (2, 5, 5), (2, 4, 4), 0),
     "GlobalMaxPooling2D": Row(lambda **k: L.GlobalMaxPooling2D(**k), (3, 4, 5), (3,), 0),
     "GlobalAveragePooling2D": Row(lambda **k: L.GlobalAveragePooling2D(**k), (3, 4, 5), (3,), 0),
-    "MaxPooling1D": Row(lambda **k: L.MaxPooling1D(**k), (2, 9), (2, 4), 0),
+    "MaxPooling1D": Row(lambda **k: L.MaxPooling1D(**{"data_format": "channels_first", **k}), (2, 9), (2, 4), 0),
     # the mean / max over the 5 steps of 3 channels
     # data_format has no default for these two (either would be silently wrong for someone)
     "GlobalAveragePooling1D": Row(lambda **k: L.GlobalAveragePooling1D(**{"data_format": "channels_first", **k}),
@@ -142,13 +142,13 @@ VARIANTS = {
                                                                          use_bias=False, **k),
                                            (2, 4, 4), (3, 4, 4), 48),
     # same, stride 2: ceil(7/2) = 4; 3 * 2 * 2 + 3
-    "Conv1D/same-strided": Row(lambda **k: L.Conv1D(3, 2, strides=2, padding="same", **k), (2, 7), (3, 4), 15),
+    "Conv1D/same-strided": Row(lambda **k: L.Conv1D(3, 2, strides=2, padding="same", **{"data_format": "channels_first", **k}), (2, 7), (3, 4), 15),
     # groups 2: 4 filters * 1 channel * 3 + 4; valid: 6 - 3 + 1 = 4
-    "Conv1D/grouped": Row(lambda **k: L.Conv1D(4, 3, groups=2, **k), (2, 6), (4, 4), 16),
+    "Conv1D/grouped": Row(lambda **k: L.Conv1D(4, 3, groups=2, **{"data_format": "channels_first", **k}), (2, 6), (4, 4), 16),
     "MaxPooling2D/same-strided": Row(lambda **k: L.MaxPooling2D(3, strides=2, padding="same", **k), (1, 5, 6),
                                      (1, 3, 3), 0),
     "AveragePooling2D/same": Row(lambda **k: L.AveragePooling2D(2, padding="same", **k), (1, 5, 5), (1, 3, 3), 0),
-    "MaxPooling1D/same": Row(lambda **k: L.MaxPooling1D(3, strides=1, padding="same", **k), (2, 5), (2, 5), 0),
+    "MaxPooling1D/same": Row(lambda **k: L.MaxPooling1D(3, strides=1, padding="same", **{"data_format": "channels_first", **k}), (2, 5), (2, 5), 0),
     "GlobalAveragePooling2D/keepdims": Row(lambda **k: L.GlobalAveragePooling2D(keepdims=True, **k), (3, 4, 5),
                                            (3, 1, 1), 0),
     # keepdims keeps the steps axis, of size 1

@@ -180,7 +180,7 @@ def test_separable_has_fewer_weights_than_conv2d():
 
 # ---------------------------------------------------------------- Conv1D
 def test_conv1d_causal_output_never_sees_the_future():
-    layer = Conv1D(3, 3, padding="causal", dilation_rate=2, dtype="float64")
+    layer = Conv1D(3, 3, padding="causal", dilation_rate=2, dtype="float64", data_format="channels_first")
     x = _x((1, 2, 12), seed=5).astype(np.float64)
     y = layer(_t64(x)).detach().numpy()
     assert y.shape == (1, 3, 12)
@@ -198,7 +198,7 @@ def test_conv1d_causal_output_never_sees_the_future():
     (dict(kernel_size=3, dilation_rate=3), 10, 4),   # span 7: 10 - 7 + 1
 ])
 def test_conv1d_shapes_and_params(kwargs, length, out):
-    layer = Conv1D(4, **kwargs)
+    layer = Conv1D(4, **{"data_format": "channels_first", **kwargs})
     y = layer(pydl.tensor(_x((2, 3, length))))
     assert tuple(y.shape) == (2, 4, out) and layer.compute_output_shape((3, length)) == (4, out)
     assert [w.shape for w in layer.get_weights()] == [(4, 3, 3), (4,)]
@@ -206,7 +206,7 @@ def test_conv1d_shapes_and_params(kwargs, length, out):
 
 
 def test_conv1d_is_the_functional_op_with_the_layers_weights():
-    layer = Conv1D(4, 2, strides=2, padding="same", groups=2, activation="relu", bias_initializer="random_normal")
+    layer = Conv1D(4, 2, strides=2, padding="same", groups=2, activation="relu", bias_initializer="random_normal", data_format="channels_first")
     x = _x((2, 4, 9), seed=6)
     layer(pydl.tensor(x))
     w, b = layer.get_weights()
@@ -216,11 +216,11 @@ def test_conv1d_is_the_functional_op_with_the_layers_weights():
 
 def test_conv1d_errors_name_the_layer_and_shapes():
     with pytest.raises(ValueError, match=r"c1: Conv1D kernel 5 \(spanning 9 with dilation 2\).*\(6\)"):
-        Conv1D(2, 5, dilation_rate=2, name="c1")(pydl.tensor(_x((1, 1, 6))))
+        Conv1D(2, 5, dilation_rate=2, name="c1", data_format="channels_first")(pydl.tensor(_x((1, 1, 6))))
     with pytest.raises(ValueError, match=r"c2: Conv1D takes sequences.*\(1, 6, 6\)"):
-        Conv1D(2, 3, name="c2")(pydl.tensor(_x((1, 1, 6, 6))))
+        Conv1D(2, 3, name="c2", data_format="channels_first")(pydl.tensor(_x((1, 1, 6, 6))))
     with pytest.raises(ValueError, match="Conv1D: padding must be 'valid', 'same' or 'causal'"):
-        Conv1D(2, 3, padding="full")
+        Conv1D(2, 3, padding="full", data_format="channels_first")
 
 
 # ---------------------------------------------------------------- the layer contract
@@ -228,7 +228,7 @@ CONTRACT = [
     (lambda: Conv2DTranspose(3, 3, strides=2, padding="same", activation="relu"), (2, 4, 4)),
     (lambda: DepthwiseConv2D(3, depth_multiplier=2, padding="same"), (2, 5, 5)),
     (lambda: SeparableConv2D(3, 3, pointwise_regularizer="l2"), (2, 6, 6)),
-    (lambda: Conv1D(3, 3, padding="causal", dilation_rate=2), (2, 10)),
+    (lambda: Conv1D(3, 3, padding="causal", dilation_rate=2, data_format="channels_first"), (2, 10)),
 ]
 
 
@@ -250,3 +250,19 @@ def test_contract_config_save_load_and_a_training_step(make, sample, tmp_path):
     loaded = load_model(path)
     assert type(loaded.layers[0]) is type(layer)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_1d_layers_have_no_default_data_format():
+    # Keras's Conv1D reads (batch, steps, channels), PyTorch's (batch, channels, steps): both give
+    # shapes that look plausible, so a default would misread someone's sequences without a word
+    for make in (lambda **k: Conv1D(4, 3, **k), lambda **k: L.MaxPooling1D(2, **k)):
+        with pytest.raises(ValueError, match="give data_format: 'channels_last' for \\(batch, steps, channels\\)"):
+            make()
+    # the Keras text CNN: Embedding -> Conv1D(channels_last) slides over the 20 words, not the
+    # 8 embedding values (channels_first would have taken the words as 20 channels)
+    ids = np.random.default_rng(0).integers(1, 50, (3, 20))
+    emb = L.Embedding(50, 8)
+    conv = Conv1D(6, 5, data_format="channels_last")
+    y = conv(emb(pydl.tensor(ids)))
+    assert tuple(y.shape) == (3, 16, 6)
+    assert tuple(conv.kernel.shape) == (6, 8, 5)  # (filters, embedding width as channels, kernel)

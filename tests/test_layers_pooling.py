@@ -128,13 +128,13 @@ def test_input_that_is_not_an_image_raises():
 def test_max_pooling_1d_values_shapes_and_config():
     from pydl.layers import MaxPooling1D
     x = np.random.default_rng(0).standard_normal((2, 3, 9)).astype(np.float32)
-    layer = MaxPooling1D(3, strides=2)
+    layer = MaxPooling1D(3, strides=2, data_format="channels_first")
     y = layer(pydl.tensor(x)).numpy()
     # windows [0:3], [2:5], [4:7], [6:9]: (9 - 3) // 2 + 1 = 4
     want = np.stack([x[:, :, s:s + 3].max(axis=2) for s in range(0, 7, 2)], axis=2)
     np.testing.assert_array_equal(y, want)
     assert layer.compute_output_shape((3, 9)) == (3, 4)
-    same = MaxPooling1D(2, padding="same")
+    same = MaxPooling1D(2, padding="same", data_format="channels_first")
     assert tuple(same(pydl.tensor(x)).shape) == (2, 3, 5) and same.compute_output_shape((3, 9)) == (3, 5)
     again = pydl.layers.deserialize(pydl.layers.serialize(layer))
     assert type(again) is MaxPooling1D and again.get_config() == layer.get_config()
@@ -143,6 +143,6 @@ def test_max_pooling_1d_values_shapes_and_config():
 def test_max_pooling_1d_errors_name_the_layer():
     from pydl.layers import MaxPooling1D
     with pytest.raises(ValueError, match=r"mp: MaxPooling1D pool_size 5 is longer than the input sequence \(3\)"):
-        MaxPooling1D(5, name="mp")(pydl.tensor(np.zeros((1, 2, 3), np.float32)))
+        MaxPooling1D(5, name="mp", data_format="channels_first")(pydl.tensor(np.zeros((1, 2, 3), np.float32)))
     with pytest.raises(ValueError, match=r"mp2: MaxPooling1D takes sequences.*\(2, 3, 3\)"):
-        MaxPooling1D(2, name="mp2")(pydl.tensor(np.zeros((1, 2, 3, 3), np.float32)))
+        MaxPooling1D(2, name="mp2", data_format="channels_first")(pydl.tensor(np.zeros((1, 2, 3, 3), np.float32)))

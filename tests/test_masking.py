@@ -144,10 +144,10 @@ def test_global_average_pooling_1d_averages_the_real_steps_only():
         gap(pydl.tensor(x, dtype=pydl.float64), mask=np.array([[1, 0, 0, 0, 0], [0] * 5, [1] * 5], bool))
     with pytest.raises(ValueError, match="give data_format='channels_last'"):
         L.GlobalAveragePooling1D(data_format="channels_first")(pydl.tensor(x), mask=mask)
-    # no default layout: Keras's (channels_last) and pydl's 1-D one (channels_first) both give a
+    # no default layout: Keras's (channels_last) and PyTorch's (channels first) both give a
     # plausible shape, so a guess could pool over the wrong axis silently
     for cls in (L.GlobalAveragePooling1D, L.GlobalMaxPooling1D):
-        with pytest.raises(ValueError, match="give data_format: 'channels_last' for \\(batch, steps, features\\)"):
+        with pytest.raises(ValueError, match="give data_format: 'channels_last' for \\(batch, steps, channels\\)"):
             cls()
 
 

@@ -53,6 +53,21 @@ def _data_format_arg(owner, data_format):
     return data_format
 
 
+def _sequence_format_arg(owner, data_format):
+    """data_format of a 1-D layer (Conv1D, MaxPooling1D, the global 1-D poolings), which has no
+    default: Keras's is 'channels_last' ((batch, steps, channels), what Embedding and the recurrent
+    layers give) and PyTorch's layout is channels first ((batch, channels, steps)); a sequence's two
+    axes both look plausible either way, so a default would misread someone's data silently (a
+    Keras Embedding -> Conv1D model would convolve over the embedding instead of the words)."""
+    if data_format is None:
+        raise ValueError(f"{owner}: give data_format: 'channels_last' for (batch, steps, channels) sequences "
+                         "(what Embedding and the recurrent layers give; Keras's default), or 'channels_first' "
+                         "for (batch, channels, steps) (PyTorch's Conv1d layout). There is no default: the two "
+                         "layouts give shapes that both look plausible, so a wrong guess would run on the wrong "
+                         "axis silently")
+    return _data_format_arg(owner, data_format)
+
+
 class _KnownLayout(tuple):
     """A sample shape whose channels axis is known to be right (a built layer's later input, whose
     rank and channels match those it was built for): the layout guesses below are skipped."""
@@ -598,13 +613,15 @@ def _sequence_shape(owner, name, input_shape):
 
 @channels_last_aware(2)
 class Conv1D(Layer):
-    """y = activation(conv1d(x, W) + b) over (N, channels, length) sequences, Keras's arguments.
+    """y = activation(conv1d(x, W) + b) over sequences, Keras's arguments. ``data_format`` has no
+    default: 'channels_first' for (N, channels, length), 'channels_last' for (N, length, channels)
+    (Keras's, what Embedding and the recurrent layers give).
 
     W has shape (filters, in_channels / groups, kernel_size), b (filters,). ``padding``: 'valid',
     'same' (output ceil(length / strides)) or 'causal' (dilation * (kernel_size - 1) zeros on the
     left only: output t sees inputs up to t, the causal convolution of WaveNet)."""
 
-    def __init__(self, filters=None, kernel_size=None, strides=1, padding="valid", data_format="channels_first",
+    def __init__(self, filters=None, kernel_size=None, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  **kwargs):
@@ -619,7 +636,7 @@ class Conv1D(Layer):
         if not (isinstance(padding, str) and padding.lower() in ("valid", "same", "causal")):
             raise ValueError(f"{owner}: padding must be 'valid', 'same' or 'causal', got {padding!r}")
         self.padding = padding.lower()
-        self.data_format = _data_format_arg(owner, data_format)
+        self.data_format = _sequence_format_arg(owner, data_format)
         self.groups = _groups_arg(owner, groups, self.filters)
         _set_kernel_args(self, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
                          bias_regularizer)

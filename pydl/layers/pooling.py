@@ -8,7 +8,7 @@ from .. import _C
 from .. import functional as _F
 from .base import Layer
 from .conv import (_check_window_fits, _data_format_arg, _image_shape, _output_size, _padding_arg, _positive_pair,
-                   channels_last_aware)
+                   _sequence_format_arg, channels_last_aware)
 
 
 @channels_last_aware(3)
@@ -89,18 +89,18 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
 
 @channels_last_aware(2)
 class MaxPooling1D(Layer):
-    """The maximum of each ``pool_size`` window of (N, channels, length) sequences, moved by
-    ``strides`` (default: pool_size); 'same' pads so that the output has ceil(length / strides)
-    positions (padding never wins)."""
+    """The maximum of each ``pool_size`` window of sequences, moved by ``strides`` (default:
+    pool_size); 'same' pads so that the output has ceil(length / strides) positions (padding
+    never wins). ``data_format`` has no default, as Conv1D's."""
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format="channels_first", **kwargs):
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
         from .conv import _positive_int
         owner = "MaxPooling1D"
         self.pool_size = _positive_int(owner, "pool_size", pool_size)
         self.strides = self.pool_size if strides is None else _positive_int(owner, "strides", strides)
         self.padding = _padding_arg(owner, padding)
-        self.data_format = _data_format_arg(owner, data_format)
+        self.data_format = _sequence_format_arg(owner, data_format)
 
     def call(self, x, training=None):
         return _F.max_pool1d(x, self.pool_size, self.strides, self.padding)
@@ -122,20 +122,12 @@ class MaxPooling1D(Layer):
 class _GlobalPooling1D(Layer):
     """Over the steps of (N, steps, features) sequences with data_format='channels_last' (what
     Embedding and the recurrent layers give), or of (N, channels, steps) ones with
-    'channels_first' (pydl's Conv1D and MaxPooling1D). data_format must be given (see __init__)."""
+    'channels_first' ((N, channels, steps)). data_format must be given (conv._sequence_format_arg)."""
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
         owner = type(self).__name__
-        if data_format is None:
-            # Keras's default is channels_last, pydl's 1-D layers are channels_first: either default
-            # would make someone's model average over the wrong axis without a word, so ask.
-            raise ValueError(f"{owner}: give data_format: 'channels_last' for (batch, steps, features) sequences "
-                             "(what Embedding and the recurrent layers give; Keras's default), or 'channels_first' "
-                             "for (batch, channels, steps) (what pydl's Conv1D and MaxPooling1D give). There is no "
-                             "default: the two layouts give shapes that both look plausible, so a wrong guess "
-                             "would pool over the wrong axis silently")
-        self.data_format = _data_format_arg(owner, data_format)
+        self.data_format = _sequence_format_arg(owner, data_format)
         if not isinstance(keepdims, bool):
             raise TypeError(f"{owner}: keepdims must be a bool, got {keepdims!r}")
         self.keepdims = keepdims
