@@ -404,8 +404,12 @@ void rnn_forward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, cons
   auto ax = scratch<T>(fused ? 0 : (save ? TT : 1) * B * GU);
   // the step GEMMs' weights in panels: U (rows of u), or fused [W; U] (I + U, G*U), whose A rows
   // are [x_t, h_{s-1}] (acat, B x (I + U)); W for the step projection of inference without fusion
-  const Panels<T> up(fused ? KC : U, GU, [&](int64_t k) { return fused ? (k < g.I ? w + k * GU : u + (k - g.I) * GU)
-                                                                       : u + k * GU; });
+  // (recurrent dropout multiplies u gate by gate, in place: no panels)
+  std::unique_ptr<Panels<T>> up;
+  if (!rdrop)
+    up = std::make_unique<Panels<T>>(fused ? KC : U, GU, [&](int64_t k) {
+      return fused ? (k < g.I ? w + k * GU : u + (k - g.I) * GU) : u + k * GU;
+    });
   std::unique_ptr<Panels<T>> wp;
   if (!save && !fused) wp = std::make_unique<Panels<T>>(g.I, GU, [&](int64_t k) { return w + k * GU; });
   std::unique_ptr<T[]> acat;
@@ -418,7 +422,7 @@ void rnn_forward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, cons
   }
   const int nt = rnn_threads(B, B * TT * GU * U);
   // recurrent dropout: one (U, U) GEMM per gate on hd = h_{s-1} * m_q (each thread its own rows)
-  const int64_t ws_n = std::max({panel_workspace(up, B, nt), rdrop ? step_workspace<T>(B, nt, U, U) : int64_t(0),
+  const int64_t ws_n = std::max({up ? panel_workspace(*up, B, nt) : int64_t(0), rdrop ? step_workspace<T>(B, nt, U, U) : int64_t(0),
                                  wp ? panel_workspace(*wp, B, nt) : int64_t(0)});
   auto ws = scratch<T>(ws_n * nt);
   std::unique_ptr<T[]> hd;  // allocated only when used (the buffers' layout then stays rnnperf's)
@@ -488,7 +492,7 @@ void rnn_forward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, cons
           const T* hrow = s > 0 ? (roll ? hs + n * U : hs + (n * TT + s - 1) * U) : (h0 ? h0 + n * U : zeros.data());
           std::copy(hrow, hrow + U, row + g.I);
         }
-        up.gemm(n1 - n0, acw + n0 * KC, KC, T(0), ahw + n0 * GU, GU, wsp);
+        up->gemm(n1 - n0, acw + n0 * KC, KC, T(0), ahw + n0 * GU, GU, wsp);
         const T* hp = s > 0 ? (roll ? hs : hs + (s - 1) * U) : h0;
         const int64_t ldh = s > 0 && !roll ? TT * U : U;
         stash_masked(s, n0, n1);
@@ -516,7 +520,7 @@ void rnn_forward_fast(const RnnGeom& g, const T* x, const T* w, const T* u, cons
                               b_step ? T(1) : T(0), ahw + n0 * GU + q * U, GU, wsp);
         }
       } else if (hp) {
-        up.gemm(n1 - n0, hp + n0 * ldh, ldh, b_step ? T(1) : T(0), ahw + n0 * GU, GU, wsp);
+        up->gemm(n1 - n0, hp + n0 * ldh, ldh, b_step ? T(1) : T(0), ahw + n0 * GU, GU, wsp);
       } else if (!b_step) {
         std::fill(ahw + n0 * GU, ahw + n1 * GU, T(0));
       }
